@@ -1,0 +1,20 @@
+# Wisp on a pinned Bun image; runs the README's start command (`bun run main.ts`).
+FROM oven/bun:1.4.5-slim
+
+WORKDIR /app
+ENV NODE_ENV=production PORT=8080
+
+# Runtime dependencies only (hono, werift); Bun migrates package-lock.json.
+COPY package.json package-lock.json ./
+RUN bun install --production --ignore-scripts
+
+COPY main.ts ./
+COPY lib ./lib
+COPY routes ./routes
+
+# The image's unprivileged user.
+USER bun
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s \
+  CMD bun -e "const r = await fetch('http://127.0.0.1:' + (process.env.PORT ?? 8080) + '/healthz'); process.exit(r.ok ? 0 : 1)"
+CMD ["bun", "run", "main.ts"]

@@ -1,0 +1,28 @@
+/**
+ * Domain errors. They carry no HTTP knowledge: routes/app.ts maps each name to a
+ * status code in one table. Messages say what failed and the state.
+ */
+
+export class WispError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The stream (or session) asked for does not exist, or did not appear in time. */
+export class NotFoundError extends WispError {}
+/** The request body is malformed (not SDP, not a candidate fragment). */
+export class BadRequestError extends WispError {}
+/** The request is well-formed but cannot be served (no codec in common, no playable track). */
+export class UnprocessableError extends WispError {}
+/** A request with the wrong Content-Type. */
+export class UnsupportedMediaTypeError extends WispError {}
+/** A per-stream limit (viewers) is reached. */
+export class LimitReachedError extends WispError {}
+/** A writer presented a request ID that is not the stream's current one. */
+export class StaleSessionError extends WispError {}
+/** The client went away while the request waited. */
+export class AbortedError extends WispError {}
+/** Publishing needs a (valid) bearer token. */
+export class UnauthorizedError extends WispError {}

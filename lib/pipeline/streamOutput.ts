@@ -1,0 +1,164 @@
+import type { AccessUnit, TrackInfo, VideoAccessUnit } from "../accessUnit.ts";
+import type { Logger } from "../logger.ts";
+import { TsDemuxer, type DemuxError, type DemuxEvent } from "../mpegts/tsDemuxer.ts";
+import { H264Packetizer } from "../rtp/h264Packetizer.ts";
+import { OpusPacketizer } from "../rtp/opusPacketizer.ts";
+import { FrameReader } from "./frameReader.ts";
+import { frameBytes, type MediaFrame } from "./mediaFrame.ts";
+import { RateMeter } from "./rateMeter.ts";
+import { VideoProbe } from "./videoProbe.ts";
+
+export interface StreamOutputOptions {
+  logger: Logger;
+  now?: () => number;
+}
+
+/** What playback needs to know about a stream, for the API and the WHEP answer. */
+export interface OutputInfo {
+  tracks: TrackInfo[];
+  video: { width: number; height: number; profile: string } | undefined;
+  warnings: string[];
+  bitrateBps: number;
+  bytesIn: number;
+  decodeErrors: number;
+}
+
+/**
+ * The single output of one ingest session: MPEG-TS bytes in, demuxed and
+ * packetized ONCE, fanned out to every viewer's bounded FrameReader.
+ * write() is synchronous and never waits for readers (DESIGN.md: demux once
+ * per stream, only per-viewer parts per viewer).
+ */
+export class StreamOutput {
+  readonly #logger: Logger;
+  readonly #demuxer: TsDemuxer;
+  readonly #h264 = new H264Packetizer();
+  readonly #opus = new OpusPacketizer();
+  readonly #readers = new Set<FrameReader>();
+  readonly #rate: RateMeter;
+  readonly #video = new VideoProbe();
+  #tracks: TrackInfo[] | undefined;
+  #closed = false;
+  #bytesIn = 0;
+  #decodeErrors = 0;
+  #ready: { promise: Promise<TrackInfo[]>; resolve: (t: TrackInfo[]) => void; reject: (e: Error) => void };
+
+  constructor(options: StreamOutputOptions) {
+    this.#logger = options.logger;
+    this.#rate = new RateMeter(options.now ?? performance.now.bind(performance));
+    this.#demuxer = new TsDemuxer({ onDecodeError: (error) => this.#onDecodeError(error) });
+    this.#ready = Promise.withResolvers<TrackInfo[]>();
+    this.#ready.promise.catch(() => {}); // a session may end before any waiter asked
+  }
+
+  /** Tracks from the PMT; undefined until the first PMT arrived. */
+  get tracks(): TrackInfo[] | undefined {
+    return this.#tracks;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get hasVideo(): boolean {
+    return this.#tracks?.some((t) => t.kind === "video" && t.playable) ?? false;
+  }
+
+  get hasAudio(): boolean {
+    return this.#tracks?.some((t) => t.kind === "audio" && t.playable) ?? false;
+  }
+
+  get readerCount(): number {
+    return this.#readers.size;
+  }
+
+  /** Resolves with the tracks once the PMT is known; rejects if the output closes first. */
+  whenReady(): Promise<TrackInfo[]> {
+    return this.#ready.promise;
+  }
+
+  info(): OutputInfo {
+    return {
+      tracks: this.#tracks ?? [],
+      video: this.#video.resolution,
+      warnings: this.#video.warnings,
+      bitrateBps: this.#rate.bitsPerSecond(),
+      bytesIn: this.#bytesIn,
+      decodeErrors: this.#decodeErrors,
+    };
+  }
+
+  /** MPEG-TS bytes in any chunking. Never blocks; ignored after close. */
+  write(chunk: Uint8Array): void {
+    if (this.#closed) return;
+    this.#bytesIn += chunk.byteLength;
+    this.#rate.add(chunk.byteLength);
+    this.#handle(this.#demuxer.push(chunk));
+  }
+
+  /** End of input: emits what the demuxer still holds, then closes. */
+  end(): void {
+    if (this.#closed) return;
+    this.#handle(this.#demuxer.flush());
+    this.close();
+  }
+
+  /** Closes at once: every reader (and a pending next()) is woken with the end. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#ready.reject(new Error("the stream ended before its program map (PMT) arrived"));
+    for (const reader of [...this.#readers]) reader.close();
+  }
+
+  /** A new reader that starts at the next keyframe. */
+  subscribe(maxQueueBytes: number): FrameReader {
+    const reader = new FrameReader({ maxQueueBytes }, (r) => this.#readers.delete(r));
+    if (this.#closed) reader.close();
+    else this.#readers.add(reader);
+    return reader;
+  }
+
+  #handle(events: DemuxEvent[]): void {
+    for (const event of events) {
+      if (event.type === "tracks") this.#onTracks(event.tracks);
+      else this.#onUnit(event.unit);
+    }
+  }
+
+  #onTracks(tracks: TrackInfo[]): void {
+    const first = this.#tracks === undefined;
+    this.#tracks = tracks;
+    const listed = tracks.map((t) => `${t.codec}${t.playable ? "" : " (not playable)"}`).join(", ");
+    this.#logger.info(first ? "program map received" : "program map changed", { tracks: listed });
+    for (const track of tracks) {
+      if (!track.playable) this.#logger.warn("track not playable over WebRTC", { pid: track.pid, reason: track.reason });
+    }
+    if (first) this.#ready.resolve(tracks);
+  }
+
+  #onUnit(unit: AccessUnit): void {
+    const frame = unit.track === "video" ? this.#videoFrame(unit) : this.#audioFrame(unit);
+    if (!frame || frame.packets.length === 0) return;
+    const hasVideo = this.hasVideo;
+    for (const reader of this.#readers) reader.offer(frame, hasVideo);
+  }
+
+  #videoFrame(unit: VideoAccessUnit): MediaFrame | undefined {
+    const warning = this.#video.inspect(unit);
+    if (warning) this.#logger.warn(warning);
+    const packets = this.#h264.packetize(unit);
+    return { track: "video", keyframe: unit.keyframe, pts: unit.pts, packets, bytes: frameBytes(packets) };
+  }
+
+  #audioFrame(unit: AccessUnit & { track: "audio" }): MediaFrame {
+    const packets = this.#opus.packetize(unit);
+    return { track: "audio", keyframe: true, pts: unit.pts, packets, bytes: frameBytes(packets) };
+  }
+
+  #onDecodeError(error: DemuxError): void {
+    this.#decodeErrors++;
+    // Counted always; logged at debug only: a damaged input can produce thousands.
+    this.#logger.debug("demux error", { kind: error.kind, pid: error.pid, detail: error.message });
+  }
+}

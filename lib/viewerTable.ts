@@ -1,0 +1,30 @@
+import type { WhepViewer } from "./webrtc/whepViewer.ts";
+
+/** The live WHEP sessions, by their unguessable ID; a viewer leaves the table when it closes. */
+export class ViewerTable {
+  readonly #viewers = new Map<string, WhepViewer>();
+
+  add(viewer: WhepViewer): void {
+    this.#viewers.set(viewer.id, viewer);
+    viewer.onClose(() => this.#viewers.delete(viewer.id));
+  }
+
+  /** The viewer with this ID on this stream, if it is still open. */
+  get(streamName: string, id: string): WhepViewer | undefined {
+    const viewer = this.#viewers.get(id);
+    return viewer?.streamName === streamName ? viewer : undefined;
+  }
+
+  list(streamName?: string): WhepViewer[] {
+    const all = [...this.#viewers.values()];
+    return streamName === undefined ? all : all.filter((v) => v.streamName === streamName);
+  }
+
+  get size(): number {
+    return this.#viewers.size;
+  }
+
+  closeAll(reason: string): void {
+    for (const viewer of [...this.#viewers.values()]) viewer.close(reason);
+  }
+}

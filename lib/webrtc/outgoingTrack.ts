@@ -1,0 +1,59 @@
+import { randomInt } from "node:crypto";
+import { RtpHeader, RtpPacket, type RTCRtpSender } from "werift";
+import type { RtpPayload } from "../rtp/rtpPayload.ts";
+
+const UINT32 = 2 ** 32;
+
+/**
+ * One viewer's RTP state for one track: its own sequence numbers and timestamp
+ * offset (RFC 3550 5.1: both start random), applied to the stream's shared
+ * payloads. Every packet is a new object: werift rewrites and caches the
+ * packets it is given (FACTS.md), so viewers must never share them.
+ */
+export class OutgoingTrack {
+  packetsSent = 0;
+  #sequence = randomInt(0, 0x10000);
+  #timestampOffset = randomInt(0, 0xffffffff);
+  #lastTimestamp: number | undefined;
+  #rebasePending = false;
+
+  /** `frameStep`: RTP ticks of a typical frame, used to join two sessions (3000 at 90 kHz 30 fps, 960 for 20 ms Opus). */
+  constructor(
+    readonly sender: RTCRtpSender,
+    readonly frameStep: number,
+  ) {}
+
+  /**
+   * After a source switch (publisher reconnect, new request ID) the next frame
+   * continues one frame after the last one sent, so the viewer's timeline stays
+   * monotonic and the decoder just sees the next keyframe.
+   */
+  rebase(): void {
+    this.#rebasePending = this.#lastTimestamp !== undefined;
+  }
+
+  /** Sends one frame's payloads in order, awaiting werift's SRTP path for each. */
+  async send(packets: RtpPayload[]): Promise<void> {
+    for (const payload of packets) {
+      await this.sender.sendRtp(this.#packet(payload));
+      this.packetsSent++;
+    }
+  }
+
+  #packet(payload: RtpPayload): RtpPacket {
+    if (this.#rebasePending) {
+      this.#timestampOffset = mod32(this.#lastTimestamp! + this.frameStep - payload.timestamp);
+      this.#rebasePending = false;
+    }
+    const timestamp = mod32(payload.timestamp + this.#timestampOffset);
+    this.#lastTimestamp = timestamp;
+    this.#sequence = (this.#sequence + 1) & 0xffff;
+    const header = new RtpHeader({ sequenceNumber: this.#sequence, timestamp, marker: payload.marker });
+    const bytes = payload.payload;
+    return new RtpPacket(header, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  }
+}
+
+function mod32(value: number): number {
+  return ((value % UINT32) + UINT32) % UINT32;
+}

@@ -1,0 +1,195 @@
+import type { RTCPeerConnection, RTCRtpTransceiver } from "werift";
+import type { IngestSession } from "../ingestSession.ts";
+import type { Logger } from "../logger.ts";
+import type { Registry, ViewerSlot } from "../registry.ts";
+import type { FrameReader } from "../pipeline/frameReader.ts";
+import type { MediaFrame } from "../pipeline/mediaFrame.ts";
+import { unguessableId } from "../ids.ts";
+import { matchOffer, parseOffer, type PlayableTracks } from "./offer.ts";
+import { gatheringComplete, type PeerFactory } from "./peerFactory.ts";
+import { OutgoingTrack } from "./outgoingTrack.ts";
+import { addTrickleCandidates } from "./trickle.ts";
+
+export interface WhepViewerOptions {
+  offerSdp: string;
+  session: IngestSession;
+  /** Follow the stream name across publisher switches (false: pinned to one request ID). */
+  follow: boolean;
+  registry: Registry;
+  /** Already reserved; the viewer releases it when it closes, on every path. */
+  slot: ViewerSlot;
+  peers: PeerFactory;
+  maxQueueBytes: number;
+  logger: Logger;
+  /** Give up when ICE/DTLS has not connected by then. */
+  connectTimeoutMs?: number;
+}
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 20_000;
+const VIDEO_FRAME_STEP = 3000; // 90 kHz / 30 fps
+const OPUS_FRAME_STEP = 960; // 48 kHz * 20 ms
+
+/**
+ * One WHEP playback session: a sendonly werift peer connection fed from a
+ * stream's output. close() is idempotent and is the single exit path: reader,
+ * peer connection and viewer slot are released there, whatever ended it
+ * (DELETE, ICE failure, consent loss, connect timeout, stream end).
+ */
+export class WhepViewer {
+  readonly id = unguessableId();
+  readonly etag = `"${unguessableId()}"`;
+  readonly createdAt = new Date();
+  readonly streamName: string;
+  readonly tracks: PlayableTracks;
+  answerSdp = "";
+  closeReason: string | undefined;
+  readonly #options: WhepViewerOptions;
+  readonly #logger: Logger;
+  readonly #pc: RTCPeerConnection;
+  readonly #outgoing: { video?: OutgoingTrack; audio?: OutgoingTrack } = {};
+  readonly #closeListeners = new Set<(viewer: WhepViewer) => void>();
+  #session: IngestSession;
+  #reader: FrameReader | undefined;
+  #connectTimer: ReturnType<typeof setTimeout> | undefined;
+  #playing = false;
+  readonly #stopWatchingEnd: () => void;
+
+  /** Negotiates and returns a viewer with its answer; on any failure everything is released and the error rethrown. */
+  static async create(options: WhepViewerOptions): Promise<WhepViewer> {
+    const viewer = new WhepViewer(options);
+    try {
+      await viewer.#negotiate(options.offerSdp);
+      return viewer;
+    } catch (error) {
+      viewer.close(`negotiation failed: ${(error as Error).message}`);
+      throw error;
+    }
+  }
+
+  private constructor(options: WhepViewerOptions) {
+    this.#options = options;
+    this.#session = options.session;
+    this.streamName = options.session.name;
+    this.#logger = options.logger.child({ session: this.id });
+    // Validate before creating anything that would need closing.
+    const offered = parseOffer(options.offerSdp);
+    const output = options.session.output;
+    this.tracks = matchOffer(offered, { video: output.hasVideo, audio: output.hasAudio }, this.streamName);
+    this.#pc = options.peers.create();
+    // Until media flows, the play loop cannot see the stream end: watch it here.
+    this.#stopWatchingEnd = options.session.onEnd((reason) => {
+      if (this.#playing || (options.follow && reason === "replaced")) return;
+      this.close(`stream ended (${reason}) before the viewer connected`);
+    });
+  }
+
+  get closed(): boolean {
+    return this.closeReason !== undefined;
+  }
+
+  get requestId(): string {
+    return this.#session.requestId;
+  }
+
+  get connectionState(): string {
+    return this.#pc.connectionState;
+  }
+
+  stats(): { packetsSent: number; droppedFrames: number } {
+    const sent = (this.#outgoing.video?.packetsSent ?? 0) + (this.#outgoing.audio?.packetsSent ?? 0);
+    return { packetsSent: sent, droppedFrames: this.#reader?.droppedFrames ?? 0 };
+  }
+
+  onClose(listener: (viewer: WhepViewer) => void): void {
+    if (this.closed) listener(this);
+    else this.#closeListeners.add(listener);
+  }
+
+  /** Applies an application/trickle-ice-sdpfrag body (RFC 8840). */
+  async addCandidates(fragment: string): Promise<void> {
+    await addTrickleCandidates(this.#pc, fragment);
+  }
+
+  /** Ends the session once, on every path. */
+  close(reason: string): void {
+    if (this.closed) return;
+    this.closeReason = reason;
+    clearTimeout(this.#connectTimer);
+    this.#stopWatchingEnd();
+    this.#reader?.close();
+    this.#options.slot.release();
+    this.#pc.close().catch((error: Error) => this.#logger.warn("peer connection close failed", { error: error.message }));
+    this.#logger.info("viewer closed", { reason, ...this.stats() });
+    for (const listener of this.#closeListeners) listener(this);
+    this.#closeListeners.clear();
+  }
+
+  async #negotiate(offerSdp: string): Promise<void> {
+    const pc = this.#pc;
+    const video = this.tracks.video ? pc.addTransceiver("video", { direction: "sendonly" }) : undefined;
+    const audio = this.tracks.audio ? pc.addTransceiver("audio", { direction: "sendonly" }) : undefined;
+    await pc.setRemoteDescription({ type: "offer", sdp: offerSdp });
+    // Offered media this stream lacks: answered inactive (RFC 3264 6), nothing is sent there.
+    for (const t of pc.getTransceivers()) if (t !== video && t !== audio) t.setDirection("inactive");
+    if (video) this.#outgoing.video = new OutgoingTrack(video.sender, VIDEO_FRAME_STEP);
+    if (audio) this.#outgoing.audio = new OutgoingTrack(audio.sender, OPUS_FRAME_STEP);
+    this.#watchConnection(pc, [video, audio]);
+    await pc.setLocalDescription(await pc.createAnswer());
+    await gatheringComplete(pc);
+    if (this.closed) throw new Error(`viewer closed while negotiating (${this.closeReason})`);
+    this.answerSdp = pc.localDescription!.sdp;
+  }
+
+  #watchConnection(pc: RTCPeerConnection, transceivers: Array<RTCRtpTransceiver | undefined>): void {
+    const timeoutMs = this.#options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    this.#connectTimer = setTimeout(() => this.close(`not connected after ${timeoutMs} ms`), timeoutMs);
+    pc.connectionStateChange.subscribe((state) => {
+      if (state === "connected") {
+        clearTimeout(this.#connectTimer);
+        this.#logger.info("viewer connected");
+        this.#play().catch((error: Error) => this.close(`media loop failed: ${error.message}`));
+      } else if (state === "failed" || state === "closed") {
+        this.close(`peer connection ${state}`);
+      }
+    });
+    for (const t of transceivers) {
+      t?.sender.onPictureLossIndication.subscribe(() => this.#logger.debug("viewer asked for a keyframe (PLI)"));
+    }
+  }
+
+  /** Feeds frames until the viewer closes or its stream ends for good. */
+  async #play(): Promise<void> {
+    this.#playing = true;
+    while (!this.closed) {
+      const reader = this.#session.output.subscribe(this.#options.maxQueueBytes);
+      this.#reader = reader;
+      for (let frame = await reader.next(); frame && !this.closed; frame = await reader.next()) {
+        await this.#send(frame);
+      }
+      if (this.closed) return;
+      const next = await this.#nextSession();
+      if (!next) return this.close(`stream ended (${this.#session.endReason ?? "closed"})`);
+      this.#logger.info("viewer follows the stream to a new session", { requestId: next.requestId });
+      this.#session = next;
+      this.#outgoing.video?.rebase();
+      this.#outgoing.audio?.rebase();
+    }
+  }
+
+  #send(frame: MediaFrame): Promise<void> {
+    const track = frame.track === "video" ? this.#outgoing.video : this.#outgoing.audio;
+    return track ? track.send(frame.packets) : Promise.resolve();
+  }
+
+  /** After a "replaced" end, the stream's new session, once it knows its tracks. */
+  async #nextSession(): Promise<IngestSession | undefined> {
+    if (!this.#options.follow || this.#session.endReason !== "replaced") return undefined;
+    try {
+      return await this.#options.registry.waitForOutput(this.streamName, {
+        timeoutMs: this.#options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      });
+    } catch {
+      return undefined; // the replacement never produced output: end like a finished stream
+    }
+  }
+}

@@ -1,0 +1,61 @@
+import { Hono } from "hono";
+import { cors } from "hono/cors";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import {
+  AbortedError,
+  BadRequestError,
+  LimitReachedError,
+  NotFoundError,
+  StaleSessionError,
+  UnprocessableError,
+  UnauthorizedError,
+  UnsupportedMediaTypeError,
+} from "../lib/errors.ts";
+import type { AppContext } from "./context.ts";
+import { ingestRoutes } from "./ingest.ts";
+import { playerRoutes } from "./player.ts";
+import { streamRoutes } from "./streams.ts";
+import { whepRoutes } from "./whep.ts";
+
+/** The one table from domain errors to HTTP status codes. */
+const STATUS_BY_ERROR: Array<[new (...args: never[]) => Error, ContentfulStatusCode]> = [
+  [BadRequestError, 400],
+  [UnauthorizedError, 401],
+  [NotFoundError, 404],
+  [StaleSessionError, 409],
+  [UnsupportedMediaTypeError, 415],
+  [UnprocessableError, 422],
+  [LimitReachedError, 429],
+  [AbortedError, 408], // the client stopped waiting; nobody reads it
+];
+
+export function createApp(ctx: AppContext): Hono {
+  const app = new Hono();
+  // Outermost, so it also marks the CORS middleware's own preflight answers (RFC 9725 4.1: Accept-Post).
+  app.use("/:family{whep|whip}/*", async (c, next) => {
+    await next();
+    if (c.req.method === "OPTIONS") c.res.headers.set("Accept-Post", "application/sdp");
+  });
+  app.use(
+    "*",
+    cors({
+      origin: "*",
+      allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+      allowHeaders: ["Content-Type", "If-Match", "Authorization"],
+      exposeHeaders: ["Location", "ETag", "Link", "Accept-Patch", "Accept-Post", "Wisp-Request-Id"],
+    }),
+  );
+  app.onError((error, c) => {
+    const status = STATUS_BY_ERROR.find(([type]) => error instanceof type)?.[1];
+    if (status === 401) c.header("WWW-Authenticate", 'Bearer realm="wisp"');
+    if (status) return c.text(`${error.message}\n`, status);
+    ctx.logger.error("request failed", { method: c.req.method, path: c.req.path, error: String(error.stack ?? error) });
+    return c.text("internal server error\n", 500);
+  });
+  app.get("/healthz", (c) => c.text("ok\n"));
+  app.route("/whep", whepRoutes(ctx));
+  app.route("/ingest", ingestRoutes(ctx));
+  app.route("/api/streams", streamRoutes(ctx));
+  app.route("/", playerRoutes(ctx));
+  return app;
+}

@@ -1,0 +1,112 @@
+// A small WHEP client (draft-ietf-wish-whep): POST the offer, apply the answer,
+// trickle local candidates with PATCH, DELETE on leave. Reconnects when the
+// stream ends or the connection fails, so the page follows a stream that comes back.
+
+const RETRY_MS = 1000;
+
+export class WhepPlayer {
+  constructor({ url, video, onState }) {
+    this.url = url;
+    this.video = video;
+    this.onState = onState ?? (() => {});
+    this.pc = undefined;
+    this.location = undefined;
+    this.stopped = false;
+    this.attempt = 0;
+    /** performance.now() marks of the current attempt: post, answer, firstFrame (for benchmarks and curious users). */
+    this.timings = {};
+  }
+
+  start() {
+    this.stopped = false;
+    this.#connect();
+  }
+
+  async stop() {
+    this.stopped = true;
+    await this.#teardown();
+  }
+
+  #state(state, detail) {
+    this.state = state;
+    this.onState(state, detail);
+  }
+
+  async #connect() {
+    const attempt = ++this.attempt;
+    this.#state("waiting", "connecting…");
+    const pc = new RTCPeerConnection();
+    this.pc = pc;
+    pc.addTransceiver("video", { direction: "recvonly" });
+    pc.addTransceiver("audio", { direction: "recvonly" });
+    const media = new MediaStream();
+    pc.ontrack = (event) => {
+      media.addTrack(event.track);
+      this.video.srcObject = media;
+    };
+    pc.onconnectionstatechange = () => this.#onConnectionState(pc, attempt);
+    this.video.onplaying = () => attempt === this.attempt && this.#state("playing");
+    this.timings = {};
+    this.#markFirstFrame(attempt);
+    try {
+      await pc.setLocalDescription(await pc.createOffer());
+      this.timings.post = performance.now();
+      const response = await fetch(this.url, {
+        method: "POST",
+        headers: { "Content-Type": "application/sdp" },
+        body: pc.localDescription.sdp,
+      });
+      if (!response.ok) return this.#retry(attempt, `${response.status}: ${(await response.text()).trim()}`);
+      this.timings.answer = performance.now();
+      this.location = new URL(response.headers.get("Location"), location.href).href;
+      await pc.setRemoteDescription({ type: "answer", sdp: await response.text() });
+      this.#trickle(pc, attempt);
+    } catch (error) {
+      this.#retry(attempt, String(error));
+    }
+  }
+
+  #markFirstFrame(attempt) {
+    if (!this.video.requestVideoFrameCallback) return;
+    this.video.requestVideoFrameCallback(() => {
+      if (attempt === this.attempt) this.timings.firstFrame = performance.now();
+    });
+  }
+
+  // RFC 8840 fragments, one PATCH per gathered candidate.
+  #trickle(pc, attempt) {
+    const send = (candidate) => {
+      if (attempt !== this.attempt || !this.location) return;
+      const mid = candidate.sdpMid ?? "0";
+      const body = `a=mid:${mid}\r\na=${candidate.candidate}\r\n`;
+      fetch(this.location, { method: "PATCH", headers: { "Content-Type": "application/trickle-ice-sdpfrag" }, body })
+        .catch(() => {});
+    };
+    pc.onicecandidate = (event) => event.candidate && event.candidate.candidate && send(event.candidate);
+  }
+
+  #onConnectionState(pc, attempt) {
+    if (attempt !== this.attempt) return;
+    const state = pc.connectionState;
+    if (state === "failed" || state === "closed" || state === "disconnected") {
+      this.#retry(attempt, `stream ended (connection ${state})`);
+    }
+  }
+
+  async #retry(attempt, detail) {
+    if (attempt !== this.attempt) return;
+    this.#state(detail.startsWith("404") || detail.startsWith("stream ended") ? "ended" : "error", detail);
+    await this.#teardown();
+    if (this.stopped) return;
+    setTimeout(() => attempt === this.attempt && !this.stopped && this.#connect(), RETRY_MS);
+  }
+
+  async #teardown() {
+    const pc = this.pc;
+    const resource = this.location;
+    this.pc = undefined;
+    this.location = undefined;
+    pc?.close();
+    if (resource) await fetch(resource, { method: "DELETE" }).catch(() => {});
+  }
+}

@@ -1,0 +1,40 @@
+import { Hono } from "hono";
+import { NotFoundError } from "../lib/errors.ts";
+import type { IngestSession } from "../lib/ingestSession.ts";
+import type { AppContext } from "./context.ts";
+
+/** GET /api/streams: the live streams as JSON; GET /api/streams/{name}: one. */
+export function streamRoutes(ctx: AppContext): Hono {
+  const app = new Hono();
+  app.get("/", (c) => c.json(ctx.registry.list().map((s) => describe(ctx, s))));
+  app.get("/:stream", (c) => {
+    const session = ctx.registry.current(c.req.param("stream"));
+    if (!session) throw new NotFoundError(`stream "${c.req.param("stream")}" is not live`);
+    return c.json(describe(ctx, session));
+  });
+  return app;
+}
+
+export function describe(ctx: AppContext, session: IngestSession) {
+  const info = session.output.info();
+  return {
+    name: session.name,
+    requestId: session.requestId,
+    startedAt: session.startedAt.toISOString(),
+    tracks: info.tracks.map((t) => ({
+      pid: t.pid,
+      kind: t.kind,
+      codec: t.codec,
+      playable: t.playable,
+      ...(t.reason ? { reason: t.reason } : {}),
+    })),
+    video: info.video ?? null,
+    viewers: ctx.registry.viewerCount(session.name),
+    bitrateBps: info.bitrateBps,
+    bytesIn: info.bytesIn,
+    decodeErrors: info.decodeErrors,
+    warnings: info.warnings,
+    whep: `/whep/${encodeURIComponent(session.name)}`,
+    player: `/play/${encodeURIComponent(session.name)}`,
+  };
+}

@@ -1,0 +1,107 @@
+import { Hono, type Context } from "hono";
+import { BadRequestError, NotFoundError, UnsupportedMediaTypeError } from "../lib/errors.ts";
+import { assertStreamName } from "../lib/registry.ts";
+import { parseOffer } from "../lib/webrtc/offer.ts";
+import { WhepViewer } from "../lib/webrtc/whepViewer.ts";
+import { extendRequestTimeout, type AppContext } from "./context.ts";
+
+const SDP = "application/sdp";
+const SDP_FRAGMENT = "application/trickle-ice-sdpfrag";
+
+/**
+ * WHEP (draft-ietf-wish-whep, built on RFC 9725's resource model):
+ * POST an offer -> 201 + answer + Location of the session resource;
+ * PATCH trickles candidates to it; DELETE ends it.
+ */
+export function whepRoutes(ctx: AppContext): Hono {
+  const app = new Hono();
+
+  app.options("/:stream", (c) => c.body(null, 204));
+
+  app.post("/:stream", async (c) => {
+    const name = c.req.param("stream");
+    assertStreamName(name);
+    requireContentType(c, SDP);
+    const offerSdp = await c.req.text();
+    parseOffer(offerSdp); // 400 now rather than after the wait
+    const slot = ctx.registry.reserveViewer(name, ctx.config.maxViewersPerStream);
+    try {
+      const viewer = await answerWhenLive(c, ctx, name, offerSdp, slot);
+      c.header("Location", `/whep/${encodeURIComponent(name)}/${viewer.id}`);
+      c.header("ETag", viewer.etag);
+      c.header("Accept-Patch", SDP_FRAGMENT);
+      c.header("Wisp-Request-Id", viewer.requestId);
+      c.header("Content-Type", SDP);
+      return c.body(viewer.answerSdp, 201);
+    } catch (error) {
+      slot.release();
+      throw error;
+    }
+  });
+
+  app.patch("/:stream/:id", async (c) => {
+    const viewer = findViewer(ctx, c.req.param("stream"), c.req.param("id"));
+    requireContentType(c, SDP_FRAGMENT);
+    const ifMatch = c.req.header("If-Match");
+    if (ifMatch && ifMatch !== "*" && ifMatch !== viewer.etag) {
+      return c.text(`If-Match ${ifMatch} does not match this session's ETag ${viewer.etag}\n`, 412);
+    }
+    await viewer.addCandidates(await c.req.text());
+    return c.body(null, 204);
+  });
+
+  app.delete("/:stream/:id", (c) => {
+    const viewer = findViewer(ctx, c.req.param("stream"), c.req.param("id"));
+    viewer.close("DELETE by the client");
+    return c.text("session ended\n", 200);
+  });
+
+  return app;
+}
+
+/** Waits (bounded, abandoned with the client) for the stream's output, then negotiates. */
+async function answerWhenLive(
+  c: Context,
+  ctx: AppContext,
+  name: string,
+  offerSdp: string,
+  slot: { release(): void },
+): Promise<WhepViewer> {
+  const requestId = c.req.query("requestId");
+  const { whepWaitTimeoutMs } = ctx.config;
+  extendRequestTimeout(c.env, c.req.raw, whepWaitTimeoutMs / 1000 + 10);
+  const session = await ctx.registry.waitForOutput(name, {
+    timeoutMs: whepWaitTimeoutMs,
+    signal: c.req.raw.signal,
+    ...(requestId ? { requestId } : {}),
+  });
+  const viewer = await WhepViewer.create({
+    offerSdp,
+    session,
+    follow: !requestId,
+    registry: ctx.registry,
+    slot,
+    peers: ctx.peers,
+    maxQueueBytes: ctx.config.viewerQueueBytes,
+    logger: session.logger,
+  });
+  if (c.req.raw.signal.aborted) {
+    viewer.close("the client went away before the answer");
+    throw new BadRequestError("the client went away before the answer");
+  }
+  ctx.viewers.add(viewer);
+  return viewer;
+}
+
+function findViewer(ctx: AppContext, stream: string, id: string): WhepViewer {
+  const viewer = ctx.viewers.get(stream, id);
+  if (!viewer) throw new NotFoundError(`no WHEP session ${id} on stream "${stream}" (ended or never existed)`);
+  return viewer;
+}
+
+export function requireContentType(c: Context, expected: string): void {
+  const got = c.req.header("Content-Type")?.split(";")[0]?.trim().toLowerCase();
+  if (got !== expected) {
+    throw new UnsupportedMediaTypeError(`Content-Type must be ${expected}, got ${got ?? "none"}`);
+  }
+}

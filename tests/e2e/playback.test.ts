@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { launchChromium, waitForPlayback } from "../helpers/browser.ts";
+import { ffmpegPush } from "../helpers/ffmpegPush.ts";
+import { startTestServer, type TestServer } from "../helpers/testServer.ts";
+
+// Real Debian Chromium plays what a real ffmpeg pushes over MPEG-TS ingest.
+let server: TestServer;
+let browser: Awaited<ReturnType<typeof launchChromium>>;
+
+beforeAll(async () => {
+  server = await startTestServer({ WHEP_MAX_VIEWERS: "0" }, { listen: true });
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  expect(server.viewers.size).toBe(0);
+  expect(server.registry.list()).toEqual([]);
+});
+
+async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await Bun.sleep(20);
+  }
+}
+
+async function playAndCheck(stream: string, fixture: string, expectation: (s: Awaited<ReturnType<typeof waitForPlayback>>) => void, pushFirst = true) {
+  const push = pushFirst ? ffmpegPush(fixture, `${server.url}/ingest/${stream}`) : undefined;
+  const page = await browser.context.newPage();
+  await page.goto(`${server.url}/play/${stream}`);
+  if (!pushFirst) await until(() => server.registry.waitingFor(stream) > 0);
+  const laterPush = pushFirst ? undefined : ffmpegPush(fixture, `${server.url}/ingest/${stream}`);
+  try {
+    const stats = await waitForPlayback(page, (s) => s.framesDecoded > 30 || s.audioPackets > 100);
+    expectation(stats);
+    expect(stats.state).toBe("playing");
+  } finally {
+    await page.evaluate(() => (window as unknown as { wispPlayer: { stop(): Promise<void> } }).wispPlayer.stop());
+    await page.close();
+    await (push ?? laterPush)!.stop();
+  }
+}
+
+describe("Chromium plays MPEG-TS pushed by ffmpeg", () => {
+  test("H.264 + Opus: decoded frames at the right size and audio packets", async () => {
+    await playAndCheck("av", "av-6s.mpegts", (s) => {
+      expect(s.framesDecoded).toBeGreaterThan(30);
+      expect(s.width).toBe(640);
+      expect(s.height).toBe(360);
+      expect(s.audioPackets).toBeGreaterThan(20);
+    });
+  });
+
+  test("video-only stream", async () => {
+    await playAndCheck("vid", "video-only.mpegts", (s) => {
+      expect(s.framesDecoded).toBeGreaterThan(30);
+      expect(s.audioPackets).toBe(0);
+    });
+  });
+
+  test("audio-only stream", async () => {
+    await playAndCheck("aud", "audio-only.mpegts", (s) => {
+      expect(s.audioPackets).toBeGreaterThan(100);
+      expect(s.framesDecoded).toBe(0);
+    });
+  });
+
+  test("a viewer that POSTs before the stream starts plays once it does", async () => {
+    await playAndCheck("early", "av-6s.mpegts", (s) => {
+      expect(s.framesDecoded).toBeGreaterThan(30);
+      expect(s.audioPackets).toBeGreaterThan(0);
+    }, false);
+  });
+});

@@ -1,0 +1,71 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
+
+/** Debian's Chromium, launched as FACTS.md says works on these machines. */
+export async function launchChromium(extraArgs: string[] = []): Promise<{ context: BrowserContext; close(): Promise<void> }> {
+  const profile = mkdtempSync(join(tmpdir(), "wisp-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--autoplay-policy=no-user-gesture-required",
+      ...extraArgs,
+    ],
+  });
+  return {
+    context,
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface PlaybackStats {
+  state: string;
+  framesDecoded: number;
+  audioPackets: number;
+  width: number;
+  height: number;
+}
+
+/** Reads the player page's state and its peer connection's inbound-rtp stats. */
+export function playbackStats(page: Page): Promise<PlaybackStats> {
+  return page.evaluate(async () => {
+    const player = (window as unknown as { wispPlayer: { pc?: RTCPeerConnection; state: string } }).wispPlayer;
+    const video = document.getElementById("video") as HTMLVideoElement;
+    let framesDecoded = 0;
+    let audioPackets = 0;
+    const stats = await player.pc?.getStats();
+    stats?.forEach((r) => {
+      if (r.type === "inbound-rtp" && r.kind === "video") framesDecoded = r.framesDecoded ?? 0;
+      if (r.type === "inbound-rtp" && r.kind === "audio") audioPackets = r.packetsReceived ?? 0;
+    });
+    return { state: player.state, framesDecoded, audioPackets, width: video.videoWidth, height: video.videoHeight };
+  });
+}
+
+/** Polls the page (browsers push no events for stats) until `predicate` holds. */
+export async function waitForPlayback(
+  page: Page,
+  predicate: (s: PlaybackStats) => boolean,
+  timeoutMs = 20_000,
+): Promise<PlaybackStats> {
+  const deadline = Date.now() + timeoutMs;
+  let last = await playbackStats(page);
+  while (!predicate(last)) {
+    if (Date.now() > deadline) throw new Error(`playback condition not met in ${timeoutMs} ms: ${JSON.stringify(last)}`);
+    await Bun.sleep(100);
+    last = await playbackStats(page);
+  }
+  return last;
+}

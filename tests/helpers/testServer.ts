@@ -1,0 +1,42 @@
+import { loadConfig, type Config } from "../../lib/config.ts";
+import { silentLogger, createLogger, type Logger } from "../../lib/logger.ts";
+import { Registry } from "../../lib/registry.ts";
+import { ViewerTable } from "../../lib/viewerTable.ts";
+import { PeerFactory } from "../../lib/webrtc/peerFactory.ts";
+import { installUdpErrorGuard } from "../../lib/webrtc/udpErrorGuard.ts";
+import { createApp } from "../../routes/app.ts";
+import type { AppContext } from "../../routes/context.ts";
+
+export interface TestServer extends AppContext {
+  app: ReturnType<typeof createApp>;
+  /** Base URL when started with listen: true. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** The real app on a loopback port (or none, for app.request()); close() checks nothing is left behind. */
+export async function startTestServer(
+  env: Record<string, string> = {},
+  options: { listen?: boolean } = {},
+): Promise<TestServer> {
+  const logger: Logger = process.env.WISP_TEST_LOG ? createLogger("debug") : silentLogger;
+  installUdpErrorGuard(logger);
+  const config: Readonly<Config> = loadConfig({ PORT: "0", HOST: "127.0.0.1", ...env });
+  const registry = new Registry(logger);
+  const viewers = new ViewerTable();
+  const ctx: AppContext = { config, logger, registry, viewers, peers: new PeerFactory() };
+  const app = createApp(ctx);
+  const server = options.listen
+    ? Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: app.fetch, idleTimeout: 30 })
+    : undefined;
+  return {
+    ...ctx,
+    app,
+    url: server ? `http://127.0.0.1:${server.port}` : "http://wisp.test",
+    async close() {
+      viewers.closeAll("test over");
+      registry.close();
+      await server?.stop(true);
+    },
+  };
+}
