@@ -148,9 +148,7 @@ describe("WHEP over loopback with a werift viewer", () => {
     await proc.exited;
     const survivor = await play();
     await survivor.until(() => survivor.video.length > 150, 15_000);
-    // The departed viewers' ports answer with ICMP errors; the guard counted them instead of crashing.
-    console.log("UDPERR", udpErrorStats.errors - errorsBefore);
-    expect(udpErrorStats.errors).toBeGreaterThanOrEqual(errorsBefore);
+    // The five departed viewers stay until consent freshness fails (~30 s); the server keeps serving.
     expect(server!.viewers.size).toBe(6);
   });
 });
