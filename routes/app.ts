@@ -16,6 +16,7 @@ import { ingestRoutes } from "./ingest.ts";
 import { playerRoutes } from "./player.ts";
 import { streamRoutes } from "./streams.ts";
 import { whepRoutes } from "./whep.ts";
+import { whipRoutes } from "./whip.ts";
 
 /** The one table from domain errors to HTTP status codes. */
 const STATUS_BY_ERROR: Array<[new (...args: never[]) => Error, ContentfulStatusCode]> = [
@@ -54,6 +55,7 @@ export function createApp(ctx: AppContext): Hono {
   });
   app.get("/healthz", (c) => c.text("ok\n"));
   app.route("/whep", whepRoutes(ctx));
+  app.route("/whip", whipRoutes(ctx));
   app.route("/ingest", ingestRoutes(ctx));
   app.route("/api/streams", streamRoutes(ctx));
   app.route("/", playerRoutes(ctx));
