@@ -3,6 +3,8 @@ import { StreamOutput } from "./pipeline/streamOutput.ts";
 import { StaleSessionError } from "./errors.ts";
 import { unguessableId } from "./ids.ts";
 
+const KEYFRAME_REQUEST_MIN_GAP_MS = 500;
+
 export type EndReason = "finished" | "replaced" | "error" | "shutdown" | "deleted";
 
 /**
@@ -17,6 +19,8 @@ export class IngestSession {
   readonly logger: Logger;
   endReason: EndReason | undefined;
   readonly #endListeners = new Set<(reason: EndReason) => void>();
+  #keyframeSource: (() => void) | undefined;
+  #lastKeyframeRequest = -Infinity;
 
   /** `logger` should carry the stream name; the session adds its request ID. */
   constructor(
@@ -49,6 +53,21 @@ export class IngestSession {
     this.logger.info("ingest session ended", { reason });
     for (const listener of this.#endListeners) listener(reason);
     this.#endListeners.clear();
+  }
+
+  /** Where keyframe requests go (a WHIP publisher's PLI); MPEG-TS pushes have none. */
+  setKeyframeSource(source: () => void): void {
+    this.#keyframeSource = source;
+  }
+
+  /**
+   * A viewer joined or lost a picture: ask the source for a keyframe, at most
+   * every KEYFRAME_REQUEST_MIN_GAP_MS so many viewers do not flood it.
+   */
+  requestKeyframe(now = performance.now()): void {
+    if (!this.#keyframeSource || now - this.#lastKeyframeRequest < KEYFRAME_REQUEST_MIN_GAP_MS) return;
+    this.#lastKeyframeRequest = now;
+    this.#keyframeSource();
   }
 
   /** Calls `listener` when the session ends (at once if it already has). Returns an unsubscribe. */

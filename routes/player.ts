@@ -9,16 +9,23 @@ function asset(name: string): string {
 // Plain files, no build step; read once at start-up.
 const INDEX_HTML = asset("index.html");
 const PLAY_HTML = asset("play.html");
-const WHEP_PLAYER_JS = asset("whepPlayer.js");
+const PUBLISH_HTML = asset("publish.html");
+const SCRIPTS: Record<string, string> = {
+  "whepPlayer.js": asset("whepPlayer.js"),
+  "whipPublisher.js": asset("whipPublisher.js"),
+};
 
-/** GET / lists the live streams; GET /play/{stream} plays one over WHEP. */
+/** GET / lists the live streams; /play/{stream} plays one over WHEP; /publish/{stream} sends a camera over WHIP. */
 export function playerRoutes(_ctx: AppContext): Hono {
   const app = new Hono();
   app.get("/", (c) => c.html(INDEX_HTML));
   app.get("/play/:stream", (c) => c.html(PLAY_HTML));
-  app.get("/player/whepPlayer.js", (c) => {
+  app.get("/publish/:stream", (c) => c.html(PUBLISH_HTML));
+  app.get("/player/:script", (c) => {
+    const script = SCRIPTS[c.req.param("script")];
+    if (!script) return c.notFound();
     c.header("Content-Type", "text/javascript; charset=utf-8");
-    return c.body(WHEP_PLAYER_JS);
+    return c.body(script);
   });
   return app;
 }

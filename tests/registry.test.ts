@@ -92,3 +92,18 @@ describe("Registry", () => {
     expect(registry.viewerCount("open")).toBe(100);
   });
 });
+
+describe("IngestSession keyframe requests", () => {
+  test("go to the source, at most every 500 ms", () => {
+    const registry = new Registry(silentLogger);
+    const session = registry.startSession("cam");
+    let asked = 0;
+    session.requestKeyframe(0); // no source yet: nothing happens
+    session.setKeyframeSource(() => asked++);
+    session.requestKeyframe(1000);
+    session.requestKeyframe(1200);
+    session.requestKeyframe(1600);
+    expect(asked).toBe(2);
+    registry.close();
+  });
+});

@@ -153,7 +153,7 @@ export class WhepViewer {
       }
     });
     for (const t of transceivers) {
-      t?.sender.onPictureLossIndication.subscribe(() => this.#logger.debug("viewer asked for a keyframe (PLI)"));
+      t?.sender.onPictureLossIndication.subscribe(() => this.#session.requestKeyframe());
     }
   }
 
@@ -163,6 +163,7 @@ export class WhepViewer {
     while (!this.closed) {
       const reader = this.#session.output.subscribe(this.#options.maxQueueBytes);
       this.#reader = reader;
+      this.#session.requestKeyframe(); // a new reader waits for a keyframe: ask for one now
       for (let frame = await reader.next(); frame && !this.closed; frame = await reader.next()) {
         await this.#send(frame);
       }

@@ -120,6 +120,7 @@ export class WhipPublisher {
     const session = this.#options.registry.startSession(this.#options.streamName);
     this.session = session;
     session.onEnd((reason) => this.close(`ingest session ended (${reason})`));
+    session.setKeyframeSource(() => this.requestKeyframe());
     // Tracks are known from the SDP: publish the PAT/PMT now so viewers can negotiate at once.
     session.write(this.#muxer.programTables());
   }

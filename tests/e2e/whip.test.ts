@@ -1,0 +1,39 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { launchChromium, waitForPlayback } from "../helpers/browser.ts";
+import { startTestServer, type TestServer } from "../helpers/testServer.ts";
+
+// One Chromium page publishes its fake camera and microphone over WHIP; another
+// plays the stream over WHEP, started right after the WHIP answer.
+let server: TestServer;
+let browser: Awaited<ReturnType<typeof launchChromium>>;
+
+beforeAll(async () => {
+  server = await startTestServer({ WHEP_MAX_VIEWERS: "0" }, { listen: true });
+  browser = await launchChromium(["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  expect(server.viewers.size).toBe(0);
+  expect(server.registry.list()).toEqual([]);
+});
+
+test("Chromium publishes over WHIP and another page plays it over WHEP", async () => {
+  const publisherPage = await browser.context.newPage();
+  await publisherPage.goto(`${server.url}/publish/cam?autostart`);
+  await publisherPage.waitForFunction(() => (window as unknown as { wispPublisher: { location?: string } }).wispPublisher.location, null, { timeout: 20_000 });
+  const viewerPage = await browser.context.newPage();
+  await viewerPage.goto(`${server.url}/play/cam`);
+  try {
+    const stats = await waitForPlayback(viewerPage, (s) => s.framesDecoded > 30 && s.audioPackets > 20, 30_000);
+    expect(stats.width).toBe(640);
+    expect(stats.height).toBe(360);
+    expect(stats.state).toBe("playing");
+    expect(server.registry.current("cam")?.output.info().tracks.map((t) => t.codec)).toEqual(["h264", "opus"]);
+  } finally {
+    await viewerPage.evaluate(() => (window as unknown as { wispPlayer: { stop(): Promise<void> } }).wispPlayer.stop());
+    await publisherPage.evaluate(() => (window as unknown as { wispPublisher: { stop(): Promise<void> } }).wispPublisher.stop());
+    await Promise.all([viewerPage.close(), publisherPage.close()]);
+  }
+});
