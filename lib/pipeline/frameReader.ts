@@ -3,6 +3,8 @@ import type { MediaFrame } from "./mediaFrame.ts";
 export interface FrameReaderOptions {
   /** Bytes this reader may hold before it drops to the next keyframe. */
   maxQueueBytes: number;
+  /** Skip video until a keyframe (default). False when the viewer already got the GOP so far. */
+  startAtKeyframe?: boolean;
 }
 
 /**
@@ -11,14 +13,15 @@ export interface FrameReaderOptions {
  * what it holds and skips video until the next keyframe, counting what it lost
  * (STYLE.md: no tee(), bounded per-viewer queues).
  *
- * A reader starts at the next video keyframe: a decoder cannot start elsewhere.
+ * A reader starts at the next video keyframe (a decoder cannot start
+ * elsewhere) unless its viewer was already given the current GOP.
  */
 export class FrameReader {
   /** Frames discarded because this reader was too slow. */
   droppedFrames = 0;
   #queue: MediaFrame[] = [];
   #queuedBytes = 0;
-  #waitingForKeyframe = true;
+  #waitingForKeyframe: boolean;
   #ended = false;
   #wake: ((frame: MediaFrame | undefined) => void) | undefined;
   readonly #maxQueueBytes: number;
@@ -26,6 +29,7 @@ export class FrameReader {
 
   constructor(options: FrameReaderOptions, onClose: (reader: FrameReader) => void) {
     this.#maxQueueBytes = options.maxQueueBytes;
+    this.#waitingForKeyframe = options.startAtKeyframe ?? true;
     this.#onClose = onClose;
   }
 

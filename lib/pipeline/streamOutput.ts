@@ -8,6 +8,9 @@ import { frameBytes, type MediaFrame } from "./mediaFrame.ts";
 import { RateMeter } from "./rateMeter.ts";
 import { VideoProbe } from "./videoProbe.ts";
 
+/** Largest GOP kept for fast start: 8 s at 3 Mbit/s. */
+const MAX_GOP_CACHE_BYTES = 3_000_000;
+
 export interface StreamOutputOptions {
   logger: Logger;
   now?: () => number;
@@ -38,6 +41,9 @@ export class StreamOutput {
   readonly #rate: RateMeter;
   readonly #video = new VideoProbe();
   #tracks: TrackInfo[] | undefined;
+  /** Video frames from the latest keyframe on: what a joining viewer needs to show a picture at once. */
+  #gop: MediaFrame[] = [];
+  #gopBytes = 0;
   #closed = false;
   #bytesIn = 0;
   #decodeErrors = 0;
@@ -107,16 +113,22 @@ export class StreamOutput {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#gop = [];
     this.#ready.reject(new Error("the stream ended before its program map (PMT) arrived"));
     for (const reader of [...this.#readers]) reader.close();
   }
 
-  /** A new reader that starts at the next keyframe. */
-  subscribe(maxQueueBytes: number): FrameReader {
-    const reader = new FrameReader({ maxQueueBytes }, (r) => this.#readers.delete(r));
+  /**
+   * A new reader. With `fastStart` it gets the current GOP (from the latest
+   * keyframe) as `catchUp` frames and then everything live; otherwise it
+   * starts at the next keyframe.
+   */
+  subscribe(maxQueueBytes: number, options: { fastStart?: boolean } = {}): { reader: FrameReader; catchUp: MediaFrame[] } {
+    const catchUp = options.fastStart ? [...this.#gop] : [];
+    const reader = new FrameReader({ maxQueueBytes, startAtKeyframe: catchUp.length === 0 }, (r) => this.#readers.delete(r));
     if (this.#closed) reader.close();
     else this.#readers.add(reader);
-    return reader;
+    return { reader, catchUp };
   }
 
   #handle(events: DemuxEvent[]): void {
@@ -140,8 +152,24 @@ export class StreamOutput {
   #onUnit(unit: AccessUnit): void {
     const frame = unit.track === "video" ? this.#videoFrame(unit) : this.#audioFrame(unit);
     if (!frame || frame.packets.length === 0) return;
+    if (frame.track === "video") this.#remember(frame);
     const hasVideo = this.hasVideo;
     for (const reader of this.#readers) reader.offer(frame, hasVideo);
+  }
+
+  #remember(frame: MediaFrame): void {
+    if (frame.keyframe) {
+      this.#gop = [];
+      this.#gopBytes = 0;
+    }
+    if (this.#gop.length === 0 && !frame.keyframe) return;
+    this.#gop.push(frame);
+    this.#gopBytes += frame.bytes;
+    // A GOP too long to send at once is not worth holding: joiners wait for the next keyframe.
+    if (this.#gopBytes > MAX_GOP_CACHE_BYTES) {
+      this.#gop = [];
+      this.#gopBytes = 0;
+    }
   }
 
   #videoFrame(unit: VideoAccessUnit): MediaFrame | undefined {

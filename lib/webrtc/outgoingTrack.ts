@@ -32,20 +32,23 @@ export class OutgoingTrack {
     this.#rebasePending = this.#lastTimestamp !== undefined;
   }
 
-  /** Sends one frame's payloads in order, awaiting werift's SRTP path for each. */
-  async send(packets: RtpPayload[]): Promise<void> {
+  /**
+   * Sends one frame's payloads in order, awaiting werift's SRTP path for each.
+   * `timestampShift` moves this frame's timestamps later (fast-start catch-up).
+   */
+  async send(packets: RtpPayload[], timestampShift = 0): Promise<void> {
     for (const payload of packets) {
-      await this.sender.sendRtp(this.#packet(payload));
+      await this.sender.sendRtp(this.#packet(payload, timestampShift));
       this.packetsSent++;
     }
   }
 
-  #packet(payload: RtpPayload): RtpPacket {
+  #packet(payload: RtpPayload, timestampShift: number): RtpPacket {
     if (this.#rebasePending) {
       this.#timestampOffset = mod32(this.#lastTimestamp! + this.frameStep - payload.timestamp);
       this.#rebasePending = false;
     }
-    const timestamp = mod32(payload.timestamp + this.#timestampOffset);
+    const timestamp = mod32(payload.timestamp + this.#timestampOffset + timestampShift);
     this.#lastTimestamp = timestamp;
     this.#sequence = (this.#sequence + 1) & 0xffff;
     const header = new RtpHeader({ sequenceNumber: this.#sequence, timestamp, marker: payload.marker });

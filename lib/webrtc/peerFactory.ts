@@ -55,3 +55,17 @@ export function gatheringComplete(pc: RTCPeerConnection): Promise<void> {
     });
   });
 }
+
+/**
+ * Answers with a=setup:passive (RFC 8842 5: the answerer may pick either role
+ * when offered actpass), so the client sends the DTLS ClientHello as soon as
+ * ICE connects. As DTLS client werift waits a fixed 100 ms before its
+ * ClientHello (FACTS.md); as server it waits for nobody. Call after
+ * setRemoteDescription and before createAnswer.
+ */
+export function answerAsDtlsServer(pc: RTCPeerConnection): void {
+  for (const transceiver of pc.getTransceivers()) {
+    const transport = transceiver.dtlsTransport;
+    if (transport && transport.role === "auto") transport.role = "server";
+  }
+}

@@ -6,7 +6,7 @@ import type { FrameReader } from "../pipeline/frameReader.ts";
 import type { MediaFrame } from "../pipeline/mediaFrame.ts";
 import { unguessableId } from "../ids.ts";
 import { matchOffer, parseOffer, type PlayableTracks } from "./offer.ts";
-import { gatheringComplete, type PeerFactory } from "./peerFactory.ts";
+import { answerAsDtlsServer, gatheringComplete, type PeerFactory } from "./peerFactory.ts";
 import { OutgoingTrack } from "./outgoingTrack.ts";
 import { addTrickleCandidates } from "./trickle.ts";
 
@@ -28,6 +28,7 @@ export interface WhepViewerOptions {
 const DEFAULT_CONNECT_TIMEOUT_MS = 20_000;
 const VIDEO_FRAME_STEP = 3000; // 90 kHz / 30 fps
 const OPUS_FRAME_STEP = 960; // 48 kHz * 20 ms
+const CATCH_UP_SPACING = 90; // 1 ms at 90 kHz between squeezed catch-up frames
 
 /**
  * One WHEP playback session: a sendonly werift peer connection fed from a
@@ -134,6 +135,7 @@ export class WhepViewer {
     if (video) this.#outgoing.video = new OutgoingTrack(video.sender, VIDEO_FRAME_STEP);
     if (audio) this.#outgoing.audio = new OutgoingTrack(audio.sender, OPUS_FRAME_STEP);
     this.#watchConnection(pc, [video, audio]);
+    answerAsDtlsServer(pc);
     await pc.setLocalDescription(await pc.createAnswer());
     await gatheringComplete(pc);
     if (this.closed) throw new Error(`viewer closed while negotiating (${this.closeReason})`);
@@ -161,9 +163,10 @@ export class WhepViewer {
   async #play(): Promise<void> {
     this.#playing = true;
     while (!this.closed) {
-      const reader = this.#session.output.subscribe(this.#options.maxQueueBytes);
+      const { reader, catchUp } = this.#session.output.subscribe(this.#options.maxQueueBytes, { fastStart: true });
       this.#reader = reader;
-      this.#session.requestKeyframe(); // a new reader waits for a keyframe: ask for one now
+      if (catchUp.length === 0) this.#session.requestKeyframe(); // it waits for a keyframe: ask for one now
+      await this.#sendCatchUp(catchUp);
       for (let frame = await reader.next(); frame && !this.closed; frame = await reader.next()) {
         await this.#send(frame);
       }
@@ -174,6 +177,25 @@ export class WhepViewer {
       this.#session = next;
       this.#outgoing.video?.rebase();
       this.#outgoing.audio?.rebase();
+    }
+  }
+
+  /**
+   * Fast start: the GOP so far, sent at once so the browser shows a picture
+   * now. Its timestamps are squeezed into the CATCH_UP_SPACING ticks just
+   * before the newest frame, so the receiver's playout clock starts at the live
+   * edge and no delay lasts (the decoder still gets every reference frame).
+   */
+  async #sendCatchUp(frames: MediaFrame[]): Promise<void> {
+    const video = this.#outgoing.video;
+    const newest = frames.at(-1);
+    if (!video || !newest) return;
+    const newestTs = newest.packets[0]!.timestamp;
+    for (let i = 0; i < frames.length && !this.closed; i++) {
+      const frame = frames[i]!;
+      const span = (newestTs - frame.packets[0]!.timestamp + 2 ** 32) % 2 ** 32; // source ticks behind the newest
+      const squeezed = (frames.length - 1 - i) * CATCH_UP_SPACING; // ticks behind it after squeezing
+      await video.send(frame.packets, span - squeezed);
     }
   }
 

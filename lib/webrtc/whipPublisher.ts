@@ -10,7 +10,7 @@ import { H264Depacketizer } from "../rtp/h264Depacketizer.ts";
 import { OpusDepacketizer } from "../rtp/opusDepacketizer.ts";
 import { SessionClock } from "../rtp/rtpClock.ts";
 import { parseOffer, type OfferedMedia } from "./offer.ts";
-import { gatheringComplete, type PeerFactory } from "./peerFactory.ts";
+import { answerAsDtlsServer, gatheringComplete, type PeerFactory } from "./peerFactory.ts";
 import { addTrickleCandidates } from "./trickle.ts";
 import { UnprocessableError } from "../errors.ts";
 
@@ -105,6 +105,7 @@ export class WhipPublisher {
     await pc.setRemoteDescription({ type: "offer", sdp: this.#options.offerSdp });
     unSubscribe();
     this.#watchConnection();
+    answerAsDtlsServer(pc);
     await pc.setLocalDescription(await pc.createAnswer());
     await gatheringComplete(pc);
     if (this.closed) throw new Error(`publisher closed while negotiating (${this.closeReason})`);

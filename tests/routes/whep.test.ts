@@ -68,6 +68,8 @@ describe("POST /whep/{stream}", () => {
     expect(answer).toMatch(/m=video [1-9]\d* .*\r\n(.*\r\n)*a=sendonly/);
     expect(answer).toContain("a=candidate:");
     expect(answer).toContain("a=end-of-candidates");
+    // The client starts DTLS: werift as DTLS client would first wait a fixed 100 ms.
+    expect(answer).toContain("a=setup:passive");
     expect(server.viewers.size).toBe(1);
     expect(server.registry.viewerCount("cam")).toBe(1);
 

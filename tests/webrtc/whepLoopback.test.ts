@@ -80,6 +80,33 @@ describe("WHEP over loopback with a werift viewer", () => {
     }
   });
 
+  test("fast start: a mid-GOP joiner gets the GOP so far at once, timestamps squeezed before the live edge", async () => {
+    const session = await liveServer();
+    // Wait until the stream is ~half a GOP past a keyframe (GOP = 30 frames).
+    await new Promise<void>((resolve) => {
+      const { reader } = session.output.subscribe(1_000_000);
+      let sinceKeyframe = -1;
+      const next = async () => {
+        for (let f = await reader.next(); f; f = await reader.next()) {
+          if (f.track !== "video") continue;
+          sinceKeyframe = f.keyframe ? 0 : sinceKeyframe + 1;
+          if (sinceKeyframe === 15) return reader.close(), resolve();
+        }
+      };
+      void next();
+    });
+    const client = await play();
+    await client.until(() => client.video.filter((p) => p.header.marker).length > 45);
+    const markers = client.video.filter((p) => p.header.marker); // one per picture
+    const steps = markers.slice(1, 45).map((p, i) => (p.header.timestamp - markers[i]!.header.timestamp) >>> 0);
+    // The catch-up pictures sit 90 ticks (1 ms) apart, then live pictures 3000 (30 fps) apart.
+    const catchUp = steps.findIndex((s) => s !== 90);
+    expect(catchUp).toBeGreaterThanOrEqual(14);
+    expect(catchUp).toBeLessThan(30);
+    expect(steps.slice(catchUp + 1)).toEqual(new Array(steps.length - catchUp - 1).fill(3000));
+    expect(client.video[0]!.payload[0]! & 0x1f).toBe(24); // it starts with SPS/PPS + the IDR
+  });
+
   test("two viewers get their own SSRCs and sequence spaces for the same payloads", async () => {
     await liveServer();
     const [a, b] = [await play(), await play()];
