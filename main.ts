@@ -3,24 +3,27 @@ import { ConfigError, loadConfig } from "./lib/config.ts";
 import { createLogger } from "./lib/logger.ts";
 import { Registry } from "./lib/registry.ts";
 import { ViewerTable } from "./lib/viewerTable.ts";
-import { PeerFactory } from "./lib/webrtc/peerFactory.ts";
-import { installUdpErrorGuard } from "./lib/webrtc/udpErrorGuard.ts";
+import { setUpWebrtc } from "./lib/webrtc/webrtcSetup.ts";
 import { createApp } from "./routes/app.ts";
 
-let config;
-try {
-  config = loadConfig();
-} catch (error) {
+function exitOnConfigError(error: unknown): never {
   if (!(error instanceof ConfigError)) throw error;
   console.error(`wisp: bad configuration: ${error.message}`);
   process.exit(2);
 }
 
+const config = (() => {
+  try {
+    return loadConfig();
+  } catch (error) {
+    return exitOnConfigError(error);
+  }
+})();
 const logger = createLogger(config.logLevel);
-installUdpErrorGuard(logger);
+const webrtc = await setUpWebrtc(config, logger).catch(exitOnConfigError);
 const registry = new Registry(logger);
 const viewers = new ViewerTable();
-const app = createApp({ config, logger, registry, viewers, peers: new PeerFactory() });
+const app = createApp({ config, logger, registry, viewers, peers: webrtc.peers });
 
 const server = Bun.serve({ port: config.port, hostname: config.host, fetch: app.fetch });
 logger.info("wisp listening", { url: `http://${config.host}:${server.port}/` });

@@ -20,8 +20,22 @@ export interface Config {
   whipTokens: readonly string[];
   /** How often a WHIP publisher is asked for a keyframe (PLI), in ms; 0 = only on loss and new viewers. */
   whipKeyframeIntervalMs: number;
+  /** The one UDP socket for all WebRTC media (ICE UDP mux); undefined = a socket per connection. */
+  udpMux: { host: string; port: number } | undefined;
+  /** Public IPv4 addresses announced as host candidates (1:1 NAT, e.g. fly.io's dedicated IPv4). */
+  publicIps: readonly string[];
+  /** "replace": candidates only on the announced / bound address; "add": besides the interface addresses. */
+  announceMode: "replace" | "add";
+  /** STUN/TURN servers for werift and for clients (Link rel="ice-server"). */
+  iceServers: readonly IceServer[];
   /** Log level: "debug" | "info" | "warn" | "error". */
   logLevel: LogLevel;
+}
+
+export interface IceServer {
+  urls: string;
+  username?: string;
+  credential?: string;
 }
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -31,6 +45,8 @@ export interface ConfigKey {
   env: string;
   defaultValue: string;
   description: string;
+  /** go-livepeer's names for the same setting, accepted as well. */
+  aliases?: string[];
 }
 
 export const CONFIG_KEYS: readonly ConfigKey[] = [
@@ -40,6 +56,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     env: "WHEP_MAX_VIEWERS",
     defaultValue: "5",
     description: "Most concurrent WHEP viewers per stream (as go-livepeer); 0 means unlimited.",
+    aliases: ["LIVE_AI_WHEP_MAX_SESSIONS"],
   },
   {
     env: "WHEP_WAIT_TIMEOUT_MS",
@@ -61,6 +78,32 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     defaultValue: "2000",
     description: "How often a WHIP publisher is asked for a keyframe (RTCP PLI), as go-livepeer; 0 = only on loss.",
   },
+  {
+    env: "WEBRTC_UDP_ADDR",
+    defaultValue: "0.0.0.0:8080",
+    description:
+      "host:port of the one UDP socket all WebRTC media (WHIP and WHEP) uses; `:port` binds all addresses; `off` gives each connection its own port.",
+    aliases: ["LIVE_AI_WHEP_ADDR", "LIVE_AI_WHIP_ADDR"],
+  },
+  {
+    env: "WEBRTC_PUBLIC_IPS",
+    defaultValue: "",
+    description: "Comma-separated public IPv4 addresses announced as host candidates with the UDP port (1:1 NAT, fly.io).",
+    aliases: ["LIVE_AI_NAT_IP"],
+  },
+  {
+    env: "WEBRTC_ANNOUNCE",
+    defaultValue: "replace",
+    description:
+      "`replace`: candidates only on the public IPs (or the bound address); `add`: besides the interface addresses.",
+  },
+  {
+    env: "ICE_SERVERS",
+    defaultValue: "",
+    description: "Comma-separated STUN/TURN URLs (stun:host:3478, turn:host:3478?transport=udp), used by the server and sent to clients as Link rel=ice-server.",
+  },
+  { env: "ICE_USERNAME", defaultValue: "", description: "Username for the TURN servers in ICE_SERVERS." },
+  { env: "ICE_CREDENTIAL", defaultValue: "", description: "Credential for the TURN servers in ICE_SERVERS." },
   { env: "LOG_LEVEL", defaultValue: "info", description: "debug, info, warn or error." },
 ];
 
@@ -70,12 +113,14 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
+/** The value of a key or one of its go-livepeer aliases; two different values are an error. */
 function read(env: Env, key: string): string {
-  const value = env[key];
-  if (value !== undefined && value !== "") return value;
   const known = CONFIG_KEYS.find((k) => k.env === key);
   if (!known) throw new Error(`no default for config key ${key}`);
-  return known.defaultValue;
+  const given = [key, ...(known.aliases ?? [])].filter((name) => env[name] !== undefined && env[name] !== "");
+  const values = new Set(given.map((name) => env[name]!));
+  if (values.size > 1) throw new ConfigError(`${given.join(" and ")} are set to different values; set one`);
+  return given.length > 0 ? env[given[0]!]! : known.defaultValue;
 }
 
 function list(env: Env, key: string): string[] {
@@ -102,6 +147,42 @@ function oneOf<T extends string>(env: Env, key: string, allowed: readonly T[]): 
   return raw as T;
 }
 
+const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+
+function udpAddress(env: Env): Config["udpMux"] {
+  const raw = read(env, "WEBRTC_UDP_ADDR").trim();
+  if (raw === "off") return undefined;
+  const match = /^(.*):(\d+)$/.exec(raw);
+  const port = Number(match?.[2]);
+  if (!match || port > 65535) {
+    throw new ConfigError(`WEBRTC_UDP_ADDR=${JSON.stringify(raw)} must be host:port, :port or off (go-livepeer's LIVE_AI_WHEP_ADDR works too)`);
+  }
+  return { host: match[1] || "0.0.0.0", port };
+}
+
+function publicIps(env: Env): string[] {
+  const ips = list(env, "WEBRTC_PUBLIC_IPS");
+  for (const ip of ips) {
+    const parts = IPV4.exec(ip);
+    if (!parts || parts.slice(1).some((p) => Number(p) > 255)) {
+      throw new ConfigError(`WEBRTC_PUBLIC_IPS: ${JSON.stringify(ip)} is not an IPv4 address`);
+    }
+  }
+  return ips;
+}
+
+function iceServers(env: Env): IceServer[] {
+  const username = read(env, "ICE_USERNAME");
+  const credential = read(env, "ICE_CREDENTIAL");
+  return list(env, "ICE_SERVERS").map((urls) => {
+    if (!/^(stun|stuns|turn|turns):[^\s]+$/.test(urls)) {
+      throw new ConfigError(`ICE_SERVERS: ${JSON.stringify(urls)} is not a stun:, stuns:, turn: or turns: URL`);
+    }
+    const isTurn = urls.startsWith("turn");
+    return isTurn && username ? { urls, username, credential } : { urls };
+  });
+}
+
 /** Builds the configuration from an environment (process.env by default). Throws ConfigError. */
 export function loadConfig(env: Env = process.env): Readonly<Config> {
   return Object.freeze({
@@ -113,6 +194,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     viewerQueueBytes: integer(env, "VIEWER_QUEUE_BYTES", 10_000, 1_000_000_000),
     whipTokens: Object.freeze(list(env, "WHIP_TOKENS")),
     whipKeyframeIntervalMs: integer(env, "WHIP_KEYFRAME_INTERVAL_MS", 0, 60_000),
+    udpMux: udpAddress(env),
+    publicIps: Object.freeze(publicIps(env)),
+    announceMode: oneOf(env, "WEBRTC_ANNOUNCE", ["replace", "add"] as const),
+    iceServers: Object.freeze(iceServers(env)),
     logLevel: oneOf(env, "LOG_LEVEL", ["debug", "info", "warn", "error"] as const),
   });
 }

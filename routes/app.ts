@@ -12,6 +12,7 @@ import {
   UnsupportedMediaTypeError,
 } from "../lib/errors.ts";
 import type { AppContext } from "./context.ts";
+import { iceServerLinks } from "./iceLinks.ts";
 import { ingestRoutes } from "./ingest.ts";
 import { playerRoutes } from "./player.ts";
 import { streamRoutes } from "./streams.ts";
@@ -33,9 +34,11 @@ const STATUS_BY_ERROR: Array<[new (...args: never[]) => Error, ContentfulStatusC
 export function createApp(ctx: AppContext): Hono {
   const app = new Hono();
   // Outermost, so it also marks the CORS middleware's own preflight answers (RFC 9725 4.1: Accept-Post).
+  const links = iceServerLinks(ctx.config.iceServers);
   app.use("/:family{whep|whip}/*", async (c, next) => {
     await next();
     if (c.req.method === "OPTIONS") c.res.headers.set("Accept-Post", "application/sdp");
+    if (c.req.method === "OPTIONS" || c.res.status === 201) for (const link of links) c.res.headers.append("Link", link);
   });
   app.use(
     "*",

@@ -1,8 +1,16 @@
 import { RTCPeerConnection, RTCRtpCodecParameters, type RTCIceServer } from "werift";
+import type { UdpMux } from "./udpMux.ts";
+import { useUdpMux } from "./weriftUdpMux.ts";
 
 export interface PeerFactoryOptions {
   /** STUN/TURN servers for werift; empty by default (FACTS.md: the default Google STUN stalls answers on closed networks). */
   iceServers?: RTCIceServer[];
+  /** All media on this one socket; without it werift opens a socket per connection. */
+  mux?: UdpMux;
+  /** Host candidate addresses to announce (a public IP behind 1:1 NAT, or the mux's bind address). */
+  announcedAddresses?: string[];
+  /** "replace": only the announced addresses are offered; "add": they come besides the interface addresses. */
+  announceMode?: "replace" | "add";
 }
 
 /** H.264 as browsers decode it over WebRTC: packetization-mode 1 (FU-A), constrained baseline level 3.1. */
@@ -27,20 +35,45 @@ export function opusCodec(): RTCRtpCodecParameters {
  * werift, FACTS.md), no TCP candidates.
  */
 export class PeerFactory {
-  readonly #iceServers: RTCIceServer[];
+  readonly #options: PeerFactoryOptions;
 
   constructor(options: PeerFactoryOptions = {}) {
-    this.#iceServers = options.iceServers ?? [];
+    this.#options = options;
+  }
+
+  get iceServers(): RTCIceServer[] {
+    return this.#options.iceServers ?? [];
   }
 
   create(): RTCPeerConnection {
+    const announced = this.#options.announcedAddresses ?? [];
     return new RTCPeerConnection({
-      iceServers: this.#iceServers,
+      iceServers: this.iceServers,
       codecs: { video: [h264Codec()], audio: [opusCodec()] },
       headerExtensions: { video: [], audio: [] },
       bundlePolicy: "max-bundle",
       iceUseTcp: false,
+      // The mux is one IPv4 socket: an IPv6 candidate would need a second port.
+      iceUseIpv6: !this.#options.mux,
+      ...(announced.length > 0 ? { iceAdditionalHostAddresses: announced } : {}),
     });
+  }
+
+  /** Between setRemoteDescription and createAnswer: DTLS role, and the mux before gathering starts. */
+  prepareAnswer(pc: RTCPeerConnection): void {
+    answerAsDtlsServer(pc);
+    if (this.#options.mux) useUdpMux(pc, this.#options.mux);
+  }
+
+  /** The answer as sent: in "replace" mode only host candidates on announced addresses remain. */
+  finishAnswer(sdp: string): string {
+    const announced = this.#options.announcedAddresses ?? [];
+    if (announced.length === 0 || this.#options.announceMode === "add") return sdp;
+    const keep = (line: string) => {
+      const match = /^a=candidate:\S+ \d+ \S+ \d+ (\S+) \d+ typ host/.exec(line);
+      return !match || announced.includes(match[1]!);
+    };
+    return sdp.split("\r\n").filter(keep).join("\r\n");
   }
 }
 

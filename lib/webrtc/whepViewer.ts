@@ -6,7 +6,7 @@ import type { FrameReader } from "../pipeline/frameReader.ts";
 import type { MediaFrame } from "../pipeline/mediaFrame.ts";
 import { unguessableId } from "../ids.ts";
 import { matchOffer, parseOffer, type PlayableTracks } from "./offer.ts";
-import { answerAsDtlsServer, gatheringComplete, type PeerFactory } from "./peerFactory.ts";
+import { gatheringComplete, type PeerFactory } from "./peerFactory.ts";
 import { OutgoingTrack } from "./outgoingTrack.ts";
 import { addTrickleCandidates } from "./trickle.ts";
 
@@ -135,11 +135,11 @@ export class WhepViewer {
     if (video) this.#outgoing.video = new OutgoingTrack(video.sender, VIDEO_FRAME_STEP);
     if (audio) this.#outgoing.audio = new OutgoingTrack(audio.sender, OPUS_FRAME_STEP);
     this.#watchConnection(pc, [video, audio]);
-    answerAsDtlsServer(pc);
+    this.#options.peers.prepareAnswer(pc);
     await pc.setLocalDescription(await pc.createAnswer());
     await gatheringComplete(pc);
     if (this.closed) throw new Error(`viewer closed while negotiating (${this.closeReason})`);
-    this.answerSdp = pc.localDescription!.sdp;
+    this.answerSdp = this.#options.peers.finishAnswer(pc.localDescription!.sdp);
   }
 
   #watchConnection(pc: RTCPeerConnection, transceivers: Array<RTCRtpTransceiver | undefined>): void {

@@ -10,7 +10,7 @@ import { H264Depacketizer } from "../rtp/h264Depacketizer.ts";
 import { OpusDepacketizer } from "../rtp/opusDepacketizer.ts";
 import { SessionClock } from "../rtp/rtpClock.ts";
 import { parseOffer, type OfferedMedia } from "./offer.ts";
-import { answerAsDtlsServer, gatheringComplete, type PeerFactory } from "./peerFactory.ts";
+import { gatheringComplete, type PeerFactory } from "./peerFactory.ts";
 import { addTrickleCandidates } from "./trickle.ts";
 import { UnprocessableError } from "../errors.ts";
 
@@ -105,11 +105,11 @@ export class WhipPublisher {
     await pc.setRemoteDescription({ type: "offer", sdp: this.#options.offerSdp });
     unSubscribe();
     this.#watchConnection();
-    answerAsDtlsServer(pc);
+    this.#options.peers.prepareAnswer(pc);
     await pc.setLocalDescription(await pc.createAnswer());
     await gatheringComplete(pc);
     if (this.closed) throw new Error(`publisher closed while negotiating (${this.closeReason})`);
-    this.answerSdp = pc.localDescription!.sdp;
+    this.answerSdp = this.#options.peers.finishAnswer(pc.localDescription!.sdp);
     this.#startSession();
     if (this.#options.keyframeIntervalMs > 0) {
       this.#timers.push(setInterval(() => this.requestKeyframe(), this.#options.keyframeIntervalMs));

@@ -1,0 +1,174 @@
+import { createSocket, type Socket } from "node:dgram";
+import type { Logger } from "../logger.ts";
+
+/** Where a datagram came from or goes to, as werift passes it: [host, port]. */
+export type Address = [string, number];
+
+/**
+ * One peer connection's view of the shared socket. It stands in for werift's
+ * UdpTransport (same members werift's StunProtocol uses: onData, send, close,
+ * closed, address, addressFamily), so werift's ICE, DTLS and SRTP run over it.
+ */
+export class MuxedTransport {
+  readonly type = "udp";
+  readonly addressFamily = 4;
+  closed = false;
+  onData: (data: Buffer, addr: Address) => void = () => {};
+
+  constructor(
+    private readonly mux: UdpMux,
+    /** The local ICE ufrag of the connection this transport belongs to (read when routing). */
+    readonly localUfrag: () => string,
+  ) {}
+
+  get address(): { address: string; port: number } {
+    return { address: this.mux.address, port: this.mux.port };
+  }
+
+  async send(data: Buffer, addr?: Address): Promise<void> {
+    if (!this.closed && addr) this.mux.send(data, addr);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.mux.remove(this);
+  }
+}
+
+export interface UdpMuxOptions {
+  port: number;
+  /** Bind address; on fly.io `fly-global-services` (FACTS.md), else 0.0.0.0. */
+  address: string;
+  logger: Logger;
+}
+
+const STUN_HEADER = 20; // RFC 5389 6
+const STUN_MAGIC_COOKIE = 0x2112a442;
+const STUN_BINDING_REQUEST = 0x0001;
+const STUN_ATTR_USERNAME = 0x0006;
+
+/**
+ * ICE UDP mux: every WebRTC peer connection's media on one UDP socket, as
+ * fly.io and firewalls need (one known port). First contact is routed by the
+ * STUN USERNAME of a Binding request (RFC 8445 7.2.2: "local ufrag:remote ufrag"
+ * from our side's view), later datagrams (STUN, DTLS, SRTP, SRTCP, RFC 7983
+ * demultiplexing happens in werift) by the remote address that first contact
+ * bound. Routes go away with their transport.
+ */
+export class UdpMux {
+  readonly stats = { routed: 0, unroutable: 0, socketErrors: 0 };
+  readonly #socket: Socket;
+  readonly #logger: Logger;
+  readonly #transports = new Set<MuxedTransport>();
+  readonly #routes = new Map<string, MuxedTransport>();
+  #address = "0.0.0.0";
+  #port = 0;
+
+  static async open(options: UdpMuxOptions): Promise<UdpMux> {
+    const mux = new UdpMux(options.logger);
+    await mux.#bind(options.port, options.address);
+    return mux;
+  }
+
+  private constructor(logger: Logger) {
+    this.#logger = logger;
+    this.#socket = createSocket({ type: "udp4", reuseAddr: false });
+    // ICMP errors from departed peers arrive here (FACTS.md: ECONNREFUSED under Bun): count, never crash.
+    this.#socket.on("error", (error) => {
+      this.stats.socketErrors++;
+      this.#logger.debug("udp mux socket error", { error: error.message });
+    });
+    this.#socket.on("message", (data, rinfo) => this.#receive(data, [rinfo.address, rinfo.port]));
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  get address(): string {
+    return this.#address;
+  }
+
+  get transportCount(): number {
+    return this.#transports.size;
+  }
+
+  get routeCount(): number {
+    return this.#routes.size;
+  }
+
+  createTransport(localUfrag: () => string): MuxedTransport {
+    const transport = new MuxedTransport(this, localUfrag);
+    this.#transports.add(transport);
+    return transport;
+  }
+
+  send(data: Buffer, [host, port]: Address): void {
+    this.#socket.send(data, port, host);
+  }
+
+  remove(transport: MuxedTransport): void {
+    this.#transports.delete(transport);
+    for (const [key, routed] of this.#routes) if (routed === transport) this.#routes.delete(key);
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.#socket.close(() => resolve()));
+  }
+
+  #receive(data: Buffer, from: Address): void {
+    const key = `${from[0]}:${from[1]}`;
+    let transport = this.#routes.get(key);
+    if (!transport) {
+      const ufrag = bindingRequestLocalUfrag(data);
+      transport = ufrag === undefined ? undefined : this.#byUfrag(ufrag);
+      if (!transport) {
+        this.stats.unroutable++;
+        return;
+      }
+      this.#routes.set(key, transport);
+    }
+    this.stats.routed++;
+    transport.onData(data, from);
+  }
+
+  #byUfrag(ufrag: string): MuxedTransport | undefined {
+    for (const transport of this.#transports) if (transport.localUfrag() === ufrag) return transport;
+    return undefined;
+  }
+
+  async #bind(port: number, address: string): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.#socket.once("error", reject);
+      this.#socket.bind(port, address, () => {
+        this.#socket.off("error", reject);
+        resolve();
+      });
+    });
+    const bound = this.#socket.address();
+    this.#address = bound.address;
+    this.#port = bound.port;
+  }
+}
+
+/**
+ * The local ufrag in a STUN Binding request's USERNAME ("ours:theirs"), or
+ * undefined for anything else. Only the header and attribute TLVs are read.
+ */
+export function bindingRequestLocalUfrag(data: Uint8Array): string | undefined {
+  if (data.length < STUN_HEADER || (data[0]! & 0xc0) !== 0) return undefined; // RFC 7983: STUN starts 0-3
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  if (view.getUint16(0) !== STUN_BINDING_REQUEST || view.getUint32(4) !== STUN_MAGIC_COOKIE) return undefined;
+  const end = Math.min(data.length, STUN_HEADER + view.getUint16(2));
+  for (let i = STUN_HEADER; i + 4 <= end; ) {
+    const type = view.getUint16(i);
+    const length = view.getUint16(i + 2);
+    if (type === STUN_ATTR_USERNAME) {
+      const username = new TextDecoder().decode(data.subarray(i + 4, i + 4 + length));
+      return username.split(":")[0];
+    }
+    i += 4 + Math.ceil(length / 4) * 4; // attributes are padded to 4 bytes
+  }
+  return undefined;
+}

@@ -1,0 +1,36 @@
+import type { Config } from "../config.ts";
+import { ConfigError } from "../config.ts";
+import type { Logger } from "../logger.ts";
+import { PeerFactory } from "./peerFactory.ts";
+import { installUdpErrorGuard } from "./udpErrorGuard.ts";
+import { UdpMux } from "./udpMux.ts";
+
+export interface WebrtcSetup {
+  peers: PeerFactory;
+  mux: UdpMux | undefined;
+  close(): Promise<void>;
+}
+
+/** The WebRTC side of the server from its configuration: UDP mux, announced addresses, ICE servers. */
+export async function setUpWebrtc(config: Readonly<Config>, logger: Logger): Promise<WebrtcSetup> {
+  installUdpErrorGuard(logger);
+  const mux = config.udpMux ? await openMux(config.udpMux, logger) : undefined;
+  const bound = mux && mux.address !== "0.0.0.0" ? [mux.address] : [];
+  const announcedAddresses = config.publicIps.length > 0 ? [...config.publicIps] : bound;
+  const peers = new PeerFactory({
+    iceServers: config.iceServers.map((s) => ({ ...s })),
+    ...(mux ? { mux } : {}),
+    announcedAddresses,
+    announceMode: config.announceMode,
+  });
+  if (mux) logger.info("webrtc media on one UDP port", { address: mux.address, port: mux.port, announced: announcedAddresses.join(",") });
+  return { peers, mux, close: async () => mux?.close() };
+}
+
+async function openMux(address: { host: string; port: number }, logger: Logger): Promise<UdpMux> {
+  try {
+    return await UdpMux.open({ address: address.host, port: address.port, logger });
+  } catch (error) {
+    throw new ConfigError(`WEBRTC_UDP_ADDR ${address.host}:${address.port} cannot be bound: ${(error as Error).message}`);
+  }
+}

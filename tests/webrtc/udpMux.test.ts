@@ -1,0 +1,125 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { Message, methods, classes } from "werift";
+import { bindingRequestLocalUfrag } from "../../lib/webrtc/udpMux.ts";
+import { readFixture } from "../fixtures/readFixture.ts";
+import { feedRealtime } from "../helpers/feed.ts";
+import { startTestServer, type TestServer } from "../helpers/testServer.ts";
+import { ownUdpSockets } from "../helpers/udpSockets.ts";
+import { whepPlay } from "../helpers/wheriftClient.ts";
+import { parseSps } from "../../lib/codec/h264.ts";
+
+let server: TestServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+describe("bindingRequestLocalUfrag", () => {
+  test("reads our ufrag from a Binding request's USERNAME", () => {
+    const request = new Message(methods.BINDING, classes.REQUEST);
+    request.setAttribute("USERNAME", "abcd:wxyz");
+    expect(bindingRequestLocalUfrag(request.bytes)).toBe("abcd");
+  });
+
+  test("ignores responses, non-STUN packets (DTLS, RTP) and short data", () => {
+    expect(bindingRequestLocalUfrag(new Message(methods.BINDING, classes.RESPONSE).bytes)).toBeUndefined();
+    expect(bindingRequestLocalUfrag(Uint8Array.of(22, 254, 253, ...new Array(30).fill(0)))).toBeUndefined(); // DTLS
+    expect(bindingRequestLocalUfrag(Uint8Array.of(0x80, 96, ...new Array(30).fill(0)))).toBeUndefined(); // RTP
+    expect(bindingRequestLocalUfrag(Uint8Array.of(0, 1, 0))).toBeUndefined();
+  });
+});
+
+/** The resolution in the first STAP-A's SPS: which stream a viewer is watching. */
+function firstSpsSize(payloads: Buffer[]): string {
+  const stap = payloads.find((p) => (p[0]! & 0x1f) === 24)!;
+  const size = (stap[1]! << 8) | stap[2]!;
+  const sps = parseSps(stap.subarray(3, 3 + size))!;
+  return `${sps.width}x${sps.height}`;
+}
+
+describe("all WebRTC media on one UDP port", () => {
+  test("50 viewers over 3 streams: one socket, candidates on the mux port, no cross-talk", async () => {
+    server = await startTestServer({ WHEP_MAX_VIEWERS: "0" }, { listen: true });
+    const muxPort = server.webrtc.mux!.port;
+    const streams = { big: readFixture("av-6s.mpegts"), small: readFixture("av.mpegts"), plain: readFixture("video-only.mpegts") };
+    const sizes: Record<string, string> = { big: "640x360", small: "320x180", plain: "320x180" };
+    for (const [name, bytes] of Object.entries(streams)) {
+      const session = server.registry.startSession(name);
+      const feed = feedRealtime(session, bytes, { durationMs: name === "big" ? 6000 : name === "small" ? 2000 : 4000, loops: 20 });
+      session.onEnd(() => feed.stop());
+    }
+    const names = Object.keys(streams);
+    const clients = [];
+    for (let i = 0; i < 51; i++) clients.push(whepPlay(`${server.url}/whep/${names[i % 3]}`));
+    const viewers = await Promise.all(clients);
+    try {
+      for (const v of viewers) {
+        expect(v.response.status).toBe(201);
+        const candidates = [...v.answer.matchAll(/a=candidate:\S+ \d+ udp \d+ (\S+) (\d+) typ host/g)];
+        expect([...new Set(candidates.map((m) => `${m[1]}:${m[2]}`))]).toEqual([`127.0.0.1:${muxPort}`]);
+      }
+      await Promise.all(viewers.map((v) => v.until(() => v.video.length > 30, 30_000)));
+      viewers.forEach((v, i) => {
+        const name = names[i % 3]!;
+        expect(firstSpsSize(v.video.map((p) => p.payload))).toBe(sizes[name]!);
+        // Only the SSRCs announced in its own answer reach a viewer.
+        const announced = new Set([...v.answer.matchAll(/a=ssrc:(\d+) /g)].map((m) => Number(m[1])));
+        for (const p of [...v.video, ...v.audio]) expect(announced.has(p.header.ssrc)).toBe(true);
+        if (name === "plain") expect(v.audio.length).toBe(0);
+      });
+      // One muxed transport per viewer and gathered address (the announced one and the interfaces).
+      expect(server.webrtc.mux!.transportCount).toBeGreaterThanOrEqual(51);
+    } finally {
+      await Promise.all(viewers.map((v) => v.close()));
+    }
+  });
+
+  test("200 connect/disconnect cycles leave the one socket and no routes behind", async () => {
+    server = await startTestServer({ WHEP_MAX_VIEWERS: "0" }, { listen: true });
+    const mux = server.webrtc.mux!;
+    const session = server.registry.startSession("cam");
+    const feed = feedRealtime(session, readFixture("av.mpegts"), { durationMs: 2000, loops: 100 });
+    session.onEnd(() => feed.stop());
+    const serverSockets = () => ownUdpSockets().filter((s) => s.startsWith("127.0.0.1:")); // test clients bind 0.0.0.0
+    for (let round = 0; round < 20; round++) {
+      await Promise.all(
+        Array.from({ length: 10 }, async () => {
+          const client = await whepPlay(`${server!.url}/whep/cam`);
+          await client.until(() => client.video.length + client.audio.length > 0);
+          await fetch(`${server!.url}${client.location}`, { method: "DELETE" });
+          await client.close();
+        }),
+      );
+    }
+    // Closing a viewer closes werift's ICE agent, which closes its muxed transport.
+    const deadline = Date.now() + 5000;
+    while (mux.transportCount > 0 && Date.now() < deadline) await Bun.sleep(20);
+    expect(mux.transportCount).toBe(0);
+    expect(mux.routeCount).toBe(0);
+    expect(server.viewers.size).toBe(0);
+    expect(serverSockets()).toEqual([`127.0.0.1:${mux.port}`]);
+  });
+
+  test("20 viewers in another process add no UDP socket to the server", async () => {
+    server = await startTestServer({ WHEP_MAX_VIEWERS: "0" }, { listen: true });
+    const session = server.registry.startSession("cam");
+    const feed = feedRealtime(session, readFixture("av.mpegts"), { durationMs: 2000, loops: 100 });
+    session.onEnd(() => feed.stop());
+    const proc = Bun.spawn([process.execPath, new URL("../helpers/viewerProcess.ts", import.meta.url).pathname, `${server.url}/whep/cam`, "20"], {
+      stdout: "pipe",
+      stderr: "inherit",
+    });
+    const before = ownUdpSockets();
+    try {
+      const { value } = await proc.stdout.getReader().read();
+      expect(new TextDecoder().decode(value)).toContain("ready");
+      expect(server.viewers.size).toBe(20);
+      // 20 viewers connected and receiving, and not one socket more in this (the server's) process.
+      expect(ownUdpSockets()).toEqual(before);
+      expect(before).toContain(`127.0.0.1:${server.webrtc.mux!.port}`);
+    } finally {
+      proc.kill("SIGKILL");
+      await proc.exited;
+    }
+  });
+});
