@@ -14,7 +14,8 @@ COPY routes ./routes
 
 # The image's unprivileged user.
 USER bun
-EXPOSE 8080
+# HTTP (API, WHIP/WHEP, player) and the one UDP port of all WebRTC media (WEBRTC_UDP_ADDR).
+EXPOSE 8080/tcp 8080/udp
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s \
   CMD bun -e "const r = await fetch('http://127.0.0.1:' + (process.env.PORT ?? 8080) + '/healthz'); process.exit(r.ok ? 0 : 1)"
 CMD ["bun", "run", "main.ts"]

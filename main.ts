@@ -26,14 +26,14 @@ const viewers = new ViewerTable();
 const app = createApp({ config, logger, registry, viewers, peers: webrtc.peers });
 
 const server = Bun.serve({ port: config.port, hostname: config.host, fetch: app.fetch });
-logger.info("wisp listening", { url: `http://${config.host}:${server.port}/` });
+logger.info("wisp listening", { url: `http://${config.host}:${server.port}/`, udp: webrtc.mux ? `${webrtc.mux.address}:${webrtc.mux.port}` : "per connection" });
 
 function shutdown(signal: string): void {
   logger.info("shutting down", { signal });
   viewers.closeAll("server shutting down");
   registry.close();
   server.stop(true);
-  process.exit(0);
+  void webrtc.close().finally(() => process.exit(0));
 }
 process.on("SIGINT", () => shutdown("SIGINT"));
 process.on("SIGTERM", () => shutdown("SIGTERM"));

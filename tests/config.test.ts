@@ -34,3 +34,49 @@ describe("loadConfig", () => {
     }
   });
 });
+
+describe("WebRTC configuration", () => {
+  test("defaults: one UDP port 8080 on all addresses, no public IP, no ICE servers", () => {
+    const config = loadConfig({});
+    expect(config.udpMux).toEqual({ host: "0.0.0.0", port: 8080 });
+    expect(config.publicIps).toEqual([]);
+    expect(config.iceServers).toEqual([]);
+  });
+
+  test("go-livepeer names are accepted", () => {
+    const config = loadConfig({ LIVE_AI_WHEP_ADDR: ":7000", LIVE_AI_NAT_IP: "203.0.113.7", LIVE_AI_WHEP_MAX_SESSIONS: "9" });
+    expect(config.udpMux).toEqual({ host: "0.0.0.0", port: 7000 });
+    expect(config.publicIps).toEqual(["203.0.113.7"]);
+    expect(config.maxViewersPerStream).toBe(9);
+  });
+
+  test("two names with different values fail naming both", () => {
+    expect(() => loadConfig({ LIVE_AI_WHEP_ADDR: ":7000", LIVE_AI_WHIP_ADDR: ":7001" })).toThrow(
+      /LIVE_AI_WHEP_ADDR and LIVE_AI_WHIP_ADDR are set to different values/,
+    );
+  });
+
+  test.each([
+    [{ WEBRTC_UDP_ADDR: "8080" }, /WEBRTC_UDP_ADDR="8080" must be host:port/],
+    [{ WEBRTC_PUBLIC_IPS: "example.com" }, /WEBRTC_PUBLIC_IPS: "example.com" is not an IPv4 address/],
+    [{ WEBRTC_PUBLIC_IPS: "1.2.3.999" }, /not an IPv4 address/],
+    [{ ICE_SERVERS: "http://x" }, /ICE_SERVERS: "http:\/\/x" is not a stun:/],
+    [{ WEBRTC_ANNOUNCE: "both" }, /WEBRTC_ANNOUNCE="both" must be one of replace, add/],
+  ])("%p fails with a message naming the variable", (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  test("off gives every connection its own socket; TURN servers get the credentials", () => {
+    const config = loadConfig({
+      WEBRTC_UDP_ADDR: "off",
+      ICE_SERVERS: "stun:stun.example.org:3478, turn:turn.example.org:3478?transport=udp",
+      ICE_USERNAME: "u",
+      ICE_CREDENTIAL: "p",
+    });
+    expect(config.udpMux).toBeUndefined();
+    expect(config.iceServers).toEqual([
+      { urls: "stun:stun.example.org:3478" },
+      { urls: "turn:turn.example.org:3478?transport=udp", username: "u", credential: "p" },
+    ]);
+  });
+});

@@ -1,4 +1,5 @@
 import { createSocket, type Socket } from "node:dgram";
+import { lookup } from "node:dns/promises";
 import type { Logger } from "../logger.ts";
 
 /** Where a datagram came from or goes to, as werift passes it: [host, port]. */
@@ -138,7 +139,9 @@ export class UdpMux {
     return undefined;
   }
 
-  async #bind(port: number, address: string): Promise<void> {
+  async #bind(port: number, host: string): Promise<void> {
+    // A name such as fly.io's fly-global-services is resolved first: bind takes an address.
+    const { address } = await lookup(host, { family: 4 });
     await new Promise<void>((resolve, reject) => {
       this.#socket.once("error", reject);
       this.#socket.bind(port, address, () => {

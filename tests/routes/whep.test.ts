@@ -181,3 +181,28 @@ describe("PATCH and OPTIONS", () => {
     expect(cors.headers.get("Access-Control-Expose-Headers")).toContain("Location");
   });
 });
+
+describe("announced addresses and ICE servers", () => {
+  test("a public IP is announced with the mux port instead of the interface addresses", async () => {
+    server = await startTestServer({ WEBRTC_PUBLIC_IPS: "203.0.113.7" });
+    liveStream(server, "cam");
+    const res = await post(server, "/whep/cam", chromeLikeOffer());
+    const answer = await res.text();
+    const hosts = [...answer.matchAll(/a=candidate:\S+ \d+ udp \d+ (\S+) (\d+) typ host/g)].map((m) => `${m[1]}:${m[2]}`);
+    expect(new Set(hosts)).toEqual(new Set([`203.0.113.7:${server.webrtc.mux!.port}`]));
+  });
+
+  test("ICE servers are sent as Link rel=ice-server on the 201 and on OPTIONS", async () => {
+    server = await startTestServer({ ICE_SERVERS: "stun:stun.example.org:3478,turn:turn.example.org:3478", ICE_USERNAME: "u", ICE_CREDENTIAL: "p" });
+    liveStream(server, "cam");
+    const expected = [
+      '<stun:stun.example.org:3478>; rel="ice-server"',
+      '<turn:turn.example.org:3478>; rel="ice-server"; username="u"; credential="p"; credential-type="password"',
+    ].join(", ");
+    const options = await server.app.request("/whep/cam", { method: "OPTIONS" });
+    expect(options.headers.get("Link")).toBe(expected);
+    // werift would try these servers; only the header is checked here (no network in tests).
+    const res = await post(server, "/whep/cam", chromeLikeOffer());
+    expect(res.headers.get("Link")).toBe(expected);
+  });
+});
