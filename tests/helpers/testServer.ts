@@ -28,7 +28,7 @@ export async function startTestServer(
   const ctx: AppContext = { config, logger, registry, viewers, peers: webrtc.peers };
   const app = createApp(ctx);
   const server = options.listen
-    ? Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: app.fetch, idleTimeout: 30 })
+    ? Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: app.fetch }) // Bun's default 10 s idle timeout, as main.ts
     : undefined;
   return {
     ...ctx,

@@ -1,0 +1,14 @@
+// `bun run bench`: every benchmark figure in one run on this machine.
+import { formatFanout, measureFanout } from "./fanout.ts";
+import { measureTtff } from "./ttff.ts";
+import { measureWhipLatency } from "./whipLatency.ts";
+
+const cpus = (await Bun.file("/proc/cpuinfo").text()).match(/model name\s*:\s*(.*)/)?.[1] ?? "unknown CPU";
+console.log(`machine: ${navigator.hardwareConcurrency} cores, ${cpus}; Bun ${Bun.version}`);
+for (const gop of [2, 4]) {
+  const r = await measureTtff(gop, 20);
+  console.log(`ttff gop=${gop}s joins=${r.joins}: POST->first decoded frame p50 ${r.p50.toFixed(0)} ms, p95 ${r.p95.toFixed(0)} ms`);
+}
+const whip = await measureWhipLatency(60);
+console.log(`whip: answer->first frame ${whip.answerToFirstFrame.toFixed(0)} ms; end-to-end delay p50 ${whip.delayP50.toFixed(0)} ms, p95 ${whip.delayP95.toFixed(0)} ms`);
+for (const r of await measureFanout([50, 100])) console.log(formatFanout(r));
