@@ -1,12 +1,10 @@
 import { Hono, type Context } from "hono";
-import { BadRequestError, NotFoundError, UnsupportedMediaTypeError } from "../lib/errors.ts";
+import { BadRequestError, NotFoundError } from "../lib/errors.ts";
 import { assertStreamName } from "../lib/registry.ts";
 import { parseOffer } from "../lib/webrtc/offer.ts";
 import { WhepViewer } from "../lib/webrtc/whepViewer.ts";
 import { extendRequestTimeout, type AppContext } from "./context.ts";
-
-const SDP = "application/sdp";
-const SDP_FRAGMENT = "application/trickle-ice-sdpfrag";
+import { patchCandidates, requireContentType, SDP, SDP_FRAGMENT } from "./sdpHttp.ts";
 
 /**
  * WHEP (draft-ietf-wish-whep, built on RFC 9725's resource model):
@@ -39,16 +37,7 @@ export function whepRoutes(ctx: AppContext): Hono {
     }
   });
 
-  app.patch("/:stream/:id", async (c) => {
-    const viewer = findViewer(ctx, c.req.param("stream"), c.req.param("id"));
-    requireContentType(c, SDP_FRAGMENT);
-    const ifMatch = c.req.header("If-Match");
-    if (ifMatch && ifMatch !== "*" && ifMatch !== viewer.etag) {
-      return c.text(`If-Match ${ifMatch} does not match this session's ETag ${viewer.etag}\n`, 412);
-    }
-    await viewer.addCandidates(await c.req.text());
-    return c.body(null, 204);
-  });
+  app.patch("/:stream/:id", (c) => patchCandidates(c, findViewer(ctx, c.req.param("stream"), c.req.param("id"))));
 
   app.delete("/:stream/:id", (c) => {
     const viewer = findViewer(ctx, c.req.param("stream"), c.req.param("id"));
@@ -97,11 +86,4 @@ function findViewer(ctx: AppContext, stream: string, id: string): WhepViewer {
   const viewer = ctx.viewers.get(stream, id);
   if (!viewer) throw new NotFoundError(`no WHEP session ${id} on stream "${stream}" (ended or never existed)`);
   return viewer;
-}
-
-export function requireContentType(c: Context, expected: string): void {
-  const got = c.req.header("Content-Type")?.split(";")[0]?.trim().toLowerCase();
-  if (got !== expected) {
-    throw new UnsupportedMediaTypeError(`Content-Type must be ${expected}, got ${got ?? "none"}`);
-  }
 }

@@ -3,10 +3,7 @@ import { NotFoundError, UnauthorizedError } from "../lib/errors.ts";
 import { assertStreamName } from "../lib/registry.ts";
 import { WhipPublisher } from "../lib/webrtc/whipPublisher.ts";
 import type { AppContext } from "./context.ts";
-import { requireContentType } from "./whep.ts";
-
-const SDP = "application/sdp";
-const SDP_FRAGMENT = "application/trickle-ice-sdpfrag";
+import { patchCandidates, requireContentType, SDP, SDP_FRAGMENT } from "./sdpHttp.ts";
 
 /**
  * WHIP (RFC 9725): POST an offer -> 201 + answer + Location; PATCH trickles
@@ -54,16 +51,9 @@ export function whipRoutes(ctx: AppContext): Hono {
     return publisher;
   };
 
-  app.patch("/:stream/:id", async (c) => {
+  app.patch("/:stream/:id", (c) => {
     authorize(ctx, c);
-    const publisher = find(c);
-    requireContentType(c, SDP_FRAGMENT);
-    const ifMatch = c.req.header("If-Match");
-    if (ifMatch && ifMatch !== "*" && ifMatch !== publisher.etag) {
-      return c.text(`If-Match ${ifMatch} does not match this session's ETag ${publisher.etag}\n`, 412);
-    }
-    await publisher.addCandidates(await c.req.text());
-    return c.body(null, 204);
+    return patchCandidates(c, find(c));
   });
 
   app.delete("/:stream/:id", (c) => {

@@ -3,6 +3,7 @@
 // stream ends or the connection fails, so the page follows a stream that comes back.
 
 const RETRY_MS = 1000;
+const STATUS_POLL_MS = 2000;
 
 export class WhepPlayer {
   constructor({ url, video, onState }) {
@@ -15,6 +16,9 @@ export class WhepPlayer {
     this.attempt = 0;
     /** performance.now() marks of the current attempt: post, answer, firstFrame (for benchmarks and curious users). */
     this.timings = {};
+    // The stream's status resource: how the page learns that a stream ended (a closed peer
+    // connection is only noticed by the browser when ICE consent fails, ~30 s later).
+    this.statusUrl = url.replace("/whep/", "/api/streams/");
   }
 
   start() {
@@ -61,6 +65,7 @@ export class WhepPlayer {
       this.location = new URL(response.headers.get("Location"), location.href).href;
       await pc.setRemoteDescription({ type: "answer", sdp: await response.text() });
       this.#trickle(pc, attempt);
+      this.#watchStream(attempt, response.headers.get("Wisp-Request-Id"));
     } catch (error) {
       this.#retry(attempt, String(error));
     }
@@ -85,6 +90,18 @@ export class WhepPlayer {
     pc.onicecandidate = (event) => event.candidate && event.candidate.candidate && send(event.candidate);
   }
 
+  #watchStream(attempt, requestId) {
+    const poll = async () => {
+      if (attempt !== this.attempt || this.stopped) return;
+      const response = await fetch(this.statusUrl).catch(() => undefined);
+      if (attempt !== this.attempt || this.stopped) return;
+      if (response?.status === 404) return this.#retry(attempt, "stream ended");
+      setTimeout(poll, STATUS_POLL_MS);
+    };
+    this.requestId = requestId;
+    setTimeout(poll, STATUS_POLL_MS);
+  }
+
   #onConnectionState(pc, attempt) {
     if (attempt !== this.attempt) return;
     const state = pc.connectionState;
@@ -94,7 +111,8 @@ export class WhepPlayer {
   }
 
   async #retry(attempt, detail) {
-    if (attempt !== this.attempt) return;
+    if (attempt !== this.attempt || this.retired === attempt) return; // one retry per attempt
+    this.retired = attempt;
     this.#state(detail.startsWith("404") || detail.startsWith("stream ended") ? "ended" : "error", detail);
     await this.#teardown();
     if (this.stopped) return;

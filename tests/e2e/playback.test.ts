@@ -74,4 +74,22 @@ describe("Chromium plays MPEG-TS pushed by ffmpeg", () => {
       expect(s.audioPackets).toBeGreaterThan(0);
     }, false);
   });
+
+  test("the player shows the end of a push and plays again when the stream comes back", async () => {
+    const page = await browser.context.newPage();
+    let push = ffmpegPush("av-6s.mpegts", `${server.url}/ingest/back`);
+    try {
+      await page.goto(`${server.url}/play/back`);
+      await waitForPlayback(page, (s) => s.state === "playing" && s.framesDecoded > 10);
+      await push.stop();
+      await waitForPlayback(page, (s) => s.state === "ended", 10_000);
+      push = ffmpegPush("av-6s.mpegts", `${server.url}/ingest/back`);
+      const again = await waitForPlayback(page, (s) => s.state === "playing" && s.framesDecoded > 10, 20_000);
+      expect(again.width).toBe(640);
+    } finally {
+      await page.evaluate(() => (window as unknown as { wispPlayer: { stop(): Promise<void> } }).wispPlayer.stop());
+      await page.close();
+      await push.stop();
+    }
+  });
 });
