@@ -23,7 +23,7 @@ function countPacket(viewer: Viewer, msg: Buffer): void {
   const last = viewer.lastSeq.get(ssrc);
   if (last !== undefined) {
     const gap = (seq - last - 1 + 0x10000) & 0xffff;
-    if (gap > 0 && gap < 1000) viewer.lost += gap;
+    if (gap > 0 && gap < 0x8000) viewer.lost += gap; // a larger "gap" is a reordered, older packet
   }
   viewer.lastSeq.set(ssrc, seq);
   viewer.packets++;

@@ -1,6 +1,7 @@
 import { randomInt } from "node:crypto";
-import { RtpHeader, RtpPacket, type RTCRtpSender } from "werift";
+import type { RTCRtpSender } from "werift";
 import type { RtpPayload } from "../rtp/rtpPayload.ts";
+import { DirectRtpSender } from "./directRtpSender.ts";
 
 const UINT32 = 2 ** 32;
 
@@ -16,12 +17,15 @@ export class OutgoingTrack {
   #timestampOffset = randomInt(0, 0xffffffff);
   #lastTimestamp: number | undefined;
   #rebasePending = false;
+  readonly #direct: DirectRtpSender;
 
   /** `frameStep`: RTP ticks of a typical frame, used to join two sessions (3000 at 90 kHz 30 fps, 960 for 20 ms Opus). */
   constructor(
     readonly sender: RTCRtpSender,
     readonly frameStep: number,
-  ) {}
+  ) {
+    this.#direct = new DirectRtpSender(sender);
+  }
 
   /**
    * After a source switch (publisher reconnect, new request ID) the next frame
@@ -33,27 +37,29 @@ export class OutgoingTrack {
   }
 
   /**
-   * Sends one frame's payloads in order, awaiting werift's SRTP path for each.
-   * `timestampShift` moves this frame's timestamps later (fast-start catch-up).
+   * Sends one frame's payloads, synchronously. `timestampShift` moves this
+   * frame's timestamps later (fast-start catch-up).
    */
-  async send(packets: RtpPayload[], timestampShift = 0): Promise<void> {
+  send(packets: RtpPayload[], timestampShift = 0): void {
+    let timestamp = 0;
     for (const payload of packets) {
-      await this.sender.sendRtp(this.#packet(payload, timestampShift));
-      this.packetsSent++;
+      timestamp = this.#timestamp(payload.timestamp, timestampShift);
+      this.#sequence = (this.#sequence + 1) & 0xffff;
+      const bytes = payload.payload;
+      const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      if (this.#direct.send(this.#sequence, timestamp, payload.marker, body)) this.packetsSent++;
     }
+    if (packets.length > 0) this.#direct.markSent(timestamp);
   }
 
-  #packet(payload: RtpPayload, timestampShift: number): RtpPacket {
+  #timestamp(source: number, shift: number): number {
     if (this.#rebasePending) {
-      this.#timestampOffset = mod32(this.#lastTimestamp! + this.frameStep - payload.timestamp);
+      this.#timestampOffset = mod32(this.#lastTimestamp! + this.frameStep - source);
       this.#rebasePending = false;
     }
-    const timestamp = mod32(payload.timestamp + this.#timestampOffset + timestampShift);
+    const timestamp = mod32(source + this.#timestampOffset + shift);
     this.#lastTimestamp = timestamp;
-    this.#sequence = (this.#sequence + 1) & 0xffff;
-    const header = new RtpHeader({ sequenceNumber: this.#sequence, timestamp, marker: payload.marker });
-    const bytes = payload.payload;
-    return new RtpPacket(header, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    return timestamp;
   }
 }
 

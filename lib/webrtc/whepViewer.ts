@@ -168,7 +168,7 @@ export class WhepViewer {
       if (catchUp.length === 0) this.#session.requestKeyframe(); // it waits for a keyframe: ask for one now
       await this.#sendCatchUp(catchUp);
       for (let frame = await reader.next(); frame && !this.closed; frame = await reader.next()) {
-        await this.#send(frame);
+        this.#send(frame);
       }
       if (this.closed) return;
       const next = await this.#nextSession();
@@ -195,13 +195,14 @@ export class WhepViewer {
       const frame = frames[i]!;
       const span = (newestTs - frame.packets[0]!.timestamp + 2 ** 32) % 2 ** 32; // source ticks behind the newest
       const squeezed = (frames.length - 1 - i) * CATCH_UP_SPACING; // ticks behind it after squeezing
-      await video.send(frame.packets, span - squeezed);
+      video.send(frame.packets, span - squeezed);
+      await new Promise((resolve) => setImmediate(resolve)); // let I/O in between pictures of a long GOP
     }
   }
 
-  #send(frame: MediaFrame): Promise<void> {
+  #send(frame: MediaFrame): void {
     const track = frame.track === "video" ? this.#outgoing.video : this.#outgoing.audio;
-    return track ? track.send(frame.packets) : Promise.resolve();
+    track?.send(frame.packets);
   }
 
   /** After a "replaced" end, the stream's new session, once it knows its tracks. */

@@ -49,9 +49,14 @@ describe("all WebRTC media on one UDP port", () => {
       session.onEnd(() => feed.stop());
     }
     const names = Object.keys(streams);
-    const clients = [];
-    for (let i = 0; i < 51; i++) clients.push(whepPlay(`${server.url}/whep/${names[i % 3]}`));
-    const viewers = await Promise.all(clients);
+    // Viewers join in waves of ten: 51 werift handshakes at once on two cores is a test of werift's
+    // DTLS retransmission, not of the mux.
+    const viewers = [];
+    for (let wave = 0; wave < 51; wave += 10) {
+      const joining = [];
+      for (let i = wave; i < Math.min(51, wave + 10); i++) joining.push(whepPlay(`${server.url}/whep/${names[i % 3]}`));
+      viewers.push(...(await Promise.all(joining)));
+    }
     try {
       for (const v of viewers) {
         expect(v.response.status).toBe(201);
