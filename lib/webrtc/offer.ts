@@ -78,3 +78,21 @@ function explainMismatch(
   const offered = media.map((m) => `${m.kind} ${m.direction}`).join(", ");
   return `the offer receives nothing stream "${name}" has (${has}); offered: ${offered}`;
 }
+
+/**
+ * Drops ICE candidates whose address is an mDNS name (`<uuid>.local`, which
+ * browsers use to hide local IPs). A server cannot resolve a remote browser's
+ * mDNS name, and werift would try: a multicast query (a socket and LAN traffic
+ * per connection) and a wait of up to 10 s. ICE still connects: the browser's
+ * checks reveal its address as a peer-reflexive candidate (RFC 8445 7.3.1.3).
+ */
+export function withoutMdnsCandidates(sdp: string): string {
+  return sdp
+    .split(/\r?\n/)
+    .filter((line) => !isMdnsCandidate(line))
+    .join("\r\n");
+}
+
+export function isMdnsCandidate(line: string): boolean {
+  return /^a=candidate:\S+ \d+ \S+ \d+ \S+\.local /i.test(line.trim());
+}

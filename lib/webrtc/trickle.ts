@@ -1,5 +1,6 @@
 import type { RTCPeerConnection } from "werift";
 import { BadRequestError, UnprocessableError } from "../errors.ts";
+import { isMdnsCandidate } from "./offer.ts";
 
 /**
  * Applies a trickle-ICE SDP fragment (RFC 8840 9, as WHEP/WHIP PATCH bodies
@@ -21,7 +22,7 @@ export async function addTrickleCandidates(pc: RTCPeerConnection, fragment: stri
   let added = 0;
   for (const line of lines) {
     if (line.startsWith("a=mid:")) mid = line.slice("a=mid:".length);
-    if (!line.startsWith("a=candidate:")) continue;
+    if (!line.startsWith("a=candidate:") || isMdnsCandidate(line)) continue; // see withoutMdnsCandidates
     await pc.addIceCandidate({ candidate: line.slice(2), sdpMid: mid ?? "0", sdpMLineIndex: mid ? undefined : 0 });
     added++;
   }

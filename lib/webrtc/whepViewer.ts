@@ -5,7 +5,7 @@ import type { Registry, ViewerSlot } from "../registry.ts";
 import type { FrameReader } from "../pipeline/frameReader.ts";
 import type { MediaFrame } from "../pipeline/mediaFrame.ts";
 import { unguessableId } from "../ids.ts";
-import { matchOffer, parseOffer, type PlayableTracks } from "./offer.ts";
+import { matchOffer, parseOffer, withoutMdnsCandidates, type PlayableTracks } from "./offer.ts";
 import { gatheringComplete, type PeerFactory } from "./peerFactory.ts";
 import { OutgoingTrack } from "./outgoingTrack.ts";
 import { addTrickleCandidates } from "./trickle.ts";
@@ -129,7 +129,7 @@ export class WhepViewer {
     const pc = this.#pc;
     const video = this.tracks.video ? pc.addTransceiver("video", { direction: "sendonly" }) : undefined;
     const audio = this.tracks.audio ? pc.addTransceiver("audio", { direction: "sendonly" }) : undefined;
-    await pc.setRemoteDescription({ type: "offer", sdp: offerSdp });
+    await pc.setRemoteDescription({ type: "offer", sdp: withoutMdnsCandidates(offerSdp) });
     // Offered media this stream lacks: answered inactive (RFC 3264 6), nothing is sent there.
     for (const t of pc.getTransceivers()) if (t !== video && t !== audio) t.setDirection("inactive");
     if (video) this.#outgoing.video = new OutgoingTrack(video.sender, VIDEO_FRAME_STEP);

@@ -9,7 +9,7 @@ import { JitterBuffer, type RtpItem } from "../rtp/jitterBuffer.ts";
 import { H264Depacketizer } from "../rtp/h264Depacketizer.ts";
 import { OpusDepacketizer } from "../rtp/opusDepacketizer.ts";
 import { SessionClock } from "../rtp/rtpClock.ts";
-import { parseOffer, type OfferedMedia } from "./offer.ts";
+import { parseOffer, withoutMdnsCandidates, type OfferedMedia } from "./offer.ts";
 import { gatheringComplete, type PeerFactory } from "./peerFactory.ts";
 import { addTrickleCandidates } from "./trickle.ts";
 import { UnprocessableError } from "../errors.ts";
@@ -102,7 +102,7 @@ export class WhipPublisher {
     const pc = this.#pc;
     // werift creates the transceivers, and fires their onTrack, inside setRemoteDescription.
     const { unSubscribe } = pc.onRemoteTransceiverAdded.subscribe((transceiver) => this.#receive(transceiver));
-    await pc.setRemoteDescription({ type: "offer", sdp: this.#options.offerSdp });
+    await pc.setRemoteDescription({ type: "offer", sdp: withoutMdnsCandidates(this.#options.offerSdp) });
     unSubscribe();
     this.#watchConnection();
     this.#options.peers.prepareAnswer(pc);

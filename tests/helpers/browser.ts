@@ -18,6 +18,8 @@ export async function launchChromium(extraArgs: string[] = []): Promise<{ contex
       "--disable-component-update",
       "--disable-sync",
       "--autoplay-policy=no-user-gesture-required",
+      // Host candidates as plain addresses: no mDNS names, so nothing multicasts on the network.
+      "--disable-features=WebRtcHideLocalIpsWithMdns",
       ...extraArgs,
     ],
   });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { matchOffer, parseOffer } from "../../lib/webrtc/offer.ts";
+import { isMdnsCandidate, matchOffer, parseOffer, withoutMdnsCandidates } from "../../lib/webrtc/offer.ts";
 import { BadRequestError, UnprocessableError } from "../../lib/errors.ts";
 import { chromeLikeOffer } from "./chromeOffer.ts";
 
@@ -49,5 +49,28 @@ describe("matchOffer", () => {
   test("an audio-only offer for a video-only stream is refused", () => {
     const media = parseOffer(chromeLikeOffer({ video: [] }));
     expect(() => matchOffer(media, { video: true, audio: false }, "cam")).toThrow(UnprocessableError);
+  });
+});
+
+describe("mDNS candidates", () => {
+  const offer = [
+    "v=0",
+    "m=video 9 UDP/TLS/RTP/SAVPF 102",
+    "a=candidate:1 1 udp 2122260223 9b2f3c1e-1111-4a4a-9c9c-123456789abc.local 50000 typ host generation 0",
+    "a=candidate:2 1 udp 2122260223 192.168.1.20 50001 typ host generation 0",
+    "a=candidate:3 1 udp 1686052607 203.0.113.9 50002 typ srflx raddr 0.0.0.0 rport 0",
+    "",
+  ].join("\r\n");
+
+  test("are dropped from offers; real addresses stay", () => {
+    const cleaned = withoutMdnsCandidates(offer);
+    expect(cleaned).not.toContain(".local");
+    expect(cleaned).toContain("192.168.1.20 50001");
+    expect(cleaned).toContain("203.0.113.9 50002");
+  });
+
+  test("are recognised in trickled lines", () => {
+    expect(isMdnsCandidate("a=candidate:1 1 udp 2122260223 abc-def.local 50000 typ host")).toBe(true);
+    expect(isMdnsCandidate("a=candidate:2 1 udp 2122260223 10.0.0.1 50001 typ host")).toBe(false);
   });
 });
