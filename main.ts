@@ -35,5 +35,9 @@ function shutdown(signal: string): void {
   server.stop(true);
   void webrtc.close().finally(() => process.exit(0));
 }
+// A fault in one peer connection's callbacks (werift runs many detached promises) must not end
+// every other stream: log it and keep serving. The session it belonged to ends on its own path.
+process.on("unhandledRejection", (reason) => logger.error("unhandled rejection", { error: String(reason) }));
+process.on("uncaughtException", (error) => logger.error("uncaught exception", { error: String(error.stack ?? error) }));
 process.on("SIGINT", () => shutdown("SIGINT"));
 process.on("SIGTERM", () => shutdown("SIGTERM"));
