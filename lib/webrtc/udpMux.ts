@@ -1,5 +1,5 @@
-import { createSocket, type Socket } from "node:dgram";
 import { lookup } from "node:dns/promises";
+import type { udp } from "bun";
 import type { Logger } from "../logger.ts";
 
 /** Where a datagram came from or goes to, as werift passes it: [host, port]. */
@@ -44,6 +44,8 @@ export interface UdpMuxOptions {
   logger: Logger;
 }
 
+/** Pending ICMP errors one send may have to absorb (one per recently departed peer). */
+const MAX_SEND_RETRIES = 8;
 const STUN_HEADER = 20; // RFC 5389 6
 const STUN_MAGIC_COOKIE = 0x2112a442;
 const STUN_BINDING_REQUEST = 0x0001;
@@ -58,8 +60,8 @@ const STUN_ATTR_USERNAME = 0x0006;
  * bound. Routes go away with their transport.
  */
 export class UdpMux {
-  readonly stats = { routed: 0, unroutable: 0, socketErrors: 0 };
-  readonly #socket: Socket;
+  readonly stats = { routed: 0, unroutable: 0, socketErrors: 0, sendRetries: 0, sendFailures: 0 };
+  readonly #socket: udp.Socket<"buffer">;
   readonly #logger: Logger;
   readonly #transports = new Set<MuxedTransport>();
   readonly #routes = new Map<string, MuxedTransport>();
@@ -67,20 +69,27 @@ export class UdpMux {
   #port = 0;
 
   static async open(options: UdpMuxOptions): Promise<UdpMux> {
-    const mux = new UdpMux(options.logger);
-    await mux.#bind(options.port, options.address);
+    // A name such as fly.io's fly-global-services is resolved first: the socket binds an address.
+    const { address } = await lookup(options.address, { family: 4 });
+    let mux: UdpMux | undefined;
+    const socket = await Bun.udpSocket({
+      hostname: address,
+      port: options.port,
+      socket: {
+        data: (_socket, data, port, from) => mux?.receive(data, [from, port]),
+        // ICMP errors of departed peers (IP_RECVERR): count, never crash (FACTS.md).
+        error: () => void (mux && mux.stats.socketErrors++),
+      },
+    });
+    mux = new UdpMux(socket, options.logger);
     return mux;
   }
 
-  private constructor(logger: Logger) {
+  private constructor(socket: udp.Socket<"buffer">, logger: Logger) {
+    this.#socket = socket;
     this.#logger = logger;
-    this.#socket = createSocket({ type: "udp4", reuseAddr: false });
-    // ICMP errors from departed peers arrive here (FACTS.md: ECONNREFUSED under Bun): count, never crash.
-    this.#socket.on("error", (error) => {
-      this.stats.socketErrors++;
-      this.#logger.debug("udp mux socket error", { error: error.message });
-    });
-    this.#socket.on("message", (data, rinfo) => this.#receive(data, [rinfo.address, rinfo.port]));
+    this.#address = socket.address.address;
+    this.#port = socket.port;
   }
 
   get port(): number {
@@ -105,8 +114,24 @@ export class UdpMux {
     return transport;
   }
 
+  /**
+   * Sends one datagram. Under Bun, an ICMP port-unreachable from a departed
+   * peer surfaces as ECONNREFUSED on the NEXT send on the socket, whoever it is
+   * for (measured: each live packet after a dead one was lost, with no 'error'
+   * event). That send did not happen, so it is retried: a vanished viewer
+   * never costs the others packets.
+   */
   send(data: Buffer, [host, port]: Address): void {
-    this.#socket.send(data, port, host);
+    for (let attempt = 0; attempt <= MAX_SEND_RETRIES; attempt++) {
+      try {
+        this.#socket.send(data, port, host);
+        return;
+      } catch (error) {
+        if ((error as { code?: string }).code !== "ECONNREFUSED") break;
+        this.stats.sendRetries++;
+      }
+    }
+    this.stats.sendFailures++;
   }
 
   remove(transport: MuxedTransport): void {
@@ -114,11 +139,12 @@ export class UdpMux {
     for (const [key, routed] of this.#routes) if (routed === transport) this.#routes.delete(key);
   }
 
-  close(): Promise<void> {
-    return new Promise((resolve) => this.#socket.close(() => resolve()));
+  async close(): Promise<void> {
+    this.#socket.close();
   }
 
-  #receive(data: Buffer, from: Address): void {
+  /** Routes one datagram from the socket to its peer connection's transport. */
+  receive(data: Buffer, from: Address): void {
     const key = `${from[0]}:${from[1]}`;
     let transport = this.#routes.get(key);
     if (!transport) {
@@ -137,21 +163,6 @@ export class UdpMux {
   #byUfrag(ufrag: string): MuxedTransport | undefined {
     for (const transport of this.#transports) if (transport.localUfrag() === ufrag) return transport;
     return undefined;
-  }
-
-  async #bind(port: number, host: string): Promise<void> {
-    // A name such as fly.io's fly-global-services is resolved first: bind takes an address.
-    const { address } = await lookup(host, { family: 4 });
-    await new Promise<void>((resolve, reject) => {
-      this.#socket.once("error", reject);
-      this.#socket.bind(port, address, () => {
-        this.#socket.off("error", reject);
-        resolve();
-      });
-    });
-    const bound = this.#socket.address();
-    this.#address = bound.address;
-    this.#port = bound.port;
   }
 }
 

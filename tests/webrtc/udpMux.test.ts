@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { Message, methods, classes } from "werift";
-import { bindingRequestLocalUfrag } from "../../lib/webrtc/udpMux.ts";
+import { bindingRequestLocalUfrag, UdpMux } from "../../lib/webrtc/udpMux.ts";
+import { silentLogger } from "../../lib/logger.ts";
 import { readFixture } from "../fixtures/readFixture.ts";
 import { feedRealtime } from "../helpers/feed.ts";
 import { startTestServer, type TestServer } from "../helpers/testServer.ts";
@@ -36,6 +37,32 @@ function firstSpsSize(payloads: Buffer[]): string {
   const sps = parseSps(stap.subarray(3, 3 + size))!;
   return `${sps.width}x${sps.height}`;
 }
+
+describe("UdpMux.send", () => {
+  test("a departed peer's ICMP errors cost the other peers nothing", async () => {
+    const mux = await UdpMux.open({ port: 0, address: "127.0.0.1", logger: silentLogger });
+    let received = 0;
+    const live = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0, socket: { data: () => void received++ } });
+    const gone = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
+    const gonePort = gone.port;
+    gone.close(); // its port now answers with ICMP port-unreachable
+    try {
+      for (let i = 0; i < 50; i++) {
+        mux.send(Buffer.alloc(100), ["127.0.0.1", gonePort]);
+        await Bun.sleep(1); // the ICMP error arrives and waits on the mux socket
+        mux.send(Buffer.alloc(100), ["127.0.0.1", live.port]);
+      }
+      const deadline = Date.now() + 2000;
+      while (received < 50 && Date.now() < deadline) await Bun.sleep(10);
+      expect(received).toBe(50);
+      // The errors did arrive (on a receive or the next send), and were absorbed.
+      expect(mux.stats.sendRetries + mux.stats.socketErrors).toBeGreaterThan(0);
+    } finally {
+      live.close();
+      await mux.close();
+    }
+  });
+});
 
 describe("all WebRTC media on one UDP port", () => {
   test("50 viewers over 3 streams: one socket, candidates on the mux port, no cross-talk", async () => {

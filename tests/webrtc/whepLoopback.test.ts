@@ -175,6 +175,9 @@ describe("WHEP over loopback with a werift viewer", () => {
     await proc.exited;
     const survivor = await play();
     await survivor.until(() => survivor.video.length > 150, 15_000);
+    // Not one packet lost to the ICMP errors the departed viewers' ports send back to the shared socket.
+    const seqs = survivor.video.map((p) => p.header.sequenceNumber);
+    for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBe((seqs[i - 1]! + 1) & 0xffff);
     // The five departed viewers stay until consent freshness fails (~30 s); the server keeps serving.
     expect(server!.viewers.size).toBe(6);
   });
