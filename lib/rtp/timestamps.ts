@@ -46,8 +46,9 @@ export class PtsUnwrapper {
       this.#last = pts;
       return pts;
     }
-    let delta = modulo(pts - this.#last, PTS_WRAP); // 0 .. 2^33 - 1: the step forward
-    if (delta > HALF_PTS_RANGE) delta -= PTS_WRAP; // really a step back
+    let delta = pts - modulo(this.#last, PTS_WRAP); // -(2^33 - 1) .. 2^33 - 1
+    if (delta < -HALF_PTS_RANGE) delta += PTS_WRAP; // wrapped forward: 2^33 - 10 -> 5
+    else if (delta > HALF_PTS_RANGE) delta -= PTS_WRAP; // a late value from before the wrap
     this.#last += delta;
     return this.#last;
   }
