@@ -35,7 +35,7 @@ export interface OutputInfo {
 export class StreamOutput {
   readonly #logger: Logger;
   readonly #demuxer: TsDemuxer;
-  readonly #h264 = new H264Packetizer();
+  readonly #h264: H264Packetizer;
   readonly #opus = new OpusPacketizer();
   readonly #readers = new Set<FrameReader>();
   readonly #rate: RateMeter;
@@ -53,6 +53,13 @@ export class StreamOutput {
     this.#logger = options.logger;
     this.#rate = new RateMeter(options.now ?? performance.now.bind(performance));
     this.#demuxer = new TsDemuxer({ onDecodeError: (error) => this.#onDecodeError(error) });
+    this.#h264 = new H264Packetizer({
+      onDecodeError: (error) => {
+        this.#decodeErrors++;
+        // An IDR without SPS/PPS is one viewers cannot start on: worth a warning.
+        this.#logger[error.kind === "no-parameter-sets" ? "warn" : "debug"]("h264 packetizing problem", { detail: error.message });
+      },
+    });
     this.#ready = Promise.withResolvers<TrackInfo[]>();
     this.#ready.promise.catch(() => {}); // a session may end before any waiter asked
   }
