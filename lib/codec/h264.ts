@@ -12,8 +12,16 @@ export const NAL = {
   FU_A: 28, // RFC 6184
 } as const;
 
+/** forbidden_zero_bit (F), 7.3.1. */
+export const NAL_F_MASK = 0x80;
+/** nal_ref_idc (NRI), 2 bits. */
+export const NAL_NRI_MASK = 0x60;
+/** nal_unit_type, 5 bits. */
+export const NAL_TYPE_MASK = 0x1f;
+
+/** nal_unit_type of a NAL unit without start code; 0 (unspecified) for an empty one. */
 export function nalType(nalu: Uint8Array): number {
-  return nalu[0]! & 0x1f;
+  return (nalu[0] ?? 0) & NAL_TYPE_MASK;
 }
 
 /** Splits an Annex B byte stream (B.2) into NAL units without start codes; trailing zero bytes dropped. */

@@ -1,5 +1,5 @@
 import type { VideoAccessUnit } from "../accessUnit.ts";
-import { NAL_F_MASK, NAL_NRI_MASK, NAL_TYPE, NAL_TYPE_MASK, nalType } from "./nalTypes.ts";
+import { NAL as NAL_TYPE, NAL_F_MASK, NAL_NRI_MASK, NAL_TYPE_MASK, nalType } from "../codec/h264.ts";
 import { MAX_RTP_PAYLOAD_SIZE, type RtpPayload } from "./rtpPayload.ts";
 import { videoRtpTimestamp } from "./timestamps.ts";
 
