@@ -1,221 +1,219 @@
-import { PTS_WRAP, type AccessUnit, type AudioAccessUnit, type VideoAccessUnit } from "../accessUnit.ts";
+import { PTS_CLOCK_HZ, PTS_WRAP, type AccessUnit, type AudioAccessUnit, type VideoAccessUnit } from "../accessUnit.ts";
 import { NAL, nalType } from "../codec/h264.ts";
-import { crc32Mpeg2 } from "./crc32.ts";
-import { SYNC_BYTE, TS_PACKET_SIZE } from "./tsPacket.ts";
+import { OPUS_CLOCK_HZ } from "../codec/opus.ts";
+import { ticksBetween, TsMuxClock } from "./tsMuxClock.ts";
+import {
+  adaptationFieldSize,
+  opusControlHeader,
+  patSection,
+  pesPacket,
+  pmtSection,
+  psiPacket,
+  TS_PAYLOAD_SIZE,
+  writeTsPacket,
+  type AdaptationFields,
+  type PmtEntry,
+} from "./tsMuxWriters.ts";
+import { TS_PACKET_SIZE } from "./tsPacket.ts";
 
 export interface TsMuxerOptions {
-  /** An H.264 track (PID 0x100, stream_type 0x1B). */
+  /** An H.264 track: PID 0x100, stream_type 0x1B. */
   video?: boolean;
-  /** An Opus track (PID 0x101, stream_type 0x06 + "Opus" registration). */
+  /** An Opus track: PID 0x101, stream_type 0x06 with the "Opus" registration and DVB extension descriptors. */
   audio?: { channels: 1 | 2 };
-  /** PAT/PMT repetition in ms of media time; they are also sent before every keyframe. */
+  /** PAT/PMT repetition in ms of media time (default 100); they also go out before every keyframe. */
   psiIntervalMs?: number;
 }
 
+const PROGRAM_NUMBER = 1;
+const PAT_PID = 0x0000; // Table 2-3
 const PMT_PID = 0x1000;
-const VIDEO_PID = 0x100;
-const AUDIO_PID = 0x101;
-const STREAM_ID_VIDEO = 0xe0;
-const STREAM_ID_PRIVATE_1 = 0xbd; // Opus travels as private_stream_1
-/** PCR runs this far ahead of... behind the DTS (ISO/IEC 13818-1 2.4.2.2: a decoder needs the PCR first). */
-const PCR_LEAD_TICKS = 9_000; // 100 ms at 90 kHz
-const AUD = Uint8Array.of(0x09, 0xf0); // access unit delimiter, primary_pic_type 7 (any)
-const START_CODE = Uint8Array.of(0, 0, 0, 1);
+export const VIDEO_PID = 0x100;
+export const AUDIO_PID = 0x101;
+const STREAM_TYPE_H264 = 0x1b; // Table 2-34: AVC video (ITU-T H.264)
+const STREAM_TYPE_PES_PRIVATE = 0x06; // Table 2-34: PES packets with private data (Opus)
+const STREAM_ID_VIDEO = 0xe0; // Table 2-22: first video stream
+const STREAM_ID_PRIVATE_1 = 0xbd; // Table 2-22: private_stream_1, where Opus goes
+/** ES_info of Opus: registration_descriptor "Opus" (2.6.8), then DVB extension descriptor 0x7F, tag 0x80 (Opus), channel_config_code. */
+const OPUS_DESCRIPTORS = (channels: number) => [0x05, 4, 0x4f, 0x70, 0x75, 0x73, 0x7f, 2, 0x80, channels];
+const DEFAULT_PSI_INTERVAL_MS = 100;
+/** PCR at least every 40 ms of media time (ETSI TR 101 290 1.2.1's bound; ISO/IEC 13818-1 2.7.2 allows 100 ms). */
+const PCR_MAX_INTERVAL_TICKS = 40 * (PTS_CLOCK_HZ / 1000);
+/** Access unit delimiter (H.264 7.3.2.4): nal_unit_type 9, primary_pic_type 7 (any slice type), stop bit. */
+const AUD_NALU = Uint8Array.of(0x09, 0xf0);
+const START_CODE = Uint8Array.of(0, 0, 0, 1); // Annex B with zero_byte: 4 bytes before each NAL unit
 
 /**
  * MPEG-TS muxer (ISO/IEC 13818-1) for one program of H.264 and/or Opus access
- * units, as the WHIP ingest produces them. Pure and synchronous: push() returns
- * whole 188-byte packets. Each Opus packet gets its own PES: the lowest
- * latency, and what a demuxer reads most simply.
+ * units, as WHIP ingest produces them. Pure and synchronous: push() returns
+ * whole 188-byte packets, PAT/PMT first when due. Timestamps come from the
+ * units (90 kHz, 33 bits) and are written as given; the units' `pid` is
+ * ignored (video goes on VIDEO_PID, audio on AUDIO_PID). The PCR is carried
+ * on the video PID (the audio PID without video); see TsMuxClock for its value.
  */
 export class TsMuxer {
-  readonly #options: TsMuxerOptions;
-  readonly #counters = new Map<number, number>();
+  readonly #videoPid: number | undefined;
+  readonly #audioPid: number | undefined;
   readonly #pcrPid: number;
+  readonly #pmt: Uint8Array;
   readonly #psiIntervalTicks: number;
-  #lastPsiAt: number | undefined;
+  readonly #counters = new Map<number, number>();
+  readonly #clock = new TsMuxClock();
+  #lastPsiPcr: number | undefined;
+  #lastSentPcr: number | undefined;
+  #pendingDiscontinuity = false;
 
   constructor(options: TsMuxerOptions) {
-    if (!options.video && !options.audio) throw new Error("TsMuxer needs a video or an audio track");
-    this.#options = options;
+    if (!options.video && !options.audio) throw new Error("TsMuxer needs a video or an audio track (options.video / options.audio)");
+    const psiIntervalMs = options.psiIntervalMs ?? DEFAULT_PSI_INTERVAL_MS;
+    if (!(psiIntervalMs > 0) || !Number.isFinite(psiIntervalMs)) throw new RangeError(`TsMuxer: psiIntervalMs must be > 0, got ${psiIntervalMs}`);
+    this.#psiIntervalTicks = psiIntervalMs * (PTS_CLOCK_HZ / 1000);
+    this.#videoPid = options.video ? VIDEO_PID : undefined;
+    this.#audioPid = options.audio ? AUDIO_PID : undefined;
     this.#pcrPid = options.video ? VIDEO_PID : AUDIO_PID;
-    this.#psiIntervalTicks = (options.psiIntervalMs ?? 100) * 90;
+    const entries: PmtEntry[] = [];
+    if (options.video) entries.push({ streamType: STREAM_TYPE_H264, pid: VIDEO_PID, descriptors: [] });
+    if (options.audio) entries.push({ streamType: STREAM_TYPE_PES_PRIVATE, pid: AUDIO_PID, descriptors: OPUS_DESCRIPTORS(options.audio.channels) });
+    this.#pmt = pmtSection(PROGRAM_NUMBER, this.#pcrPid, entries);
   }
 
-  /** PAT + PMT packets (2.4.4.3 / 2.4.4.8). */
+  /** PAT + PMT packets (2.4.4.3, 2.4.4.8), e.g. to announce the tracks before any media arrives. */
   programTables(): Uint8Array {
-    return concatAll([this.#psiPacket(0, patSection()), this.#psiPacket(PMT_PID, this.#pmtSection())]);
+    const out = new Uint8Array(2 * TS_PACKET_SIZE);
+    out.set(psiPacket(PAT_PID, this.#nextCounter(PAT_PID), patSection(PROGRAM_NUMBER, PMT_PID)));
+    out.set(psiPacket(PMT_PID, this.#nextCounter(PMT_PID), this.#pmt), TS_PACKET_SIZE);
+    return out;
   }
 
+  /** The packets for one access unit: PAT/PMT when due, a PCR-only packet when due, then its PES. */
   push(unit: AccessUnit): Uint8Array {
+    const pid = this.#pidFor(unit);
     const time = unit.track === "video" ? unit.dts : unit.pts;
+    const tick = this.#clock.advance(unit.track, time);
+    this.#pendingDiscontinuity ||= tick.discontinuity;
     const parts: Uint8Array[] = [];
-    if (this.#psiDue(time, unit.track === "video" && unit.keyframe)) {
+    if (this.#psiDue(tick.pcr, unit)) {
       parts.push(this.programTables());
-      this.#lastPsiAt = time;
+      this.#lastPsiPcr = tick.pcr;
     }
-    parts.push(unit.track === "video" ? this.#videoPes(unit) : this.#audioPes(unit));
-    return concatAll(parts);
+    if (pid !== this.#pcrPid && this.#pcrDue(tick.pcr, unit)) parts.push(this.#pcrOnlyPacket(tick.pcr));
+    // random_access_indicator (2.4.3.5): an IDR picture; every Opus packet decodes on its own (ffmpeg marks them too)
+    const fields: AdaptationFields = { randomAccess: unit.track === "audio" || unit.keyframe };
+    if (pid === this.#pcrPid) Object.assign(fields, this.#takePcr(tick.pcr)); // a PCR in every PES of the PCR PID
+    parts.push(this.#packetize(pid, unit.track === "video" ? videoPes(unit) : audioPes(unit), fields));
+    return concat(parts);
   }
 
-  #psiDue(time: number, keyframe: boolean): boolean {
-    if (this.#lastPsiAt === undefined || keyframe) return true;
-    return (time - this.#lastPsiAt + PTS_WRAP) % PTS_WRAP >= this.#psiIntervalTicks;
+  /** PAT/PMT at the start, before every keyframe (a decoder can join there), after a time-base jump, and every interval. */
+  #psiDue(pcr: number, unit: AccessUnit): boolean {
+    if (this.#lastPsiPcr === undefined || this.#pendingDiscontinuity || (unit.track === "video" && unit.keyframe)) return true;
+    return ticksBetween(this.#lastPsiPcr, pcr) >= this.#psiIntervalTicks;
   }
 
-  #videoPes(unit: VideoAccessUnit): Uint8Array {
-    const nalus = unit.nalus[0] && nalType(unit.nalus[0]) === NAL.AUD ? unit.nalus : [AUD, ...unit.nalus];
-    const body = concatAll(nalus.flatMap((n) => [START_CODE, n]));
-    const pes = pesPacket(STREAM_ID_VIDEO, unit.pts, unit.dts, body, true);
-    return this.#packetize(VIDEO_PID, pes, { pcr: pcrFor(unit.dts), randomAccess: unit.keyframe });
+  #pidFor(unit: AccessUnit): number {
+    const pid = unit.track === "video" ? this.#videoPid : this.#audioPid;
+    if (pid === undefined) throw new Error(`TsMuxer got a unit for the ${unit.track} track, but was created without one (options.${unit.track})`);
+    checkTimestamp(unit.track, "pts", unit.pts);
+    if (unit.track === "video") checkTimestamp(unit.track, "dts", unit.dts);
+    return pid;
   }
 
-  #audioPes(unit: AudioAccessUnit): Uint8Array {
-    const pes = pesPacket(STREAM_ID_PRIVATE_1, unit.pts, unit.pts, concatAll([opusControlHeader(unit.payload.length), unit.payload]), false);
-    const pcr = this.#pcrPid === AUDIO_PID ? pcrFor(unit.pts) : undefined;
-    return this.#packetize(AUDIO_PID, pes, { pcr, randomAccess: pcr !== undefined });
+  /**
+   * A unit on the other PID: would the PCR go stale before the next chance?
+   * Audio comes every `samples`; if the PCR sent last is older than 40 ms
+   * minus this unit's duration, send one now rather than risk a longer gap.
+   */
+  #pcrDue(pcr: number, unit: AccessUnit): boolean {
+    if (this.#lastSentPcr === undefined || this.#pendingDiscontinuity) return true;
+    const duration = unit.track === "audio" ? Math.round((unit.samples * PTS_CLOCK_HZ) / OPUS_CLOCK_HZ) : 0;
+    return ticksBetween(this.#lastSentPcr, pcr) + duration > PCR_MAX_INTERVAL_TICKS;
   }
 
-  #pmtSection(): Uint8Array {
-    const streams: number[] = [];
-    if (this.#options.video) streams.push(0x1b, 0xe0 | (VIDEO_PID >> 8), VIDEO_PID & 0xff, 0xf0, 0x00);
-    if (this.#options.audio) {
-      // registration_descriptor "Opus" (2.6.8) + DVB extension descriptor 0x80 with channel_config_code
-      const descriptors = [0x05, 4, 0x4f, 0x70, 0x75, 0x73, 0x7f, 2, 0x80, this.#options.audio.channels];
-      streams.push(0x06, 0xe0 | (AUDIO_PID >> 8), AUDIO_PID & 0xff, 0xf0, descriptors.length, ...descriptors);
-    }
-    const pcrPid = [0xe0 | (this.#pcrPid >> 8), this.#pcrPid & 0xff];
-    return section(0x02, [0x00, 0x01, 0xc1, 0x00, 0x00, ...pcrPid, 0xf0, 0x00, ...streams]);
+  /** PCR fields for the next packet on the PCR PID (with discontinuity_indicator after a time-base jump). */
+  #takePcr(pcr: number): AdaptationFields {
+    const fields: AdaptationFields = { pcr, discontinuity: this.#pendingDiscontinuity };
+    this.#pendingDiscontinuity = false;
+    this.#lastSentPcr = pcr;
+    return fields;
   }
 
-  #psiPacket(pid: number, sectionBytes: Uint8Array): Uint8Array {
-    const packet = new Uint8Array(TS_PACKET_SIZE).fill(0xff);
-    packet.set([SYNC_BYTE, 0x40 | (pid >> 8), pid & 0xff, 0x10 | this.#nextCounter(pid), 0x00]);
-    packet.set(sectionBytes, 5);
+  /** Adaptation field only (adaptation_field_control '10'): the continuity counter stays (2.4.3.3). */
+  #pcrOnlyPacket(pcr: number): Uint8Array {
+    const packet = new Uint8Array(TS_PACKET_SIZE);
+    const counter = this.#counters.get(this.#pcrPid) ?? 0x0f; // before any payload packet: the next one is 0
+    writeTsPacket(packet, 0, { pid: this.#pcrPid, payloadUnitStart: false, counter, fields: this.#takePcr(pcr), payload: new Uint8Array(0) });
     return packet;
   }
 
-  /** Cuts a PES into TS packets; the first may carry PCR, the last is padded by adaptation-field stuffing. */
-  #packetize(pid: number, pes: Uint8Array, first: { pcr: number | undefined; randomAccess: boolean }): Uint8Array {
-    const packets: Uint8Array[] = [];
-    for (let offset = 0, index = 0; offset < pes.length; index++) {
-      const field: number[] = [];
-      if (index === 0 && (first.pcr !== undefined || first.randomAccess)) {
-        field.push((first.randomAccess ? 0x40 : 0) | (first.pcr !== undefined ? 0x10 : 0));
-        if (first.pcr !== undefined) field.push(...pcrBytes(first.pcr));
-      }
-      const packet = new Uint8Array(TS_PACKET_SIZE);
-      const take = fillHeader(packet, pid, index === 0, this.#nextCounter(pid), field, pes.length - offset);
-      packet.set(pes.subarray(offset, offset + take), TS_PACKET_SIZE - take);
+  /** Cuts a PES into packets: fields in the first, adaptation-field stuffing in the last (2.4.3.5). */
+  #packetize(pid: number, pes: Uint8Array, fields: AdaptationFields): Uint8Array {
+    const firstCapacity = TS_PAYLOAD_SIZE - adaptationFieldSize(fields);
+    const count = 1 + Math.ceil(Math.max(0, pes.length - firstCapacity) / TS_PAYLOAD_SIZE);
+    const out = new Uint8Array(count * TS_PACKET_SIZE);
+    let offset = 0;
+    for (let index = 0; index < count; index++) {
+      const take = Math.min(pes.length - offset, index === 0 ? firstCapacity : TS_PAYLOAD_SIZE);
+      const payload = pes.subarray(offset, offset + take);
+      writeTsPacket(out, index * TS_PACKET_SIZE, {
+        pid,
+        payloadUnitStart: index === 0,
+        counter: this.#nextCounter(pid),
+        fields: index === 0 ? fields : undefined,
+        payload,
+      });
       offset += take;
-      packets.push(packet);
     }
-    return concatAll(packets);
+    return out;
   }
 
+  /** continuity_counter: +1 modulo 16 per packet with payload, per PID (2.4.3.3); the first is 0. */
   #nextCounter(pid: number): number {
-    const next = ((this.#counters.get(pid) ?? -1) + 1) & 0x0f; // 2.4.3.3: +1 per packet with payload
+    const next = ((this.#counters.get(pid) ?? 0x0f) + 1) & 0x0f;
     this.#counters.set(pid, next);
     return next;
   }
 }
 
 /**
- * Writes the 4-byte header and the adaptation field (with stuffing when the
- * remaining payload is short); returns how many payload bytes fit.
+ * Video PES (stream_id 0xE0): the NAL units with 4-byte start codes, led by an
+ * access unit delimiter when the unit has none (H.264 7.4.1.2.3 puts it first;
+ * ffmpeg's muxer adds one too: decoders find picture boundaries by it).
  */
-function fillHeader(packet: Uint8Array, pid: number, unitStart: boolean, counter: number, field: number[], remaining: number): number {
-  let hasField = field.length > 0;
-  let capacity = TS_PACKET_SIZE - 4 - (hasField ? 1 + field.length : 0);
-  if (remaining < capacity) {
-    let pad = capacity - remaining;
-    if (!hasField) {
-      hasField = true;
-      pad -= 1; // the adaptation_field_length byte itself
-    }
-    if (pad > 0 && field.length === 0) {
-      field.push(0x00); // flags byte
-      pad -= 1;
-    }
-    for (; pad > 0; pad--) field.push(0xff);
-    capacity = remaining;
+function videoPes(unit: VideoAccessUnit): Uint8Array {
+  const nalus = unit.nalus[0] && nalType(unit.nalus[0]) === NAL.AUD ? unit.nalus : [AUD_NALU, ...unit.nalus];
+  return pesPacket({ streamId: STREAM_ID_VIDEO, pts: unit.pts, dts: unit.dts, video: true }, nalus.flatMap((n) => [START_CODE, n]));
+}
+
+/**
+ * Opus PES (private_stream_1, PTS only): ONE Opus packet per PES, behind its
+ * control header. The simplest layout and the lowest latency (nothing waits
+ * to fill a PES); ffmpeg bundles up to ~120 ms instead, demuxers read both.
+ */
+function audioPes(unit: AudioAccessUnit): Uint8Array {
+  const parts = [opusControlHeader(unit.payload.length), unit.payload];
+  return pesPacket({ streamId: STREAM_ID_PRIVATE_1, pts: unit.pts, dts: unit.pts, video: false }, parts);
+}
+
+function checkTimestamp(track: string, name: string, value: number): void {
+  if (!Number.isInteger(value) || value < 0 || value >= PTS_WRAP) {
+    throw new RangeError(`TsMuxer: ${track} ${name} must be an integer in 0 .. 2^33 - 1 (90 kHz), got ${value}`);
   }
-  packet[0] = SYNC_BYTE;
-  packet[1] = (unitStart ? 0x40 : 0) | (pid >> 8);
-  packet[2] = pid & 0xff;
-  packet[3] = (hasField ? 0x30 : 0x10) | counter;
-  if (hasField) {
-    packet[4] = field.length;
-    packet.set(field, 5);
-  }
-  return capacity;
 }
 
-/** PES header (2.4.3.6) with PTS, and DTS when it differs; video PES may be unbounded (length 0). */
-function pesPacket(streamId: number, pts: number, dts: number, body: Uint8Array, video: boolean): Uint8Array {
-  const withDts = video && dts !== pts;
-  const headerData = withDts ? [...timestampBytes(0x3, pts), ...timestampBytes(0x1, dts)] : timestampBytes(0x2, pts);
-  const length = 3 + headerData.length + body.length;
-  const declared = video && length > 0xffff ? 0 : length;
-  const header = [0, 0, 1, streamId, declared >> 8, declared & 0xff, video ? 0x84 : 0x80, withDts ? 0xc0 : 0x80, headerData.length, ...headerData];
-  return concatAll([Uint8Array.from(header), body]);
-}
-
-/** 33-bit PTS/DTS in the 5-byte marker-bit layout (2.4.3.7). */
-function timestampBytes(prefix: number, ts: number): number[] {
-  const high = Math.floor(ts / 2 ** 30) & 0x07;
-  const low = ts % 2 ** 30;
-  return [(prefix << 4) | (high << 1) | 1, (low >> 22) & 0xff, (((low >> 15) & 0x7f) << 1) | 1, (low >> 7) & 0xff, ((low & 0x7f) << 1) | 1];
-}
-
-function pcrFor(dts: number): number {
-  return (dts - PCR_LEAD_TICKS + PTS_WRAP) % PTS_WRAP;
-}
-
-/** program_clock_reference_base (33 bits), 6 reserved bits, extension 0 (2.4.3.5). */
-function pcrBytes(base: number): number[] {
-  const low25 = base % 2 ** 25;
-  return [Math.floor(base / 2 ** 25) & 0xff, (low25 >> 17) & 0xff, (low25 >> 9) & 0xff, (low25 >> 1) & 0xff, ((low25 & 1) << 7) | 0x7e, 0];
-}
-
-/** Opus control header: 0x7FE0 prefix, no trims, au_size as 0xFF run + final byte. */
-function opusControlHeader(size: number): Uint8Array {
-  const bytes = [0x7f, 0xe0];
-  for (let left = size; ; left -= 255) {
-    bytes.push(Math.min(left, 255));
-    if (left < 255) break;
-  }
-  return Uint8Array.from(bytes);
-}
-
-function patSection(): Uint8Array {
-  // transport_stream_id 1, version 0 current; program 1 -> PMT PID
-  return section(0x00, [0x00, 0x01, 0xc1, 0x00, 0x00, 0x00, 0x01, 0xe0 | (PMT_PID >> 8), PMT_PID & 0xff]);
-}
-
-/** A long-form section: table_id, section_syntax_indicator + length, body, CRC_32. */
-function section(tableId: number, body: number[]): Uint8Array {
-  const length = body.length + 4; // + CRC_32
-  const head = Uint8Array.from([tableId, 0xb0 | (length >> 8), length & 0xff, ...body]);
-  const out = new Uint8Array(head.length + 4);
-  out.set(head);
-  new DataView(out.buffer).setUint32(head.length, crc32Mpeg2(head));
-  return out;
-}
-
-function concatAll(parts: Uint8Array[]): Uint8Array {
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
   let size = 0;
-  for (const p of parts) size += p.length;
+  for (const part of parts) size += part.length;
   const out = new Uint8Array(size);
   let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
   }
   return out;
 }
 
-/** The muxer as a web TransformStream: access units in, MPEG-TS bytes out. */
+/** The muxer as a web TransformStream: access units in, MPEG-TS bytes (whole packets) out. */
 export class TsMuxStream extends TransformStream<AccessUnit, Uint8Array> {
   constructor(options: TsMuxerOptions) {
     const muxer = new TsMuxer(options);
