@@ -1,83 +1,106 @@
-import { declaredPesSize } from "./pes.ts";
+/** PES reassembly for one PID from TS packet payloads (ISO/IEC 13818-1 2.4.3.2 / 2.4.3.6). */
+import { declaredPesSize, PES_PREFIX_SIZE } from "./pes.ts";
 import type { TsPacket } from "./tsPacket.ts";
 
-export interface PesPushResult {
-  /** Whole PES packets (header included) finished by this TS packet. */
-  complete: Uint8Array[];
-  /** Set when a continuity-counter gap broke the PES being assembled. */
-  continuityError?: string;
-  droppedUnit?: boolean;
-}
+/** Largest PES held: 8 MiB, a 1 s I-frame at 64 Mbit/s; beyond it an unbounded PES is dropped, not grown. */
+export const MAX_PES_SIZE = 8 * 1024 * 1024;
+
+/** A PES the assembler let go of: whole (header included), or dropped and why. */
+export type PesOutput = { ok: true; bytes: Uint8Array } | { ok: false; message: string };
 
 /**
- * Reassembles the PES packets of one PID from TS packet payloads. A PES ends
- * when its declared length is reached or the next unit start arrives (video
- * PES are unbounded). A continuity-counter gap (2.4.3.3) drops the broken PES
- * and waits for the next unit start; a repeated counter is a duplicate.
+ * A payload_unit_start packet begins a PES (2.4.3.2). A PES with a
+ * PES_packet_length is let go as soon as that many bytes are in; an
+ * unbounded one (length 0, video) when the next PES starts or at flush.
+ * The caller checks continuity and calls interrupt() on a gap; after that,
+ * and after an oversized PES, data is ignored until the next unit start.
  */
 export class PesAssembler {
+  #open = false;
   #chunks: Uint8Array[] = [];
   #size = 0;
-  #expected: number | undefined;
-  #lastCounter: number | undefined;
-  #broken = false;
+  /** Total bytes the header declares; undefined while unknown or unbounded. */
+  #declared: number | undefined;
+  #prefixRead = false;
 
-  push(packet: TsPacket): PesPushResult {
-    const result: PesPushResult = { complete: [] };
-    if (!packet.hasPayload) return result; // CC does not advance without payload
-    const last = this.#lastCounter;
-    this.#lastCounter = packet.continuityCounter;
-    if (last !== undefined && !packet.discontinuity) {
-      if (packet.continuityCounter === last) return result; // duplicate packet: ignore
-      const expected = (last + 1) & 0x0f;
-      if (packet.continuityCounter !== expected || packet.transportError) {
-        result.continuityError = `continuity counter ${packet.continuityCounter}, expected ${expected}`;
-        if (this.#chunks.length > 0) result.droppedUnit = true;
-        this.#reset(true);
-      }
-    }
+  constructor(readonly pid: number) {}
+
+  push(packet: TsPacket): PesOutput[] {
+    const out: PesOutput[] = [];
     if (packet.payloadUnitStart) {
-      const done = this.finish();
-      if (done) result.complete.push(done);
-      this.#broken = false;
-      this.#append(packet.payload);
-      this.#expected = declaredPesSize(packet.payload);
-    } else if (!this.#broken && this.#chunks.length > 0) {
-      this.#append(packet.payload);
+      if (this.#open) out.push(this.#finish("the next unit start"));
+      this.#open = true;
+    } else if (!this.#open) {
+      return out; // joined mid-PES, or skipping after a drop: wait for the next unit start
     }
-    if (this.#expected !== undefined && this.#size >= this.#expected) {
-      const done = this.finish();
-      if (done) result.complete.push(done);
+    this.#add(packet.payload);
+    if (this.#declared !== undefined && this.#size >= this.#declared) {
+      out.push({ ok: true, bytes: this.#join().subarray(0, this.#declared) });
+      this.#close();
+    } else if (this.#size > MAX_PES_SIZE) {
+      out.push({ ok: false, message: `PID ${this.pid}: PES grew past ${MAX_PES_SIZE} bytes without ending; dropped` });
+      this.#close();
     }
-    return result;
+    return out;
   }
 
-  /** The PES being assembled, if any and intact; the assembler is empty afterwards. */
-  finish(): Uint8Array | undefined {
-    if (this.#broken || this.#chunks.length === 0) {
-      this.#reset(this.#broken);
-      return undefined;
+  /** A continuity gap: drops the PES being assembled; true if there was one. */
+  interrupt(): boolean {
+    const had = this.#open;
+    this.#close();
+    return had;
+  }
+
+  /** End of the stream: lets go of the PES being assembled, if any. */
+  flush(): PesOutput[] {
+    if (!this.#open) return [];
+    const last = this.#finish("the end of the stream");
+    return [last];
+  }
+
+  /** The PES ends here (a new one starts, or the stream ends). */
+  #finish(endedBy: string): PesOutput {
+    const declared = this.#declared;
+    const size = this.#size;
+    const bytes = this.#join();
+    this.#close();
+    if (declared !== undefined && size < declared) {
+      return {
+        ok: false,
+        message: `PID ${this.pid}: PES cut short by ${endedBy} at ${size} of ${declared} declared bytes`,
+      };
     }
-    const expected = this.#expected;
+    return { ok: true, bytes };
+  }
+
+  #add(payload: Uint8Array): void {
+    if (payload.length === 0) return;
+    this.#chunks.push(payload);
+    this.#size += payload.length;
+    if (!this.#prefixRead && this.#size >= PES_PREFIX_SIZE) {
+      this.#prefixRead = true;
+      this.#declared = declaredPesSize(this.#join());
+    }
+  }
+
+  /** The bytes held as one array (and as the only chunk from now on). */
+  #join(): Uint8Array {
+    if (this.#chunks.length === 1) return this.#chunks[0]!;
     const out = new Uint8Array(this.#size);
     let offset = 0;
     for (const chunk of this.#chunks) {
       out.set(chunk, offset);
       offset += chunk.length;
     }
-    this.#reset(false);
-    return expected !== undefined ? out.subarray(0, expected) : out;
+    this.#chunks = [out];
+    return out;
   }
 
-  #append(payload: Uint8Array): void {
-    this.#chunks.push(payload);
-    this.#size += payload.length;
-  }
-
-  #reset(broken: boolean): void {
+  #close(): void {
+    this.#open = false;
     this.#chunks = [];
     this.#size = 0;
-    this.#broken = broken;
-    if (!broken) this.#expected = undefined;
+    this.#declared = undefined;
+    this.#prefixRead = false;
   }
 }

@@ -1,26 +1,34 @@
-import { PTS_WRAP, type AccessUnit, type TrackInfo } from "../accessUnit.ts";
-import { isKeyframe, splitAnnexB } from "../codec/h264.ts";
-import { opusPacketSamples, splitOpusPes } from "../codec/opus.ts";
+/** MPEG-TS demuxer (ISO/IEC 13818-1): bytes in, program tracks and access units out. */
+import type { AccessUnit, TrackInfo } from "../accessUnit.ts";
+import { accessUnitsFromPes } from "./accessUnitsFromPes.ts";
+import { ContinuityChecker } from "./continuityChecker.ts";
 import { parsePes } from "./pes.ts";
-import { PesAssembler } from "./pesAssembler.ts";
-import { PAT_PID, parsePat, parsePmt, SectionAssembler, type Pmt } from "./psi.ts";
-import { describeStream } from "./streamTypes.ts";
-import { parseTsPacket, TsPacketSplitter, type TsPacket } from "./tsPacket.ts";
+import { PesAssembler, type PesOutput } from "./pesAssembler.ts";
+import { firstProgram, parsePat, parsePmt, PAT_PID, type Pmt, TABLE_ID_PMT } from "./psi.ts";
+import { SectionAssembler } from "./sectionAssembler.ts";
+import { describeProgram } from "./streamTypes.ts";
+import { NULL_PID, parseTsPacket, type TsPacket, TsPacketSplitter } from "./tsPacket.ts";
 
 export type DemuxEvent =
   | { type: "tracks"; tracks: TrackInfo[]; programNumber: number; pmtVersion: number }
   | { type: "unit"; unit: AccessUnit };
 
 export interface DemuxStats {
+  /** Whole 188-byte packets read. */
   packets: number;
+  /** Times packet sync was found again after skipping bytes. */
   resyncs: number;
+  /** continuity_counter gaps on the PAT, PMT and followed PIDs. */
   continuityErrors: number;
+  /** PAT/PMT sections whose CRC_32 failed (ignored). */
   crcErrors: number;
+  /** PES packets (or the rest of one, for Opus) dropped: gaps, malformed headers, no PTS, bad payload. */
   droppedUnits: number;
 }
 
 export interface DemuxError {
-  kind: "resync" | "continuity" | "crc" | "pes" | "opus" | "h264";
+  /** "packet": a malformed TS packet header; "psi": a malformed PAT/PMT (other than its CRC). */
+  kind: "resync" | "continuity" | "crc" | "pes" | "opus" | "h264" | "packet" | "psi";
   pid?: number;
   message: string;
 }
@@ -30,28 +38,48 @@ export interface TsDemuxerOptions {
   onDecodeError?: (error: DemuxError) => void;
 }
 
+/** One PSI PID being read: its sections and its continuity. */
+interface PsiReader {
+  pid: number;
+  sections: SectionAssembler;
+  continuity: ContinuityChecker;
+}
+
+/** One elementary stream being followed. */
 interface Followed {
   track: TrackInfo;
   pes: PesAssembler;
+  continuity: ContinuityChecker;
 }
 
+const psiReader = (pid: number): PsiReader => ({
+  pid,
+  sections: new SectionAssembler(),
+  continuity: new ContinuityChecker(),
+});
+
 /**
- * MPEG-TS demuxer (ISO/IEC 13818-1): bytes in any chunking -> "tracks" events
- * (from the PMT of the first program) and access units (one per H.264 picture,
- * one per Opus packet). Pure and synchronous; never throws on bad input.
+ * Reads the first program of the PAT: a "tracks" event when its PMT first
+ * arrives and whenever its version or streams change, then one "unit" event
+ * per H.264 picture and per Opus packet of the playable tracks. Any chunking
+ * of the input gives the same events. Pure and synchronous; bad input bytes
+ * never throw: they are counted in `stats` and reported to onDecodeError.
  */
 export class TsDemuxer {
-  readonly #splitter = new TsPacketSplitter();
-  readonly #pat = new SectionAssembler();
-  readonly #pmt = new SectionAssembler();
+  readonly #splitter: TsPacketSplitter;
   readonly #onError: (error: DemuxError) => void;
-  #pmtPid: number | undefined;
-  #pmtSignature = "";
+  readonly #stats = { packets: 0, continuityErrors: 0, crcErrors: 0, droppedUnits: 0 };
+  readonly #pat = psiReader(PAT_PID);
+  #pmt: (PsiReader & { programNumber: number }) | undefined;
+  #tracksSignature = "";
   #followed = new Map<number, Followed>();
-  #stats = { packets: 0, continuityErrors: 0, crcErrors: 0, droppedUnits: 0 };
 
   constructor(options: TsDemuxerOptions = {}) {
     this.#onError = options.onDecodeError ?? (() => {});
+    this.#splitter = new TsPacketSplitter({
+      onResync: (skipped) =>
+        this.#onError({ kind: "resync", message: `lost packet sync; found it again after skipping ${skipped} bytes` }),
+    });
   }
 
   get stats(): DemuxStats {
@@ -60,125 +88,141 @@ export class TsDemuxer {
 
   push(chunk: Uint8Array): DemuxEvent[] {
     const events: DemuxEvent[] = [];
-    const resyncsBefore = this.#splitter.resyncs;
-    const packets = this.#splitter.push(chunk);
-    if (this.#splitter.resyncs > resyncsBefore) {
-      this.#error({ kind: "resync", message: `lost packet sync; skipped to the next 0x47 (${this.#splitter.skippedBytes} bytes skipped so far)` });
-    }
-    for (const bytes of packets) {
-      const packet = parseTsPacket(bytes);
-      this.#stats.packets++;
-      if (packet) this.#onPacket(packet, events);
-    }
+    for (const packet of this.#splitter.push(chunk)) this.#onPacket(packet, events);
     return events;
   }
 
-  /** End of input: emits the PES packets still open (video PES have no length). */
+  /** End of input: the last packets, and the PES still open (video PES have no length). */
   flush(): DemuxEvent[] {
     const events: DemuxEvent[] = [];
-    for (const [pid, followed] of this.#followed) {
-      const pes = followed.pes.finish();
-      if (pes) this.#emitPes(pid, followed.track, pes, events);
+    const { packets, leftoverBytes } = this.#splitter.flush();
+    for (const packet of packets) this.#onPacket(packet, events);
+    if (leftoverBytes > 0) {
+      this.#onError({
+        kind: "resync",
+        message: `stream ended with ${leftoverBytes} bytes that are not a whole packet`,
+      });
+    }
+    for (const followed of this.#followed.values()) {
+      for (const output of followed.pes.flush()) this.#onPes(followed, output, events);
     }
     return events;
   }
 
-  #onPacket(packet: TsPacket, events: DemuxEvent[]): void {
-    if (packet.pid === PAT_PID) return this.#onPat(packet);
-    if (packet.pid === this.#pmtPid) return this.#onPmt(packet, events);
+  #onPacket(bytes: Uint8Array, events: DemuxEvent[]): void {
+    this.#stats.packets++;
+    const packet = parseTsPacket(bytes);
+    if (typeof packet === "string") return this.#onError({ kind: "packet", message: packet });
+    if (packet.pid === NULL_PID) return;
+    if (packet.transportError) {
+      // 2.4.3.3: the packet is damaged, its header included; the counter gap it leaves is what gets counted.
+      return this.#onError({
+        kind: "packet",
+        pid: packet.pid,
+        message: `PID ${packet.pid}: transport_error_indicator set; packet discarded`,
+      });
+    }
+    if (packet.pid === PAT_PID) return this.#onPsi(this.#pat, packet, (section) => this.#onPat(section));
+    if (packet.pid === this.#pmt?.pid) return this.#onPsi(this.#pmt, packet, (section) => this.#onPmt(section, events));
     const followed = this.#followed.get(packet.pid);
-    if (!followed) return;
-    const result = followed.pes.push(packet);
-    if (result.continuityError) {
-      this.#stats.continuityErrors++;
-      this.#error({ kind: "continuity", pid: packet.pid, message: result.continuityError });
-    }
-    if (result.droppedUnit) this.#stats.droppedUnits++;
-    for (const pes of result.complete) this.#emitPes(packet.pid, followed.track, pes, events);
+    if (followed) this.#onMedia(followed, packet, events);
   }
 
-  #onPat(packet: TsPacket): void {
-    for (const section of this.#pat.push(packet.payload, packet.payloadUnitStart)) {
-      const pat = parsePat(section);
-      if (!pat.ok) this.#sectionError(pat, PAT_PID);
-      else if (pat.value && pat.value.pmtPid !== this.#pmtPid) {
-        this.#pmtPid = pat.value.pmtPid;
-        this.#pmt.reset();
-      }
+  #onPsi(reader: PsiReader, packet: TsPacket, onSection: (section: Uint8Array) => void): void {
+    const verdict = reader.continuity.check(packet);
+    if (verdict.kind === "duplicate") return;
+    if (verdict.kind === "gap") {
+      this.#continuityError(packet.pid, verdict.message);
+      reader.sections.reset();
     }
+    if (!packet.hasPayload) return;
+    const { sections, errors } = reader.sections.push(packet.payload, packet.payloadUnitStart);
+    for (const message of errors) {
+      this.#onError({ kind: "psi", pid: packet.pid, message: `PID ${packet.pid}: ${message}` });
+    }
+    for (const section of sections) onSection(section);
   }
 
-  #onPmt(packet: TsPacket, events: DemuxEvent[]): void {
-    for (const section of this.#pmt.push(packet.payload, packet.payloadUnitStart)) {
-      const pmt = parsePmt(section);
-      if (!pmt.ok) this.#sectionError(pmt, packet.pid);
-      else this.#applyPmt(pmt.value, events);
-    }
+  #onPat(section: Uint8Array): void {
+    const pat = parsePat(section);
+    if (!pat.ok) return this.#sectionError(pat, PAT_PID);
+    if (!pat.current) return; // current_next_indicator 0: not in force yet
+    const program = firstProgram(pat.value);
+    if (!program) return this.#onError({ kind: "psi", pid: PAT_PID, message: "PAT lists no program" });
+    if (program.pid === this.#pmt?.pid && program.programNumber === this.#pmt.programNumber) return;
+    this.#pmt = { ...psiReader(program.pid), programNumber: program.programNumber };
   }
 
-  /** A new or changed PMT (version or stream list): follow its PIDs, tell the consumer. */
+  #onPmt(section: Uint8Array, events: DemuxEvent[]): void {
+    if (section[0] !== TABLE_ID_PMT) return; // other tables may share the PID (2.4.4.8)
+    const pmt = parsePmt(section);
+    if (!pmt.ok) return this.#sectionError(pmt, this.#pmt?.pid);
+    if (!pmt.current || pmt.value.programNumber !== this.#pmt?.programNumber) return; // another program's map
+    this.#applyPmt(pmt.value, events);
+  }
+
+  /** A new or changed PMT (version or streams): follow its playable PIDs, tell the consumer. */
   #applyPmt(pmt: Pmt, events: DemuxEvent[]): void {
-    const signature = `${pmt.version}|${pmt.streams.map((s) => `${s.pid}:${s.streamType}`).join(",")}`;
-    if (signature === this.#pmtSignature) return;
-    this.#pmtSignature = signature;
-    const tracks = pmt.streams.map(describeStream);
+    const tracks = describeProgram(pmt.streams);
+    const signature = JSON.stringify([pmt.programNumber, pmt.version, tracks]);
+    if (signature === this.#tracksSignature) return;
+    this.#tracksSignature = signature;
     const followed = new Map<number, Followed>();
-    for (const track of tracks) {
-      if (!track.playable) continue;
-      const existing = this.#followed.get(track.pid);
-      followed.set(track.pid, existing?.track.codec === track.codec ? existing : { track, pes: new PesAssembler() });
+    for (const track of tracks.filter((t) => t.playable)) {
+      const kept = this.#followed.get(track.pid);
+      const same = kept !== undefined && kept.track.codec === track.codec;
+      followed.set(
+        track.pid,
+        same ? { ...kept, track } : { track, pes: new PesAssembler(track.pid), continuity: new ContinuityChecker() },
+      );
     }
     this.#followed = followed;
     events.push({ type: "tracks", tracks, programNumber: pmt.programNumber, pmtVersion: pmt.version });
   }
 
-  #emitPes(pid: number, track: TrackInfo, bytes: Uint8Array, events: DemuxEvent[]): void {
-    const pes = parsePes(bytes);
-    if (typeof pes === "string") return this.#drop("pes", pid, pes);
-    if (pes.pts === undefined) return this.#drop("pes", pid, "PES without PTS");
-    if (track.codec === "h264") {
-      const nalus = splitAnnexB(pes.payload);
-      if (nalus.length === 0) return this.#drop("h264", pid, "PES holds no H.264 NAL unit");
-      const unit = { track: "video" as const, pid, pts: pes.pts, dts: pes.dts ?? pes.pts, keyframe: isKeyframe(nalus), nalus };
-      events.push({ type: "unit", unit });
-      return;
+  #onMedia(followed: Followed, packet: TsPacket, events: DemuxEvent[]): void {
+    const verdict = followed.continuity.check(packet);
+    if (verdict.kind === "duplicate") return;
+    if (verdict.kind === "gap") {
+      this.#continuityError(packet.pid, verdict.message);
+      // Lost payload belonged to the PES being assembled or to one whose start is gone: one unit lost.
+      followed.pes.interrupt();
+      this.#stats.droppedUnits++;
     }
-    this.#emitOpus(pid, pes.pts, pes.payload, events);
+    for (const output of followed.pes.push(packet)) this.#onPes(followed, output, events);
   }
 
-  /** One unit per Opus packet; each packet's PTS follows the durations before it (TOC). */
-  #emitOpus(pid: number, pesPts: number, payload: Uint8Array, events: DemuxEvent[]): void {
-    const { units, error } = splitOpusPes(payload);
-    if (error) this.#drop("opus", pid, error);
-    let offsetSamples = 0;
-    for (const { packet } of units) {
-      const samples = opusPacketSamples(packet);
-      if (samples === undefined) {
-        this.#drop("opus", pid, `malformed Opus packet of ${packet.length} bytes`);
-        continue;
-      }
-      const pts = (pesPts + Math.round((offsetSamples * 90_000) / 48_000)) % PTS_WRAP;
-      events.push({ type: "unit", unit: { track: "audio", pid, pts, samples, payload: packet } });
-      offsetSamples += samples;
-    }
+  #onPes(followed: Followed, output: PesOutput, events: DemuxEvent[]): void {
+    const pid = followed.track.pid;
+    if (!output.ok) return this.#drop({ kind: "pes", pid, message: output.message });
+    const pes = parsePes(output.bytes);
+    if (typeof pes === "string") return this.#drop({ kind: "pes", pid, message: `PID ${pid}: ${pes}` });
+    const { units, error } = accessUnitsFromPes(followed.track, pes);
+    for (const unit of units) events.push({ type: "unit", unit });
+    if (error) this.#drop({ ...error, pid });
   }
 
-  #drop(kind: DemuxError["kind"], pid: number, message: string): void {
+  #drop(error: DemuxError): void {
     this.#stats.droppedUnits++;
-    this.#error({ kind, pid, message });
-  }
-
-  #sectionError(result: { error: "crc" | "syntax"; message: string }, pid: number): void {
-    if (result.error === "crc") this.#stats.crcErrors++;
-    this.#error({ kind: result.error === "crc" ? "crc" : "pes", pid, message: result.message });
-  }
-
-  #error(error: DemuxError): void {
     this.#onError(error);
+  }
+
+  #continuityError(pid: number, message: string): void {
+    this.#stats.continuityErrors++;
+    this.#onError({ kind: "continuity", pid, message });
+  }
+
+  #sectionError(result: { error: "crc" | "syntax"; message: string }, pid: number | undefined): void {
+    if (result.error === "crc") this.#stats.crcErrors++;
+    this.#onError({
+      kind: result.error === "crc" ? "crc" : "psi",
+      ...(pid === undefined ? {} : { pid }),
+      message: result.message,
+    });
   }
 }
 
-/** The demuxer as a web TransformStream: MPEG-TS bytes in, DemuxEvents out. */
+/** The demuxer as a web TransformStream: MPEG-TS bytes in, DemuxEvents out; flush() on close. */
 export class TsDemuxStream extends TransformStream<Uint8Array, DemuxEvent> {
   constructor(options?: TsDemuxerOptions) {
     const demuxer = new TsDemuxer(options);

@@ -1,181 +1,144 @@
 import { describe, expect, test } from "bun:test";
-import { TsDemuxer, TsDemuxStream, type DemuxError, type DemuxEvent } from "../../lib/mpegts/tsDemuxer.ts";
-import { crc32Mpeg2 } from "../../lib/mpegts/crc32.ts";
+import { nalType } from "../../lib/codec/h264.ts";
+import { type DemuxError, type DemuxEvent, TsDemuxer, TsDemuxStream } from "../../lib/mpegts/tsDemuxer.ts";
+import { FIXTURE_FACTS, type FixtureFacts } from "../fixtures/fixtureFacts.ts";
 import { readFixture } from "../fixtures/readFixture.ts";
 import { randomChunks, seededRandom } from "../helpers/random.ts";
+import { audioOf, AV, CLEAN_DIGEST, demuxAll, digest, NO_ERRORS, tracksOf, videoOf } from "./demuxHelpers.ts";
+import { TS } from "./tsBuilders.ts";
 
-const AV = readFixture("av.mpegts");
-
-function demuxAll(chunks: Uint8Array[], onDecodeError?: (e: DemuxError) => void) {
-  const demuxer = new TsDemuxer(onDecodeError ? { onDecodeError } : {});
-  const events: DemuxEvent[] = [];
-  for (const chunk of chunks) events.push(...demuxer.push(chunk));
-  events.push(...demuxer.flush());
-  return { events, stats: demuxer.stats };
-}
-
-const units = (events: DemuxEvent[]) => events.flatMap((e) => (e.type === "unit" ? [e.unit] : []));
-const video = (events: DemuxEvent[]) => units(events).filter((u) => u.track === "video");
-const audio = (events: DemuxEvent[]) => units(events).filter((u) => u.track === "audio");
-
-/** A stable digest of everything the demuxer emitted, to compare runs. */
-function digest(events: DemuxEvent[]): string {
-  return JSON.stringify(
-    events.map((e) =>
-      e.type === "tracks"
-        ? e
-        : e.unit.track === "video"
-          ? [e.unit.pts, e.unit.dts, e.unit.keyframe, e.unit.nalus.map((n) => Buffer.from(n).toString("base64"))]
-          : [e.unit.pts, e.unit.samples, Buffer.from(e.unit.payload).toString("base64")],
-    ),
-  );
-}
-
-// Numbers checked with: ffprobe -v error -show_packets -of csv tests/fixtures/<f>.mpegts
-const FIXTURES = [
-  { file: "av.mpegts", video: 60, keyframes: 2, audio: 101, codecs: ["h264", "opus"] },
-  { file: "video-only.mpegts", video: 120, keyframes: 4, audio: 0, codecs: ["h264"] },
-  { file: "audio-only.mpegts", video: 0, keyframes: 0, audio: 201, codecs: ["opus"] },
-  { file: "aac.mpegts", video: 60, keyframes: 2, audio: 0, codecs: ["h264", "aac"] },
-  { file: "bframes.mpegts", video: 60, keyframes: 2, audio: 0, codecs: ["h264"] },
-];
-
-describe("TsDemuxer on ffmpeg fixtures", () => {
-  test.each(FIXTURES)("$file: tracks from the PMT and every access unit", (f) => {
-    const { events, stats } = demuxAll([readFixture(f.file)]);
+describe("ffmpeg fixtures: exact numbers checked with ffprobe / trace_headers", () => {
+  test.each(FIXTURE_FACTS)("$file: one tracks event from the PMT", (f: FixtureFacts) => {
+    const { events } = demuxAll([readFixture(f.file)]);
     expect(events[0]!.type).toBe("tracks");
-    const tracks = (events[0] as Extract<DemuxEvent, { type: "tracks" }>).tracks;
-    expect(tracks.map((t) => t.codec)).toEqual(f.codecs);
-    expect(video(events).length).toBe(f.video);
-    expect(video(events).filter((u) => u.track === "video" && u.keyframe).length).toBe(f.keyframes);
-    expect(audio(events).length).toBe(f.audio);
-    expect(stats).toMatchObject({ continuityErrors: 0, crcErrors: 0, droppedUnits: 0, resyncs: 0 });
+    const tracks = tracksOf(events);
+    expect(tracks.length).toBe(1);
+    const event = tracks[0]!;
+    if (event.type !== "tracks") throw new Error("unreachable");
+    expect({ programNumber: event.programNumber, pmtVersion: event.pmtVersion }).toEqual({
+      programNumber: f.programNumber,
+      pmtVersion: 0,
+    });
+    expect(event.tracks.map((t) => [t.pid, t.streamType, t.codec])).toEqual(f.streams);
+    for (const t of event.tracks) expect(t.playable).toBe(t.codec === "h264" || t.codec === "opus");
   });
 
-  test("H.264 units: keyframe first with SPS/PPS/IDR, PTS 3000 apart at 30 fps", () => {
-    const vids = video(demuxAll([AV]).events);
-    const first = vids[0]!;
-    if (first.track !== "video") throw new Error("expected video");
-    expect(first.keyframe).toBe(true);
-    expect(first.nalus.map((n) => n[0]! & 0x1f)).toEqual(expect.arrayContaining([7, 8, 5]));
-    expect(first.pts).toBe(126585); // ffprobe: pts 126585 on the first video packet
-    expect(vids[1]!.pts - first.pts).toBe(3000);
+  test.each(FIXTURE_FACTS)("$file: counters clean, every packet read, no callback", (f) => {
+    const bytes = readFixture(f.file);
+    const { stats, errors } = demuxAll([bytes]);
+    expect(errors).toEqual([]);
+    expect(stats).toEqual({ packets: bytes.length / TS, ...NO_ERRORS });
   });
 
-  test("B-frames show as PTS != DTS", () => {
-    const vids = video(demuxAll([readFixture("bframes.mpegts")]).events);
-    expect(vids.some((u) => u.track === "video" && u.pts !== u.dts)).toBe(true);
+  const withVideo = FIXTURE_FACTS.filter((f) => f.video);
+  test.each(withVideo)("$file: H.264 access units", (f) => {
+    const facts = f.video!;
+    const video = videoOf(demuxAll([readFixture(f.file)]).events);
+    const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+    expect({
+      count: video.length,
+      keyframes: video.filter((u) => u.keyframe).length,
+      firstPts: video[0]!.pts,
+      lastPts: video.at(-1)!.pts,
+      firstDts: video[0]!.dts,
+      sumPts: sum(video.map((u) => u.pts)),
+      sumDts: sum(video.map((u) => u.dts)),
+    }).toEqual({
+      count: facts.count,
+      keyframes: facts.keyframes,
+      firstPts: facts.firstPts,
+      lastPts: facts.lastPts,
+      firstDts: facts.firstDts,
+      sumPts: facts.sumPts,
+      sumDts: facts.sumDts,
+    });
+    expect(video.every((u) => u.pid === facts.pid)).toBe(true);
+    const nalTypes: Record<number, number> = {};
+    for (const n of video.flatMap((u) => u.nalus)) nalTypes[nalType(n)] = (nalTypes[nalType(n)] ?? 0) + 1;
+    expect(nalTypes).toEqual(facts.nalTypes);
+    expect(video[0]!.nalus.map(nalType)).toEqual(facts.firstUnitNalTypes);
+    expect(video[0]!.keyframe).toBe(true);
   });
 
-  test("Opus: one unit per packet, 20 ms = 960 samples = 1800 ticks apart, though ffmpeg packs several per PES", () => {
-    const auds = audio(demuxAll([AV]).events);
-    expect(auds[0]!.pts).toBe(126000);
-    for (let i = 1; i < auds.length; i++) {
-      const u = auds[i]!;
-      if (u.track !== "audio") throw new Error("expected audio");
-      expect(u.samples).toBe(960);
-      expect(u.pts - auds[i - 1]!.pts).toBe(1800);
-    }
+  const withOpus = FIXTURE_FACTS.filter((f) => f.opus);
+  test.each(withOpus)("$file: one Opus unit per packet, though ffmpeg packs several per PES", (f) => {
+    const facts = f.opus!;
+    const audio = audioOf(demuxAll([readFixture(f.file)]).events);
+    expect(audio.length).toBe(facts.count);
+    expect([audio[0]!.pts, audio.at(-1)!.pts]).toEqual([facts.firstPts, facts.lastPts]);
+    expect(audio.reduce((n, u) => n + u.pts, 0)).toBe(facts.sumPts);
+    expect(audio.reduce((n, u) => n + u.payload.length, 0)).toBe(facts.payloadBytes);
+    expect(audio[0]!.payload.length).toBe(facts.firstSize);
+    expect(new Set(audio.map((u) => u.samples))).toEqual(new Set([facts.samplesEach]));
+    for (let i = 1; i < audio.length; i++) expect(audio[i]!.pts - audio[i - 1]!.pts).toBe(1800); // 960 samples
+    expect(audio.every((u) => u.pid === facts.pid)).toBe(true);
   });
 
-  test.each([1, 7, 188, 1000])("random chunk splits (seed %p) give the same events as one push", (seed) => {
-    const whole = digest(demuxAll([AV]).events);
-    const random = seededRandom(seed);
-    expect(digest(demuxAll(randomChunks(AV, random, seed === 1 ? 1 : 400)).events)).toBe(whole);
+  test("aac.mpegts: the AAC track is listed, not followed, and says why", () => {
+    const { events } = demuxAll([readFixture("aac.mpegts")]);
+    const event = tracksOf(events)[0]!;
+    if (event.type !== "tracks") throw new Error("unreachable");
+    expect(event.tracks[1]).toEqual({
+      pid: 0x101,
+      streamType: 0x0f,
+      kind: "audio",
+      codec: "aac",
+      playable: false,
+      reason: "AAC cannot be sent over WebRTC; encode Opus (ffmpeg -c:a libopus)",
+    });
+    expect(audioOf(events)).toEqual([]);
+  });
+
+  test("bframes.mpegts: B-frames show as PTS != DTS on every unit", () => {
+    const video = videoOf(demuxAll([readFixture("bframes.mpegts")]).events);
+    expect(video.filter((u) => u.pts !== u.dts).length).toBe(60); // ffprobe: pts != dts on all 60 packets
+  });
+
+  test("the last video PES has no length: only flush() lets it go", () => {
+    const demuxer = new TsDemuxer();
+    expect(videoOf(demuxer.push(AV)).length).toBe(59);
+    const flushed = demuxer.flush();
+    expect(videoOf(flushed).map((u) => u.pts)).toEqual([303585]);
+    expect(demuxer.flush()).toEqual([]);
+  });
+});
+
+describe("any chunking gives the same events", () => {
+  test.each([3, 7, 188, 1000, 4096])("random chunk sizes up to %d bytes", (max) => {
+    expect(digest(demuxAll(randomChunks(AV, seededRandom(max), max)).events)).toEqual(CLEAN_DIGEST);
   });
 
   test("1-byte chunks", () => {
-    const chunks = Array.from({ length: 188 * 60 }, (_, i) => AV.subarray(i, i + 1));
-    expect(digest(demuxAll(chunks).events)).toBe(digest(demuxAll([AV.subarray(0, 188 * 60)]).events));
+    const chunks = Array.from({ length: AV.length }, (_, i) => AV.subarray(i, i + 1));
+    expect(digest(demuxAll(chunks).events)).toEqual(CLEAN_DIGEST);
   });
-});
 
-describe("TsDemuxer on damaged input", () => {
-  test("garbage before the stream and a mid-packet start: resync, all later units intact", () => {
-    const garbage = new Uint8Array(1000).map((_, i) => (i * 31) & 0xff).fill(0x47, 500, 501);
+  test("TsDemuxStream: a ReadableStream of chunks piped through gives the same events, flush on close", async () => {
+    const chunks = randomChunks(AV, seededRandom(3), 5000);
+    const source = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const next = chunks.shift();
+        if (next) controller.enqueue(next);
+        else controller.close();
+      },
+    });
+    const events: DemuxEvent[] = [];
+    const reader = source.pipeThrough(new TsDemuxStream()).getReader();
+    for (let r = await reader.read(); !r.done; r = await reader.read()) events.push(r.value);
+    expect(digest(events)).toEqual(CLEAN_DIGEST);
+  });
+
+  test("TsDemuxStream passes onDecodeError on", async () => {
     const errors: DemuxError[] = [];
-    const { events, stats } = demuxAll([garbage, AV.subarray(100)], (e) => errors.push(e));
-    expect(stats.resyncs).toBeGreaterThanOrEqual(1);
-    expect(errors.some((e) => e.kind === "resync")).toBe(true);
-    // The first (partial) packet is lost; the rest of the stream decodes.
-    expect(video(events).length).toBeGreaterThanOrEqual(59);
-    expect(audio(events).length).toBeGreaterThanOrEqual(99);
+    const source = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new Uint8Array(1000).fill(1));
+        controller.enqueue(AV);
+        controller.close();
+      },
+    });
+    const reader = source.pipeThrough(new TsDemuxStream({ onDecodeError: (e) => errors.push(e) })).getReader();
+    while (!(await reader.read()).done);
+    expect(errors.map((e) => e.kind)).toEqual(["resync"]);
   });
-
-  test("a lost TS packet: one continuity error, that unit dropped, the rest intact", () => {
-    // Remove a video packet (PID 0x100) from the middle of a picture: not a unit start, nor the one after it.
-    const packets: Uint8Array[] = [];
-    let videoPackets = 0;
-    let removed = false;
-    for (let i = 0; i < AV.length; i += 188) {
-      const p = AV.subarray(i, i + 188);
-      const pid = ((p[1]! & 0x1f) << 8) | p[2]!;
-      const startsUnit = (q: Uint8Array | undefined) => !!q && (q[1]! & 0x40) !== 0;
-      const midPicture = !startsUnit(p) && !startsUnit(AV.subarray(i + 188, i + 376));
-      if (pid === 0x100 && ++videoPackets >= 200 && midPicture && !removed) {
-        removed = true;
-        continue;
-      }
-      packets.push(p);
-    }
-    const bytes = Buffer.concat(packets);
-    const { events, stats } = demuxAll([bytes]);
-    expect(stats.continuityErrors).toBe(1);
-    expect(stats.droppedUnits).toBe(1);
-    expect(video(events).length).toBe(59);
-    expect(audio(events).length).toBe(101);
-  });
-
-  test("a PMT with a bad CRC is counted and ignored", () => {
-    const bytes = new Uint8Array(AV);
-    let corrupted = 0;
-    for (let i = 0; i < bytes.length; i += 188) {
-      const pid = ((bytes[i + 1]! & 0x1f) << 8) | bytes[i + 2]!;
-      if (pid === 0x1000) {
-        bytes[i + 10]! ^= 0xff; // inside the first PMT section
-        corrupted++;
-      }
-    }
-    const { events, stats } = demuxAll([bytes]);
-    expect(stats.crcErrors).toBe(corrupted);
-    expect(events.filter((e) => e.type === "tracks")).toEqual([]);
-  });
-
-  test("a PMT version change emits a second tracks event", () => {
-    const bytes = new Uint8Array(AV);
-    const half = Math.floor(bytes.length / 188 / 2) * 188;
-    for (let i = half; i < bytes.length; i += 188) {
-      const pid = ((bytes[i + 1]! & 0x1f) << 8) | bytes[i + 2]!;
-      if (pid !== 0x1000) continue;
-      const start = i + 5; // after the 4-byte header and pointer_field 0
-      const length = 3 + (((bytes[start + 1]! & 0x0f) << 8) | bytes[start + 2]!);
-      bytes[start + 5] = (bytes[start + 5]! & 0xc1) | (1 << 1); // version_number 1
-      const crc = crc32Mpeg2(bytes.subarray(start, start + length - 4));
-      new DataView(bytes.buffer).setUint32(start + length - 4, crc);
-    }
-    const tracks = demuxAll([bytes]).events.filter((e) => e.type === "tracks");
-    expect(tracks.map((e) => (e as { pmtVersion: number }).pmtVersion)).toEqual([0, 1]);
-    expect(video(demuxAll([bytes]).events).length).toBe(60); // following the same PIDs loses nothing
-  });
-
-  test("random bytes never throw", () => {
-    const random = seededRandom(42);
-    const noise = new Uint8Array(50_000).map(() => Math.floor(random() * 256));
-    for (let i = 0; i < noise.length; i += 97) noise[i] = 0x47;
-    expect(() => demuxAll(randomChunks(noise, random, 1000))).not.toThrow();
-  });
-});
-
-test("TsDemuxStream pipes a ReadableStream of chunks", async () => {
-  const chunks = randomChunks(AV, seededRandom(3), 5000);
-  const source = new ReadableStream<Uint8Array>({
-    start(controller) {
-      for (const c of chunks) controller.enqueue(c);
-      controller.close();
-    },
-  });
-  const events: DemuxEvent[] = [];
-  const reader = source.pipeThrough(new TsDemuxStream()).getReader();
-  for (let r = await reader.read(); !r.done; r = await reader.read()) events.push(r.value);
-  expect(digest(events)).toBe(digest(demuxAll([AV]).events));
 });
