@@ -28,6 +28,8 @@ export interface Config {
   announceMode: "replace" | "add";
   /** STUN/TURN servers for werift and for clients (Link rel="ice-server"). */
   iceServers: readonly IceServer[];
+  /** "direct": our SRTP and batched sends; "werift": werift's RTCRtpSender.sendRtp (the benchmark's baseline). */
+  rtpSendPath: "direct" | "werift";
   /** Log level: "debug" | "info" | "warn" | "error". */
   logLevel: LogLevel;
 }
@@ -104,6 +106,11 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   },
   { env: "ICE_USERNAME", defaultValue: "", description: "Username for the TURN servers in ICE_SERVERS." },
   { env: "ICE_CREDENTIAL", defaultValue: "", description: "Credential for the TURN servers in ICE_SERVERS." },
+  {
+    env: "RTP_SEND_PATH",
+    defaultValue: "direct",
+    description: "`direct`: viewers' RTP is encrypted and sent by Wisp in batches; `werift`: through werift's RTCRtpSender, several times slower (the benchmark's baseline).",
+  },
   { env: "LOG_LEVEL", defaultValue: "info", description: "debug, info, warn or error." },
 ];
 
@@ -198,6 +205,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     publicIps: Object.freeze(publicIps(env)),
     announceMode: oneOf(env, "WEBRTC_ANNOUNCE", ["replace", "add"] as const),
     iceServers: Object.freeze(iceServers(env)),
+    rtpSendPath: oneOf(env, "RTP_SEND_PATH", ["direct", "werift"] as const),
     logLevel: oneOf(env, "LOG_LEVEL", ["debug", "info", "warn", "error"] as const),
   });
 }

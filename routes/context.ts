@@ -2,6 +2,7 @@ import type { Config } from "../lib/config.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { Registry } from "../lib/registry.ts";
 import type { ViewerTable } from "../lib/viewerTable.ts";
+import type { SendScheduler } from "../lib/pipeline/sendScheduler.ts";
 import type { PeerFactory } from "../lib/webrtc/peerFactory.ts";
 
 /** Everything the routes need, built once by main.ts (or a test). */
@@ -11,6 +12,7 @@ export interface AppContext {
   registry: Registry;
   viewers: ViewerTable;
   peers: PeerFactory;
+  scheduler: SendScheduler;
 }
 
 /** Bun's server, when the app runs under Bun.serve (absent under app.request() in tests). */

@@ -71,6 +71,8 @@ async function answerWhenLive(
     registry: ctx.registry,
     slot,
     peers: ctx.peers,
+    scheduler: ctx.scheduler,
+    sendPath: ctx.config.rtpSendPath,
     maxQueueBytes: ctx.config.viewerQueueBytes,
     logger: session.logger,
   });

@@ -5,6 +5,8 @@ export interface FrameReaderOptions {
   maxQueueBytes: number;
   /** Skip video until a keyframe (default). False when the viewer already got the GOP so far. */
   startAtKeyframe?: boolean;
+  /** Called when a frame was queued: a push-style consumer polls then (lib/pipeline/sendScheduler.ts). */
+  onReadable?: () => void;
 }
 
 /**
@@ -15,6 +17,9 @@ export interface FrameReaderOptions {
  *
  * A reader starts at the next video keyframe (a decoder cannot start
  * elsewhere) unless its viewer was already given the current GOP.
+ *
+ * Read it either with next() (a promise per frame) or with poll() when
+ * onReadable says there is something; `done` settles once nothing more will come.
  */
 export class FrameReader {
   /** Frames discarded because this reader was too slow. */
@@ -23,13 +28,17 @@ export class FrameReader {
   #queuedBytes = 0;
   #waitingForKeyframe: boolean;
   #ended = false;
+  #finished = false;
   #wake: ((frame: MediaFrame | undefined) => void) | undefined;
   readonly #maxQueueBytes: number;
   readonly #onClose: (reader: FrameReader) => void;
+  readonly #onReadable: (() => void) | undefined;
+  readonly #done = Promise.withResolvers<void>();
 
   constructor(options: FrameReaderOptions, onClose: (reader: FrameReader) => void) {
     this.#maxQueueBytes = options.maxQueueBytes;
     this.#waitingForKeyframe = options.startAtKeyframe ?? true;
+    this.#onReadable = options.onReadable;
     this.#onClose = onClose;
   }
 
@@ -37,9 +46,19 @@ export class FrameReader {
     return this.#ended;
   }
 
+  /** Frames queued and not yet read. */
+  get size(): number {
+    return this.#queue.length;
+  }
+
+  /** Settles when the reader closed, or its stream finished and every queued frame was read. */
+  get done(): Promise<void> {
+    return this.#done.promise;
+  }
+
   /** Called by the stream for every frame. Never blocks. */
   offer(frame: MediaFrame, hasVideo: boolean): void {
-    if (this.#ended || !this.#admit(frame, hasVideo)) return;
+    if (this.#ended || this.#finished || !this.#admit(frame, hasVideo)) return;
     if (this.#wake) {
       const wake = this.#wake;
       this.#wake = undefined;
@@ -55,17 +74,30 @@ export class FrameReader {
     }
     this.#queue.push(frame);
     this.#queuedBytes += frame.bytes;
+    this.#onReadable?.();
+  }
+
+  /** The next queued frame, if any, without waiting. */
+  poll(): MediaFrame | undefined {
+    const frame = this.#queue.shift();
+    if (frame) this.#queuedBytes -= frame.bytes;
+    if (this.#finished && this.#queue.length === 0) this.close();
+    return frame;
   }
 
   /** The next frame, or undefined once the stream ended or the reader closed. */
   next(): Promise<MediaFrame | undefined> {
-    const frame = this.#queue.shift();
-    if (frame) {
-      this.#queuedBytes -= frame.bytes;
-      return Promise.resolve(frame);
-    }
+    const frame = this.poll();
+    if (frame) return Promise.resolve(frame);
     if (this.#ended) return Promise.resolve(undefined);
     return new Promise((resolve) => (this.#wake = resolve));
+  }
+
+  /** The stream ended normally: what is queued can still be read, then the reader closes. */
+  finish(): void {
+    if (this.#ended) return;
+    this.#finished = true;
+    if (this.#queue.length === 0) this.close();
   }
 
   /** Ends the reader; a pending next() resolves with undefined. Idempotent. */
@@ -77,6 +109,7 @@ export class FrameReader {
     const wake = this.#wake;
     this.#wake = undefined;
     wake?.(undefined);
+    this.#done.resolve();
     this.#onClose(this);
   }
 

@@ -16,6 +16,13 @@ export interface StreamOutputOptions {
   now?: () => number;
 }
 
+export interface SubscribeOptions {
+  /** Start with the current GOP (returned as `catchUp`) instead of waiting for the next keyframe. */
+  fastStart?: boolean;
+  /** See FrameReaderOptions.onReadable. */
+  onReadable?: () => void;
+}
+
 /** What playback needs to know about a stream, for the API and the WHEP answer. */
 export interface OutputInfo {
   tracks: TrackInfo[];
@@ -109,20 +116,24 @@ export class StreamOutput {
     this.#handle(this.#demuxer.push(chunk));
   }
 
-  /** End of input: emits what the demuxer still holds, then closes. */
+  /** End of input: emits what the demuxer still holds; readers may still read what they have queued. */
   end(): void {
     if (this.#closed) return;
     this.#handle(this.#demuxer.flush());
-    this.close();
+    this.#shutDown((reader) => reader.finish());
   }
 
   /** Closes at once: every reader (and a pending next()) is woken with the end. */
   close(): void {
+    this.#shutDown((reader) => reader.close());
+  }
+
+  #shutDown(endReader: (reader: FrameReader) => void): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#gop = [];
     this.#ready.reject(new Error("the stream ended before its program map (PMT) arrived"));
-    for (const reader of [...this.#readers]) reader.close();
+    for (const reader of [...this.#readers]) endReader(reader);
   }
 
   /**
@@ -130,9 +141,10 @@ export class StreamOutput {
    * keyframe) as `catchUp` frames and then everything live; otherwise it
    * starts at the next keyframe.
    */
-  subscribe(maxQueueBytes: number, options: { fastStart?: boolean } = {}): { reader: FrameReader; catchUp: MediaFrame[] } {
+  subscribe(maxQueueBytes: number, options: SubscribeOptions = {}): { reader: FrameReader; catchUp: MediaFrame[] } {
     const catchUp = options.fastStart ? [...this.#gop] : [];
-    const reader = new FrameReader({ maxQueueBytes, startAtKeyframe: catchUp.length === 0 }, (r) => this.#readers.delete(r));
+    const readerOptions = { maxQueueBytes, startAtKeyframe: catchUp.length === 0, ...(options.onReadable ? { onReadable: options.onReadable } : {}) };
+    const reader = new FrameReader(readerOptions, (r) => this.#readers.delete(r));
     if (this.#closed) reader.close();
     else this.#readers.add(reader);
     return { reader, catchUp };

@@ -1,4 +1,28 @@
-import { RtpHeader, RtpPacket, type RTCRtpSender } from "werift";
+import type { RTCRtpSender } from "werift";
+import { SrtpEncryptor, type SrtpProfile } from "../rtp/srtpEncryptor.ts";
+import type { Address } from "./udpMux.ts";
+
+/** How one viewer's track puts RTP on the wire: the direct path below, or werift's own (the benchmark baseline). */
+export interface RtpSendPath {
+  /** Sends one packet; false when the transport is not ready (the packet is dropped, as werift does). */
+  send(packetIndex: number, timestamp: number, marker: boolean, payload: Uint8Array): boolean;
+  /** After a frame: the RTP timestamp / wall clock pair RTCP sender reports carry (RFC 3550 6.4.1). */
+  markSent(timestamp: number): void;
+}
+
+/** The werift transport a connection's selected pair sends on: werift's UdpTransport, or our MuxedTransport. */
+interface PairTransport {
+  send(data: Buffer, addr: Address): unknown;
+  queue?(data: Buffer, addr: Address): void;
+}
+
+/** werift 0.25.2 SRTP context fields: its session keys, derived from the DTLS exporter (RFC 5764 4.2). */
+interface WeriftSrtpContext {
+  profile: number;
+  srtpSessionKey: Buffer;
+  srtpSessionSalt: Buffer;
+  srtpSessionAuthTag: Buffer;
+}
 
 /**
  * werift's RTCRtpSender internals that the direct path uses (werift 0.25.2).
@@ -10,10 +34,9 @@ interface SenderInternals {
   stopped: boolean;
   dtlsTransport?: {
     state: string;
-    srtp?: { encrypt(payload: Buffer, header: RtpHeader): Buffer };
-    iceTransport: { connection: { nominated?: { protocol: { transport: { send(data: Buffer, addr: unknown): unknown } }; remoteAddr: unknown } } };
+    srtp?: { localContext: WeriftSrtpContext };
+    iceTransport: { connection: { nominated?: { protocol: { transport: PairTransport }; remoteAddr: Address } } };
   };
-  rtpCache: RtpPacket[];
   sequenceNumber?: number;
   timestamp?: number;
   rtpTimestamp: number;
@@ -21,44 +44,65 @@ interface SenderInternals {
   packetCount: number;
   octetCount: number;
   runRtcp(): Promise<void>;
+  onGenericNack: { subscribe(listener: (feedback: { lost: number[] }) => void): unknown };
 }
 
-const RTP_HISTORY_SIZE = 128; // werift's NACK cache size (rtpSender.js)
+/** werift's numbers for the DTLS-SRTP profiles (RFC 5764 4.1.2, RFC 7714 14.2). */
+const SRTP_PROFILES: Record<number, SrtpProfile> = { 0x0001: "AES_CM_128_HMAC_SHA1_80", 0x0007: "AEAD_AES_128_GCM" };
 const NTP_EPOCH_OFFSET_S = 2_208_988_800; // 1900-01-01 to 1970-01-01 (RFC 5905)
 
+export interface DirectRtpSenderOptions {
+  /** Packets kept for NACK retransmission (RFC 4585 6.2.1); 0 when NACK is not negotiated. Rounded up to a power of two. */
+  historySize: number;
+}
+
 /**
- * Sends one viewer's RTP through werift's SRTP context and the selected ICE
- * pair directly, synchronously, skipping RTCRtpSender.dispatchRtp's per-packet
- * work (packet clone, header-extension rebuild, a clock read, bandwidth
- * estimation, three awaits). It keeps what RTCP needs in the sender: the NACK
- * cache, and the counters and RTP/NTP timestamp pair of sender reports, whose
- * NTP time is computed correctly here (werift's NTP fraction is wrong, FACTS.md).
+ * Sends one viewer's RTP for one track without werift's per-packet machinery:
+ * our own SRTP (lib/rtp/srtpEncryptor.ts) on werift's session keys, then the
+ * selected ICE pair's transport, batched when it is the UDP mux. werift keeps
+ * ICE, DTLS, keys and RTCP; this keeps what RTCP needs in its sender: the
+ * counters and RTP/NTP timestamp pair of sender reports, whose NTP time is
+ * computed correctly here (werift's fraction is wrong, FACTS.md).
+ *
+ * NACKs are answered from our own history: references to the stream's shared
+ * payloads plus each packet's index, timestamp and marker, re-encrypted on
+ * demand (same index, same bytes), so a viewer holds no packet copies.
  */
-export class DirectRtpSender {
+export class DirectRtpSender implements RtpSendPath {
+  retransmitted = 0;
   readonly #sender: SenderInternals;
+  readonly #mask: number;
+  readonly #historyPayload: Array<Uint8Array | undefined>;
+  readonly #historyIndex: Float64Array;
+  readonly #historyTimestamp: Uint32Array;
+  readonly #historyMarker: Uint8Array;
+  #srtp: SrtpEncryptor | undefined;
+  #srtpContext: WeriftSrtpContext | undefined;
   #rtcpStarted = false;
 
-  constructor(sender: RTCRtpSender) {
+  constructor(sender: RTCRtpSender, options: DirectRtpSenderOptions) {
     this.#sender = sender as unknown as SenderInternals;
+    const size = options.historySize > 0 ? 2 ** Math.ceil(Math.log2(options.historySize)) : 0;
+    this.#mask = size - 1;
+    this.#historyPayload = new Array(size);
+    this.#historyIndex = new Float64Array(size).fill(-1);
+    this.#historyTimestamp = new Uint32Array(size);
+    this.#historyMarker = new Uint8Array(size);
+    if (size > 0) this.#sender.onGenericNack.subscribe((feedback) => this.#retransmit(feedback.lost));
   }
 
-  /** Sends one packet; false when the transport is not ready (packet dropped, as werift does). */
-  send(sequenceNumber: number, timestamp: number, marker: boolean, payload: Buffer): boolean {
+  /** `packetIndex`: RFC 3711 3.3.1 index, rollover counter * 65536 + sequence number. */
+  send(packetIndex: number, timestamp: number, marker: boolean, payload: Uint8Array): boolean {
+    if (!this.#transmit(packetIndex, timestamp, marker, payload)) return false;
+    if (this.#mask >= 0) this.#remember(packetIndex, timestamp, marker, payload);
     const s = this.#sender;
-    const transport = s.dtlsTransport;
-    const pair = transport?.iceTransport.connection.nominated;
-    if (s.stopped || !s.codec || transport?.state !== "connected" || !transport.srtp || !pair) return false;
-    const header = new RtpHeader({ ssrc: s.ssrc, payloadType: s.codec.payloadType, sequenceNumber, timestamp, marker });
-    pair.protocol.transport.send(transport.srtp.encrypt(payload, header), pair.remoteAddr);
-    s.rtpCache[sequenceNumber % RTP_HISTORY_SIZE] = new RtpPacket(header, payload); // for NACK (RFC 4585 6.2.1)
-    s.sequenceNumber = sequenceNumber;
+    s.sequenceNumber = packetIndex & 0xffff;
     s.timestamp = timestamp;
     s.packetCount = (s.packetCount + 1) >>> 0;
     s.octetCount = (s.octetCount + payload.length) >>> 0;
     return true;
   }
 
-  /** After a frame: the RTP timestamp / wall clock pair RTCP sender reports carry (RFC 3550 6.4.1). */
   markSent(timestamp: number): void {
     const s = this.#sender;
     s.rtpTimestamp = timestamp;
@@ -66,6 +110,52 @@ export class DirectRtpSender {
     if (!this.#rtcpStarted) {
       this.#rtcpStarted = true;
       void s.runRtcp();
+    }
+  }
+
+  #transmit(packetIndex: number, timestamp: number, marker: boolean, payload: Uint8Array): boolean {
+    const s = this.#sender;
+    const transport = s.dtlsTransport;
+    const pair = transport?.iceTransport.connection.nominated;
+    const srtp = this.#encryptor();
+    if (s.stopped || !s.codec || transport?.state !== "connected" || !pair || !srtp) return false;
+    const header = { ssrc: s.ssrc, payloadType: s.codec.payloadType, sequenceNumber: packetIndex & 0xffff, timestamp, marker };
+    const datagram = srtp.encrypt(header, Math.floor(packetIndex / 0x10000), payload);
+    const out = pair.protocol.transport;
+    if (out.queue) out.queue(datagram, pair.remoteAddr);
+    else void out.send(datagram, pair.remoteAddr);
+    return true;
+  }
+
+  /** The encryptor for the current DTLS session's keys (a new handshake brings new keys). */
+  #encryptor(): SrtpEncryptor | undefined {
+    const context = this.#sender.dtlsTransport?.srtp?.localContext;
+    if (!context) return undefined;
+    if (context !== this.#srtpContext) {
+      const profile = SRTP_PROFILES[context.profile];
+      if (!profile) throw new Error(`unsupported SRTP protection profile 0x${context.profile.toString(16)}`);
+      this.#srtp = new SrtpEncryptor({ profile, key: context.srtpSessionKey, salt: context.srtpSessionSalt, authKey: context.srtpSessionAuthTag });
+      this.#srtpContext = context;
+    }
+    return this.#srtp;
+  }
+
+  #remember(packetIndex: number, timestamp: number, marker: boolean, payload: Uint8Array): void {
+    const slot = packetIndex & this.#mask;
+    this.#historyPayload[slot] = payload;
+    this.#historyIndex[slot] = packetIndex;
+    this.#historyTimestamp[slot] = timestamp;
+    this.#historyMarker[slot] = marker ? 1 : 0;
+  }
+
+  /** RFC 4585 6.2.1 Generic NACK: resend what the history still holds, under the same index (same SRTP bytes). */
+  #retransmit(lostSequenceNumbers: number[]): void {
+    for (const sequenceNumber of lostSequenceNumbers) {
+      const slot = sequenceNumber & this.#mask;
+      const packetIndex = this.#historyIndex[slot]!;
+      const payload = this.#historyPayload[slot];
+      if (packetIndex < 0 || (packetIndex & 0xffff) !== sequenceNumber || !payload) continue;
+      if (this.#transmit(packetIndex, this.#historyTimestamp[slot]!, this.#historyMarker[slot] === 1, payload)) this.retransmitted++;
     }
   }
 }

@@ -1,31 +1,27 @@
 import { randomInt } from "node:crypto";
-import type { RTCRtpSender } from "werift";
 import type { RtpPayload } from "../rtp/rtpPayload.ts";
-import { DirectRtpSender } from "./directRtpSender.ts";
+import type { RtpSendPath } from "./directRtpSender.ts";
 
 const UINT32 = 2 ** 32;
 
 /**
  * One viewer's RTP state for one track: its own sequence numbers and timestamp
  * offset (RFC 3550 5.1: both start random), applied to the stream's shared
- * payloads. Every packet is a new object: werift rewrites and caches the
- * packets it is given (FACTS.md), so viewers must never share them.
+ * payloads, which are never modified.
  */
 export class OutgoingTrack {
   packetsSent = 0;
-  #sequence = randomInt(0, 0x10000);
+  /** RFC 3711 3.3.1 packet index: rollover counter (starts at 0) * 65536 + sequence number (starts random). */
+  #packetIndex = randomInt(0, 0x10000);
   #timestampOffset = randomInt(0, 0xffffffff);
   #lastTimestamp: number | undefined;
   #rebasePending = false;
-  readonly #direct: DirectRtpSender;
 
   /** `frameStep`: RTP ticks of a typical frame, used to join two sessions (3000 at 90 kHz 30 fps, 960 for 20 ms Opus). */
   constructor(
-    readonly sender: RTCRtpSender,
+    readonly path: RtpSendPath,
     readonly frameStep: number,
-  ) {
-    this.#direct = new DirectRtpSender(sender);
-  }
+  ) {}
 
   /**
    * After a source switch (publisher reconnect, new request ID) the next frame
@@ -44,12 +40,10 @@ export class OutgoingTrack {
     let timestamp = 0;
     for (const payload of packets) {
       timestamp = this.#timestamp(payload.timestamp, timestampShift);
-      this.#sequence = (this.#sequence + 1) & 0xffff;
-      const bytes = payload.payload;
-      const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      if (this.#direct.send(this.#sequence, timestamp, payload.marker, body)) this.packetsSent++;
+      this.#packetIndex++;
+      if (this.path.send(this.#packetIndex, timestamp, payload.marker, payload.payload)) this.packetsSent++;
     }
-    if (packets.length > 0) this.#direct.markSent(timestamp);
+    if (packets.length > 0) this.path.markSent(timestamp);
   }
 
   #timestamp(source: number, shift: number): number {

@@ -30,6 +30,11 @@ export class MuxedTransport {
     if (!this.closed && addr) this.mux.send(data, addr);
   }
 
+  /** Media: leaves in the mux's next batch (see UdpMux.queue). */
+  queue(data: Buffer, addr: Address): void {
+    if (!this.closed) this.mux.queue(data, addr);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -46,6 +51,8 @@ export interface UdpMuxOptions {
 
 /** Pending ICMP errors one send may have to absorb (one per recently departed peer). */
 const MAX_SEND_RETRIES = 8;
+/** Datagrams per sendMany: a frame for ~5 viewers; bounds how long the first one waits for the batch. */
+const MAX_BATCH_DATAGRAMS = 64;
 const STUN_HEADER = 20; // RFC 5389 6
 const STUN_MAGIC_COOKIE = 0x2112a442;
 const STUN_BINDING_REQUEST = 0x0001;
@@ -60,11 +67,14 @@ const STUN_ATTR_USERNAME = 0x0006;
  * bound. Routes go away with their transport.
  */
 export class UdpMux {
-  readonly stats = { routed: 0, unroutable: 0, socketErrors: 0, sendRetries: 0, sendFailures: 0 };
+  readonly stats = { routed: 0, unroutable: 0, socketErrors: 0, sendRetries: 0, sendFailures: 0, batches: 0 };
   readonly #socket: udp.Socket<"buffer">;
   readonly #logger: Logger;
   readonly #transports = new Set<MuxedTransport>();
   readonly #routes = new Map<string, MuxedTransport>();
+  /** Queued media as sendMany wants it: data, port, host, data, port, host, ... */
+  #batch: Array<Buffer | number | string> = [];
+  #flushQueued = false;
   #address = "0.0.0.0";
   #port = 0;
 
@@ -132,6 +142,54 @@ export class UdpMux {
       }
     }
     this.stats.sendFailures++;
+  }
+
+  /**
+   * Queues one media datagram. Queued datagrams leave together, in one
+   * sendMany (sendmmsg) call, when MAX_BATCH_DATAGRAMS are queued or at the
+   * end of the current JS turn: one system call per batch instead of one per
+   * packet per viewer.
+   */
+  queue(data: Buffer, [host, port]: Address): void {
+    this.#batch.push(data, port, host);
+    if (this.#batch.length >= MAX_BATCH_DATAGRAMS * 3) this.flush();
+    else if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(() => {
+        this.#flushQueued = false;
+        this.flush();
+      });
+    }
+  }
+
+  /**
+   * Sends what is queued. sendMany stops at the first datagram the kernel
+   * refuses: an ICMP error of a departed peer (ECONNREFUSED, see send(); the
+   * retry then goes through, one error per departed peer) or a full send
+   * buffer (the retry makes no progress). The rest is retried while retries
+   * make progress; what still fails is counted and dropped, as a network would.
+   */
+  flush(): void {
+    let batch = this.#batch;
+    if (batch.length === 0) return;
+    this.#batch = [];
+    this.stats.batches++;
+    for (let stalled = 0; stalled <= MAX_SEND_RETRIES; ) {
+      const sent = this.#sendMany(batch);
+      if (sent * 3 >= batch.length) return;
+      stalled = sent > 0 ? 0 : stalled + 1;
+      batch = batch.slice(sent * 3);
+      this.stats.sendRetries++;
+    }
+    this.stats.sendFailures += batch.length / 3;
+  }
+
+  #sendMany(batch: Array<Buffer | number | string>): number {
+    try {
+      return this.#socket.sendMany(batch);
+    } catch {
+      return 0;
+    }
   }
 
   remove(transport: MuxedTransport): void {

@@ -1,6 +1,7 @@
 import type { Config } from "../config.ts";
 import { ConfigError } from "../config.ts";
 import type { Logger } from "../logger.ts";
+import { SendScheduler } from "../pipeline/sendScheduler.ts";
 import { PeerFactory } from "./peerFactory.ts";
 import { installUdpErrorGuard } from "./udpErrorGuard.ts";
 import { UdpMux } from "./udpMux.ts";
@@ -8,6 +9,8 @@ import { UdpMux } from "./udpMux.ts";
 export interface WebrtcSetup {
   peers: PeerFactory;
   mux: UdpMux | undefined;
+  /** Spreads every viewer's sending over event-loop turns. */
+  scheduler: SendScheduler;
   close(): Promise<void>;
 }
 
@@ -24,7 +27,7 @@ export async function setUpWebrtc(config: Readonly<Config>, logger: Logger): Pro
     announceMode: config.announceMode,
   });
   if (mux) logger.info("webrtc media on one UDP port", { address: mux.address, port: mux.port, announced: announcedAddresses.join(",") });
-  return { peers, mux, close: async () => mux?.close() };
+  return { peers, mux, scheduler: new SendScheduler(), close: async () => mux?.close() };
 }
 
 async function openMux(address: { host: string; port: number }, logger: Logger): Promise<UdpMux> {

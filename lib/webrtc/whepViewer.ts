@@ -4,10 +4,13 @@ import type { Logger } from "../logger.ts";
 import type { Registry, ViewerSlot } from "../registry.ts";
 import type { FrameReader } from "../pipeline/frameReader.ts";
 import type { MediaFrame } from "../pipeline/mediaFrame.ts";
+import type { Pump, SendScheduler } from "../pipeline/sendScheduler.ts";
 import { unguessableId } from "../ids.ts";
 import { matchOffer, parseOffer, withoutMdnsCandidates, type PlayableTracks } from "./offer.ts";
 import { gatheringComplete, type PeerFactory } from "./peerFactory.ts";
+import { DirectRtpSender, type RtpSendPath } from "./directRtpSender.ts";
 import { OutgoingTrack } from "./outgoingTrack.ts";
+import { WeriftRtpSender } from "./weriftRtpSender.ts";
 import { addTrickleCandidates } from "./trickle.ts";
 
 export interface WhepViewerOptions {
@@ -21,14 +24,25 @@ export interface WhepViewerOptions {
   peers: PeerFactory;
   maxQueueBytes: number;
   logger: Logger;
+  /** Spreads sending over event-loop turns, shared by every viewer of the process. */
+  scheduler: SendScheduler;
+  /** "direct" (default): our SRTP and batched sends; "werift": RTCRtpSender.sendRtp, the benchmark baseline. */
+  sendPath?: "direct" | "werift";
   /** Give up when ICE/DTLS has not connected by then. */
   connectTimeoutMs?: number;
+}
+
+/** A fast-start frame waiting to go out, and how far its timestamps move. */
+interface CatchUpFrame {
+  frame: MediaFrame;
+  shift: number;
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 20_000;
 const VIDEO_FRAME_STEP = 3000; // 90 kHz / 30 fps
 const OPUS_FRAME_STEP = 960; // 48 kHz * 20 ms
 const CATCH_UP_SPACING = 90; // 1 ms at 90 kHz between squeezed catch-up frames
+const VIDEO_NACK_HISTORY = 512; // packets kept for retransmission: ~1.2 s at 3 Mbit/s
 
 /**
  * One WHEP playback session: a sendonly werift peer connection fed from a
@@ -51,6 +65,8 @@ export class WhepViewer {
   readonly #closeListeners = new Set<(viewer: WhepViewer) => void>();
   #session: IngestSession;
   #reader: FrameReader | undefined;
+  #catchUp: CatchUpFrame[] = [];
+  readonly #pump: Pump;
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
   #playing = false;
   readonly #stopWatchingEnd: () => void;
@@ -77,6 +93,8 @@ export class WhepViewer {
     const output = options.session.output;
     this.tracks = matchOffer(offered, { video: output.hasVideo, audio: output.hasAudio }, this.streamName);
     this.#pc = options.peers.create();
+    const hasPending = () => !this.closed && (this.#catchUp.length > 0 || (this.#reader?.size ?? 0) > 0);
+    this.#pump = { sendNextFrame: () => this.#sendNextFrame(), get hasPending() { return hasPending(); } };
     // Until media flows, the play loop cannot see the stream end: watch it here.
     this.#stopWatchingEnd = options.session.onEnd((reason) => {
       if (this.#playing || (options.follow && reason === "replaced")) return;
@@ -117,6 +135,7 @@ export class WhepViewer {
     this.closeReason = reason;
     clearTimeout(this.#connectTimer);
     this.#stopWatchingEnd();
+    this.#catchUp = [];
     this.#reader?.close();
     this.#options.slot.release();
     this.#pc.close().catch((error: Error) => this.#logger.warn("peer connection close failed", { error: error.message }));
@@ -132,14 +151,19 @@ export class WhepViewer {
     await pc.setRemoteDescription({ type: "offer", sdp: withoutMdnsCandidates(offerSdp) });
     // Offered media this stream lacks: answered inactive (RFC 3264 6), nothing is sent there.
     for (const t of pc.getTransceivers()) if (t !== video && t !== audio) t.setDirection("inactive");
-    if (video) this.#outgoing.video = new OutgoingTrack(video.sender, VIDEO_FRAME_STEP);
-    if (audio) this.#outgoing.audio = new OutgoingTrack(audio.sender, OPUS_FRAME_STEP);
+    if (video) this.#outgoing.video = new OutgoingTrack(this.#sendPath(video, VIDEO_NACK_HISTORY), VIDEO_FRAME_STEP);
+    if (audio) this.#outgoing.audio = new OutgoingTrack(this.#sendPath(audio, 0), OPUS_FRAME_STEP); // no NACK for Opus
     this.#watchConnection(pc, [video, audio]);
     this.#options.peers.prepareAnswer(pc);
     await pc.setLocalDescription(await pc.createAnswer());
     await gatheringComplete(pc);
     if (this.closed) throw new Error(`viewer closed while negotiating (${this.closeReason})`);
     this.answerSdp = this.#options.peers.finishAnswer(pc.localDescription!.sdp);
+  }
+
+  #sendPath(transceiver: RTCRtpTransceiver, historySize: number): RtpSendPath {
+    if (this.#options.sendPath === "werift") return new WeriftRtpSender(transceiver.sender);
+    return new DirectRtpSender(transceiver.sender, { historySize });
   }
 
   #watchConnection(pc: RTCPeerConnection, transceivers: Array<RTCRtpTransceiver | undefined>): void {
@@ -159,17 +183,20 @@ export class WhepViewer {
     }
   }
 
-  /** Feeds frames until the viewer closes or its stream ends for good. */
+  /**
+   * Subscribes to the stream and lets the scheduler pull frames until the
+   * viewer closes or its stream ends for good (following a replacement).
+   */
   async #play(): Promise<void> {
     this.#playing = true;
+    const wake = () => this.#options.scheduler.wake(this.#pump);
     while (!this.closed) {
-      const { reader, catchUp } = this.#session.output.subscribe(this.#options.maxQueueBytes, { fastStart: true });
+      const { reader, catchUp } = this.#session.output.subscribe(this.#options.maxQueueBytes, { fastStart: true, onReadable: wake });
       this.#reader = reader;
+      this.#catchUp = this.#outgoing.video ? squeezeCatchUp(catchUp) : [];
       if (catchUp.length === 0) this.#session.requestKeyframe(); // it waits for a keyframe: ask for one now
-      await this.#sendCatchUp(catchUp);
-      for (let frame = await reader.next(); frame && !this.closed; frame = await reader.next()) {
-        this.#send(frame);
-      }
+      else wake();
+      await reader.done;
       if (this.closed) return;
       const next = await this.#nextSession();
       if (!next) return this.close(`stream ended (${this.#session.endReason ?? "closed"})`);
@@ -180,29 +207,20 @@ export class WhepViewer {
     }
   }
 
-  /**
-   * Fast start: the GOP so far, sent at once so the browser shows a picture
-   * now. Its timestamps are squeezed into the CATCH_UP_SPACING ticks just
-   * before the newest frame, so the receiver's playout clock starts at the live
-   * edge and no delay lasts (the decoder still gets every reference frame).
-   */
-  async #sendCatchUp(frames: MediaFrame[]): Promise<void> {
-    const video = this.#outgoing.video;
-    const newest = frames.at(-1);
-    if (!video || !newest) return;
-    const newestTs = newest.packets[0]!.timestamp;
-    for (let i = 0; i < frames.length && !this.closed; i++) {
-      const frame = frames[i]!;
-      const span = (newestTs - frame.packets[0]!.timestamp + 2 ** 32) % 2 ** 32; // source ticks behind the newest
-      const squeezed = (frames.length - 1 - i) * CATCH_UP_SPACING; // ticks behind it after squeezing
-      video.send(frame.packets, span - squeezed);
-      await new Promise((resolve) => setImmediate(resolve)); // let I/O in between pictures of a long GOP
-    }
+  /** The scheduler's call: the next catch-up or live frame, if any; returns the packets sent. */
+  #sendNextFrame(): number {
+    if (this.closed) return 0;
+    const catchUp = this.#catchUp.shift();
+    if (catchUp) return this.#sendFrame(catchUp.frame, catchUp.shift);
+    const frame = this.#reader?.poll();
+    return frame ? this.#sendFrame(frame, 0) : 0;
   }
 
-  #send(frame: MediaFrame): void {
+  #sendFrame(frame: MediaFrame, timestampShift: number): number {
     const track = frame.track === "video" ? this.#outgoing.video : this.#outgoing.audio;
-    track?.send(frame.packets);
+    if (!track) return 0;
+    track.send(frame.packets, timestampShift);
+    return frame.packets.length;
   }
 
   /** After a "replaced" end, the stream's new session, once it knows its tracks. */
@@ -216,4 +234,21 @@ export class WhepViewer {
       return undefined; // the replacement never produced output: end like a finished stream
     }
   }
+}
+
+/**
+ * Fast start: the GOP so far, sent at once so the browser shows a picture
+ * now. Its timestamps are squeezed into the CATCH_UP_SPACING ticks just
+ * before the newest frame, so the receiver's playout clock starts at the live
+ * edge and no delay lasts (the decoder still gets every reference frame).
+ */
+function squeezeCatchUp(frames: MediaFrame[]): CatchUpFrame[] {
+  const newest = frames.at(-1);
+  if (!newest) return [];
+  const newestTs = newest.packets[0]!.timestamp;
+  return frames.map((frame, i) => {
+    const span = (newestTs - frame.packets[0]!.timestamp + 2 ** 32) % 2 ** 32; // source ticks behind the newest
+    const squeezed = (frames.length - 1 - i) * CATCH_UP_SPACING; // ticks behind it after squeezing
+    return { frame, shift: span - squeezed };
+  });
 }

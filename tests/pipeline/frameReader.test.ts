@@ -63,4 +63,43 @@ describe("FrameReader", () => {
     expect((await pending)?.pts).toBe(9);
     reader.close();
   });
+
+  test("poll() reads without waiting; onReadable tells a push-style consumer when to poll", () => {
+    let readable = 0;
+    const reader = new FrameReader({ maxQueueBytes: 1000, onReadable: () => readable++ }, () => {});
+    expect(reader.poll()).toBeUndefined();
+    reader.offer(frame("audio", true, 1), true); // before the first keyframe: not admitted, not announced
+    reader.offer(frame("video", true, 2), true);
+    reader.offer(frame("video", false, 3), true);
+    expect(readable).toBe(2);
+    expect(reader.size).toBe(2);
+    expect([reader.poll()?.pts, reader.poll()?.pts, reader.poll()]).toEqual([2, 3, undefined]);
+    reader.close();
+  });
+
+  test("finish(): the stream ended, what is queued is still read, then done settles and the owner is told", async () => {
+    let closed = 0;
+    let done = false;
+    const reader = new FrameReader({ maxQueueBytes: 1000 }, () => closed++);
+    void reader.done.then(() => (done = true));
+    reader.offer(frame("video", true, 1), true);
+    reader.offer(frame("video", false, 2), true);
+    reader.finish();
+    reader.offer(frame("video", false, 3), true); // nothing after the end
+    await Bun.sleep(0);
+    expect(done).toBe(false);
+    expect(reader.poll()?.pts).toBe(1);
+    expect(reader.poll()?.pts).toBe(2);
+    await reader.done;
+    expect(closed).toBe(1);
+    expect(reader.poll()).toBeUndefined();
+  });
+
+  test("close() drops what is queued and settles done", async () => {
+    const reader = new FrameReader({ maxQueueBytes: 1000 }, () => {});
+    reader.offer(frame("video", true, 1), true);
+    reader.close();
+    await reader.done;
+    expect(reader.poll()).toBeUndefined();
+  });
 });

@@ -1,14 +1,16 @@
 import { expect, test } from "bun:test";
-import { RTCPeerConnection } from "werift";
-import { ntpNow } from "../../lib/webrtc/directRtpSender.ts";
+import { randomBytes } from "node:crypto";
+import { RTCPeerConnection, SrtpSession } from "werift";
+import { DirectRtpSender, ntpNow } from "../../lib/webrtc/directRtpSender.ts";
+import type { Address } from "../../lib/webrtc/udpMux.ts";
 
 // The direct send path reads these werift RTCRtpSender internals: fail loudly if an upgrade moves them.
 test("werift's RTCRtpSender still has the internals DirectRtpSender uses", async () => {
   const pc = new RTCPeerConnection({ iceServers: [] });
   try {
     const sender = pc.addTransceiver("video", { direction: "sendonly" }).sender as unknown as Record<string, unknown>;
-    expect(Array.isArray(sender.rtpCache)).toBe(true);
     expect(typeof sender.runRtcp).toBe("function");
+    expect(typeof (sender.onGenericNack as { subscribe?: unknown }).subscribe).toBe("function");
     for (const field of ["ssrc", "packetCount", "octetCount", "rtpTimestamp", "ntpTimestamp", "stopped"]) {
       expect(field in sender).toBe(true);
     }
@@ -25,4 +27,56 @@ test("NTP timestamps: seconds since 1900 and an exact 32-bit fraction (werift's 
   const ntp = ntpNow(Date.UTC(2026, 0, 1, 0, 0, 0, 500));
   expect(ntp >> 32n).toBe(BigInt(Date.UTC(2026, 0, 1) / 1000 + 2_208_988_800));
   expect(ntp & 0xffffffffn).toBe(2n ** 31n); // half a second
+});
+
+/** A stand-in for a connected werift sender (unit test only): real werift SRTP keys, a transport that records datagrams. */
+function connectedSender() {
+  const master = { key: randomBytes(16), salt: randomBytes(12) };
+  const peer = { key: randomBytes(16), salt: randomBytes(12) };
+  const ours = new SrtpSession({ keys: { localMasterKey: master.key, localMasterSalt: master.salt, remoteMasterKey: peer.key, remoteMasterSalt: peer.salt }, profile: 7 } as never);
+  const receiver = new SrtpSession({ keys: { localMasterKey: peer.key, localMasterSalt: peer.salt, remoteMasterKey: master.key, remoteMasterSalt: master.salt }, profile: 7 } as never);
+  const queued: Buffer[] = [];
+  const nackListeners: Array<(feedback: { lost: number[] }) => void> = [];
+  const transport = { send: () => {}, queue: (data: Buffer, _addr: Address) => void queued.push(data) };
+  const sender = {
+    ssrc: 1234, codec: { payloadType: 96 }, stopped: false, packetCount: 0, octetCount: 0, rtpTimestamp: 0, ntpTimestamp: 0n,
+    runRtcp: async () => {},
+    onGenericNack: { subscribe: (listener: (feedback: { lost: number[] }) => void) => nackListeners.push(listener) },
+    dtlsTransport: { state: "connected", srtp: ours, iceTransport: { connection: { nominated: { protocol: { transport }, remoteAddr: ["127.0.0.1", 9] } } } },
+  };
+  const nack = (lost: number[]) => nackListeners.forEach((listener) => listener({ lost }));
+  return { sender, receiver, queued, nack };
+}
+
+test("direct sends decrypt at the receiver, and a NACK resends the same bytes from the history", () => {
+  const { sender, receiver, queued, nack } = connectedSender();
+  const direct = new DirectRtpSender(sender as never, { historySize: 100 });
+  const payloads = [randomBytes(1000), randomBytes(20), randomBytes(500)];
+  const firstIndex = 0x10000 - 2; // crosses a sequence-number rollover: ROC 0 -> 1
+  payloads.forEach((payload, i) => expect(direct.send(firstIndex + i, 9000, i === 2, payload)).toBe(true));
+  expect(queued).toHaveLength(3);
+  queued.forEach((datagram, i) => expect(Buffer.from(receiver.decrypt(datagram).subarray(12)).equals(payloads[i]!)).toBe(true));
+  expect(sender.packetCount).toBe(3);
+  expect(sender.octetCount).toBe(1520);
+
+  nack([0xffff, 0, 4242]); // 4242 was never sent: ignored
+  expect(direct.retransmitted).toBe(2);
+  expect(queued[3]!.equals(queued[1]!)).toBe(true);
+  expect(queued[4]!.equals(queued[2]!)).toBe(true);
+});
+
+test("the NACK history is bounded: packets older than it are not resent", () => {
+  const { sender, queued, nack } = connectedSender();
+  const direct = new DirectRtpSender(sender as never, { historySize: 4 });
+  for (let index = 10; index < 20; index++) direct.send(index, 0, false, randomBytes(10));
+  nack([12, 18]);
+  expect(direct.retransmitted).toBe(1);
+  expect(queued.at(-1)!.equals(queued[8]!)).toBe(true);
+});
+
+test("nothing is sent before DTLS is connected", () => {
+  const { sender, queued } = connectedSender();
+  sender.dtlsTransport.state = "connecting";
+  expect(new DirectRtpSender(sender as never, { historySize: 0 }).send(1, 0, false, randomBytes(10))).toBe(false);
+  expect(queued).toHaveLength(0);
 });

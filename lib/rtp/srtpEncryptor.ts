@@ -1,0 +1,125 @@
+import { createCipheriv } from "node:crypto";
+
+/** The two SRTP protection profiles WebRTC negotiates over DTLS (RFC 5764 4.1.2, RFC 7714 14.2). */
+export type SrtpProfile = "AEAD_AES_128_GCM" | "AES_CM_128_HMAC_SHA1_80";
+
+/** Session keys derived from the DTLS master key (RFC 3711 4.3, labels 0x00-0x02). */
+export interface SrtpSessionKeys {
+  profile: SrtpProfile;
+  /** 16-byte session encryption key. */
+  key: Uint8Array;
+  /** Session salt: 12 bytes for GCM (RFC 7714 12), 14 for AES-CM (RFC 3711 4.3.3); longer input is cut. */
+  salt: Uint8Array;
+  /** 20-byte session authentication key; AES-CM only. */
+  authKey?: Uint8Array;
+}
+
+/** The RTP header fields a sender sets per packet (RFC 3550 5.1: version 2, no padding, extension or CSRC). */
+export interface RtpHeaderFields {
+  ssrc: number;
+  payloadType: number;
+  sequenceNumber: number;
+  timestamp: number;
+  marker: boolean;
+}
+
+export const RTP_FIXED_HEADER_SIZE = 12;
+const GCM_TAG_SIZE = 16; // RFC 7714 14.2: AEAD_AES_128_GCM, 16-octet tag
+const HMAC_SHA1_80_TAG_SIZE = 10; // RFC 3711 5.2: 80-bit authentication tag
+
+/**
+ * Encrypts one sender's RTP packets (RFC 3711 SRTP; RFC 7714 for AES-GCM):
+ * writes the 12-byte header and the encrypted payload and tag straight into
+ * one datagram. Nothing is kept per packet: the caller owns the packet index
+ * (rollover counter and sequence number, RFC 3711 3.3.1), so a retransmission
+ * of an index encrypts to the same bytes.
+ *
+ * Why not werift's SrtpSession: it builds a header object, serializes it,
+ * derives the IV through generic writers and concatenates three buffers for
+ * every packet; this does the same work in about half the time (bench/).
+ */
+export class SrtpEncryptor {
+  readonly profile: SrtpProfile;
+  readonly #key: Uint8Array;
+  readonly #salt: Uint8Array;
+  readonly #iv: Buffer;
+  readonly #hmac: Bun.CryptoHasher | undefined;
+
+  constructor(keys: SrtpSessionKeys) {
+    if (keys.key.length !== 16) throw new Error(`SRTP session key must be 16 bytes, got ${keys.key.length}`);
+    this.profile = keys.profile;
+    this.#key = keys.key;
+    if (keys.profile === "AEAD_AES_128_GCM") {
+      this.#salt = keys.salt.subarray(0, 12);
+      this.#iv = Buffer.alloc(12);
+    } else {
+      if (!keys.authKey) throw new Error("AES_CM_128_HMAC_SHA1_80 needs the session authentication key");
+      this.#salt = keys.salt.subarray(0, 14);
+      this.#iv = Buffer.alloc(16);
+      // HMAC state with the key absorbed once; each packet works on a copy (RFC 2104).
+      this.#hmac = new Bun.CryptoHasher("sha1", keys.authKey);
+    }
+  }
+
+  /** Bytes an encrypted packet adds to header + payload. */
+  get overhead(): number {
+    return this.profile === "AEAD_AES_128_GCM" ? GCM_TAG_SIZE : HMAC_SHA1_80_TAG_SIZE;
+  }
+
+  /** One SRTP datagram: header, encrypted payload, tag. `rollover` is the ROC of RFC 3711 3.3.1. */
+  encrypt(header: RtpHeaderFields, rollover: number, payload: Uint8Array): Buffer {
+    const out = Buffer.allocUnsafe(RTP_FIXED_HEADER_SIZE + payload.length + this.overhead);
+    writeRtpHeader(out, header);
+    return this.profile === "AEAD_AES_128_GCM"
+      ? this.#encryptGcm(out, header, rollover, payload)
+      : this.#encryptCtr(out, header, rollover, payload);
+  }
+
+  /** RFC 7714 8: IV = (00 00 || SSRC || ROC || SEQ) XOR salt; the header is the AAD; the tag follows. */
+  #encryptGcm(out: Buffer, header: RtpHeaderFields, rollover: number, payload: Uint8Array): Buffer {
+    const iv = this.#iv;
+    iv.writeUInt16BE(0, 0);
+    iv.writeUInt32BE(header.ssrc >>> 0, 2);
+    iv.writeUInt32BE(rollover >>> 0, 6);
+    iv.writeUInt16BE(header.sequenceNumber, 10);
+    for (let i = 0; i < 12; i++) iv[i]! ^= this.#salt[i]!;
+    const cipher = createCipheriv("aes-128-gcm", this.#key, iv);
+    cipher.setAAD(out.subarray(0, RTP_FIXED_HEADER_SIZE));
+    const encrypted = cipher.update(payload);
+    cipher.final();
+    encrypted.copy(out, RTP_FIXED_HEADER_SIZE);
+    cipher.getAuthTag().copy(out, RTP_FIXED_HEADER_SIZE + payload.length);
+    return out;
+  }
+
+  /**
+   * RFC 3711 4.1.1: IV = (salt << 16) XOR (SSRC << 64) XOR (index << 16), the
+   * index being ROC || SEQ; then 4.2: HMAC-SHA1 over header, encrypted
+   * payload and ROC, cut to 80 bits.
+   */
+  #encryptCtr(out: Buffer, header: RtpHeaderFields, rollover: number, payload: Uint8Array): Buffer {
+    const iv = this.#iv;
+    iv.fill(0);
+    iv.writeUInt32BE(header.ssrc >>> 0, 4);
+    iv.writeUInt32BE(rollover >>> 0, 8);
+    iv.writeUInt16BE(header.sequenceNumber, 12);
+    for (let i = 0; i < 14; i++) iv[i]! ^= this.#salt[i]!;
+    const encrypted = createCipheriv("aes-128-ctr", this.#key, iv).update(payload);
+    encrypted.copy(out, RTP_FIXED_HEADER_SIZE);
+    const authenticated = out.subarray(0, RTP_FIXED_HEADER_SIZE + payload.length);
+    const roc = Buffer.allocUnsafe(4);
+    roc.writeUInt32BE(rollover >>> 0, 0);
+    const tag = this.#hmac!.copy().update(authenticated).update(roc).digest();
+    tag.copy(out, authenticated.length, 0, HMAC_SHA1_80_TAG_SIZE);
+    return out;
+  }
+}
+
+/** RFC 3550 5.1 fixed header: V=2, P=0, X=0, CC=0. */
+export function writeRtpHeader(out: Buffer, header: RtpHeaderFields): void {
+  out[0] = 0x80;
+  out[1] = (header.marker ? 0x80 : 0) | (header.payloadType & 0x7f);
+  out.writeUInt16BE(header.sequenceNumber & 0xffff, 2);
+  out.writeUInt32BE(header.timestamp >>> 0, 4);
+  out.writeUInt32BE(header.ssrc >>> 0, 8);
+}
