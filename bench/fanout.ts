@@ -1,11 +1,16 @@
 // Fan-out cost: one ~3 Mbit/s stream, N load viewers; server CPU per packet per
-// viewer from /proc, RSS per viewer, loss. Usage: bun bench/fanout.ts [N...]
+// viewer from /proc, RSS per viewer, loss, and the delay the server adds (MPEG-TS
+// written -> RTP received). With --baseline the same server sends through
+// werift's own path (RTP_SEND_PATH=werift, a socket per connection).
+// Usage: bun bench/fanout.ts [--baseline] [N...]
 import { cpuSeconds, rssMb } from "./procStats.ts";
 import { testSource } from "./sources.ts";
+import { accessUnitsOf, stampedPush } from "./stampedPush.ts";
 
 const WINDOW_S = 10;
 
 export interface FanoutResult {
+  path: "direct" | "werift";
   viewers: number;
   usPerPacketPerViewer: number;
   cpuPercent: number;
@@ -15,9 +20,24 @@ export interface FanoutResult {
   viewersPerCoreAt3Mbps: number;
   /** Viewers that never received media within 20 s of their POST. */
   starved: number;
+  /** Packets received / packets the stream produced x viewers, in %: below 100 when the server falls behind. */
+  deliveredPercent: number;
+  /** Frames skipped by viewers' queues in the window (server behind). */
+  droppedFrames: number;
+  /** MPEG-TS picture written -> its last RTP packet received, ms. */
+  delayP50Ms: number;
+  delayP99Ms: number;
+  /** CPU of the load-client process (it shares the machine's cores with the server). */
+  clientCpuPercent: number;
 }
 
-async function lines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void): Promise<void> {
+/** The server's figures for the stream, from /api/streams. */
+interface StreamFigures {
+  packetsOut: number;
+  viewerDroppedFrames: number;
+}
+
+async function lines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void | Promise<void>): Promise<void> {
   const decoder = new TextDecoder();
   let buffered = "";
   const reader = stream.getReader();
@@ -25,70 +45,123 @@ async function lines(stream: ReadableStream<Uint8Array>, onLine: (line: string) 
     const chunk = r.value;
     buffered += decoder.decode(chunk);
     for (let i = buffered.indexOf("\n"); i >= 0; i = buffered.indexOf("\n")) {
-      onLine(buffered.slice(0, i));
+      const line = buffered.slice(0, i);
       buffered = buffered.slice(i + 1);
+      await onLine(line);
     }
   }
 }
 
-export async function measureFanout(counts: number[], serverCommand: string[] = [process.execPath, "main.ts"]): Promise<FanoutResult[]> {
+export async function measureFanout(counts: number[], options: { baseline?: boolean } = {}): Promise<FanoutResult[]> {
+  const path = options.baseline ? "werift" : "direct";
   const port = 18000 + Math.floor(Math.random() * 1000);
   const base = `http://127.0.0.1:${port}`;
-  const server = Bun.spawn(serverCommand, {
-    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", WHEP_MAX_VIEWERS: "0", LOG_LEVEL: "warn" },
+  const baselineEnv = options.baseline ? { RTP_SEND_PATH: "werift", WEBRTC_UDP_ADDR: "off" } : { WEBRTC_UDP_ADDR: "127.0.0.1:0" };
+  const server = Bun.spawn([process.execPath, "main.ts"], {
+    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", WHEP_MAX_VIEWERS: "0", LOG_LEVEL: "warn", ...baselineEnv },
     stdio: ["ignore", "inherit", "inherit"],
   });
-  const source = testSource({ gopSeconds: 2, bitrateKbps: 3000, size: "1280x720" });
+  const units = await accessUnitsOf(testSource({ gopSeconds: 2, bitrateKbps: 3000, size: "1280x720" }));
   await waitForHttp(`${base}/healthz`);
-  const push = Bun.spawn(["ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", source, "-c", "copy", "-f", "mpegts", `${base}/ingest/load`], { stdio: ["ignore", "ignore", "inherit"] });
+  const push = stampedPush(`${base}/ingest/load`, units);
   const results: FanoutResult[] = [];
   try {
     await Bun.sleep(1500);
     const idleRss = rssMb(server.pid);
     for (const n of counts) {
-      console.error(`fanout: ${n} viewers…`);
-      results.push(await measureOnce(n, base, server.pid, idleRss));
+      console.error(`fanout (${path}): ${n} viewers…`);
+      results.push({ path, ...(await measureOnce(n, base, server.pid, idleRss)) });
       console.error(formatFanout(results.at(-1)!));
     }
   } finally {
-    push.kill("SIGINT");
-    await push.exited;
+    await Promise.race([push.stop(), Bun.sleep(2000)]);
     server.kill("SIGTERM");
     await server.exited;
   }
   return results;
 }
 
-async function measureOnce(n: number, base: string, pid: number, idleRss: number): Promise<FanoutResult> {
-  const load = Bun.spawn([process.execPath, new URL("./loadViewers.ts", import.meta.url).pathname, `${base}/whep/load`, String(n), String(WINDOW_S)], { stdio: ["ignore", "pipe", "inherit"] });
-  let cpuStart = 0;
-  let cpuEnd = 0;
+async function streamFigures(base: string): Promise<StreamFigures> {
+  return (await fetch(`${base}/api/streams/load`)).json() as Promise<StreamFigures>;
+}
+
+interface LoadReport {
+  starved: number;
+  packets: number[];
+  lost: number[];
+  delay: { pictures: number; p50: number; p99: number };
+}
+
+function loadClient(base: string, n: number, probe: boolean) {
+  const args = [process.execPath, new URL("./loadViewers.ts", import.meta.url).pathname, `${base}/whep/load`, String(n), String(WINDOW_S)];
+  return Bun.spawn(probe ? [...args, "--go-on-stdin"] : args, { stdin: probe ? "pipe" : "ignore", stdout: "pipe", stderr: "inherit" });
+}
+
+/**
+ * One probe viewer in its own, lightly loaded process (its clock readings are
+ * trusted for the delay) plus N-1 load viewers in another; the window opens
+ * for both when the load viewers start theirs.
+ */
+async function measureOnce(n: number, base: string, pid: number, idleRss: number): Promise<Omit<FanoutResult, "path">> {
+  const probe = loadClient(base, 1, true);
+  const load = n > 1 ? loadClient(base, n - 1, false) : undefined;
+  const cpu = { server: 0, client: 0 };
+  const clientCpu = () => cpuSeconds(probe.pid) + (load ? cpuSeconds(load.pid) : 0);
   let rss = 0;
-  let report: { starved: number; packets: number[]; lost: number[] } | undefined;
-  await lines(load.stdout, (line) => {
-    if (line === "window") cpuStart = cpuSeconds(pid);
-    else if (line.startsWith("{")) {
-      cpuEnd = cpuSeconds(pid);
-      rss = rssMb(pid);
-      report = JSON.parse(line);
-    }
-  });
-  if ((await load.exited) !== 0 || !report) throw new Error(`load client with ${n} viewers failed`);
+  let before: StreamFigures | undefined;
+  let after: StreamFigures | undefined;
+  const reports: LoadReport[] = [];
+  const openWindow = async () => {
+    [cpu.server, cpu.client] = [cpuSeconds(pid), clientCpu()];
+    probe.stdin!.write("go\n");
+    probe.stdin!.flush();
+    before = await streamFigures(base);
+  };
+  const onReport = async (line: string) => {
+    reports.push(JSON.parse(line));
+    if (reports.length < (load ? 2 : 1)) return;
+    [cpu.server, cpu.client] = [cpuSeconds(pid) - cpu.server, clientCpu() - cpu.client];
+    rss = rssMb(pid);
+    after = await streamFigures(base);
+  };
+  await Promise.all([
+    lines(probe.stdout, async (line) => {
+      if (line === "ready" && !load) await openWindow();
+      else if (line.startsWith("{")) await onReport(line);
+    }),
+    load &&
+      lines(load.stdout, async (line) => {
+        if (line === "window") await openWindow();
+        else if (line.startsWith("{")) await onReport(line);
+      }),
+  ]);
+  if ((await probe.exited) !== 0 || (load && (await load.exited) !== 0) || !before || !after) throw new Error(`load clients with ${n} viewers failed`);
+  const report = {
+    starved: reports.reduce((a, r) => a + r.starved, 0),
+    packets: reports.flatMap((r) => r.packets),
+    lost: reports.flatMap((r) => r.lost),
+    delay: reports.find((r) => r.packets.length === 1)!.delay, // the probe's
+  };
   await Bun.sleep(1000); // let DELETEs settle before the next round
   const packets = report.packets.reduce((a, b) => a + b, 0);
   const lost = report.lost.reduce((a, b) => a + b, 0);
-  const cpu = cpuEnd - cpuStart;
   const perViewerPps = packets / n / WINDOW_S;
-  const usPerPacket = (cpu * 1e6) / packets;
+  const usPerPacket = (cpu.server * 1e6) / packets;
+  const produced = after.packetsOut - before.packetsOut;
   return {
     viewers: n,
     usPerPacketPerViewer: usPerPacket,
-    cpuPercent: (cpu / WINDOW_S) * 100,
+    cpuPercent: (cpu.server / WINDOW_S) * 100,
     rssPerViewerMb: (rss - idleRss) / n,
     packetsPerViewerPerSecond: perViewerPps,
     lossPercent: (lost / Math.max(1, packets + lost)) * 100,
     viewersPerCoreAt3Mbps: 1e6 / (usPerPacket * perViewerPps),
     starved: report.starved,
+    deliveredPercent: (packets / Math.max(1, produced * n)) * 100,
+    droppedFrames: after.viewerDroppedFrames - before.viewerDroppedFrames,
+    delayP50Ms: report.delay.p50,
+    delayP99Ms: report.delay.p99,
+    clientCpuPercent: (cpu.client / WINDOW_S) * 100,
   };
 }
 
@@ -101,10 +174,18 @@ async function waitForHttp(url: string): Promise<void> {
 }
 
 export function formatFanout(r: FanoutResult): string {
-  return `fanout N=${r.viewers}: ${r.usPerPacketPerViewer.toFixed(2)} us/packet/viewer, server CPU ${r.cpuPercent.toFixed(0)}%, ${r.packetsPerViewerPerSecond.toFixed(0)} pkt/s/viewer, loss ${r.lossPercent.toFixed(3)}%, RSS ${r.rssPerViewerMb.toFixed(2)} MB/viewer, ~${r.viewersPerCoreAt3Mbps.toFixed(0)} viewers/core${r.starved ? `, ${r.starved} viewers got no media` : ""}`;
+  return (
+    `fanout ${r.path.padEnd(6)} N=${String(r.viewers).padStart(3)}: ${r.usPerPacketPerViewer.toFixed(2)} us/packet/viewer, server CPU ${r.cpuPercent.toFixed(0)}%, ` +
+    `${r.packetsPerViewerPerSecond.toFixed(0)} pkt/s/viewer, delivered ${r.deliveredPercent.toFixed(1)}%, seq loss ${r.lossPercent.toFixed(3)}%, ` +
+    `queue drops ${r.droppedFrames} frames, added delay p50 ${r.delayP50Ms.toFixed(1)} ms p99 ${r.delayP99Ms.toFixed(1)} ms, ` +
+    `RSS ${r.rssPerViewerMb.toFixed(2)} MB/viewer, ~${r.viewersPerCoreAt3Mbps.toFixed(0)} viewers/core, client CPU ${r.clientCpuPercent.toFixed(0)}%` +
+    (r.starved ? `, ${r.starved} viewers got no media` : "")
+  );
 }
 
 if (import.meta.main) {
-  const counts = process.argv.slice(2).map(Number);
-  for (const r of await measureFanout(counts.length ? counts : [50, 100, 200])) console.log(formatFanout(r));
+  const args = process.argv.slice(2);
+  const counts = args.filter((a) => a !== "--baseline").map(Number);
+  const results = await measureFanout(counts.length ? counts : [1, 50, 100, 200], { baseline: args.includes("--baseline") });
+  for (const r of results) console.log(formatFanout(r));
 }

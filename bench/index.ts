@@ -11,4 +11,6 @@ for (const gop of [2, 4]) {
 }
 const whip = await measureWhipLatency(60);
 console.log(`whip: answer->first frame ${whip.answerToFirstFrame.toFixed(0)} ms; end-to-end delay p50 ${whip.delayP50.toFixed(0)} ms, p95 ${whip.delayP95.toFixed(0)} ms`);
-for (const r of await measureFanout([50, 100])) console.log(formatFanout(r));
+// The baseline first, in the same run: the ratio is what a noisy shared machine cannot blur.
+for (const r of await measureFanout([1, 50, 100, 200], { baseline: true })) console.log(formatFanout(r));
+for (const r of await measureFanout([1, 50, 100, 200])) console.log(formatFanout(r));

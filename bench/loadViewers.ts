@@ -1,8 +1,13 @@
 // N cheap WHEP viewers (node-datachannel: native, decrypts RTP, no decoding) for
-// load measurements. Usage: bun bench/loadViewers.ts <whep url> <N> <windowSeconds>
-// Prints "ready" when all receive media, "window" when the measured window starts,
-// then one JSON line of per-viewer packet counts and losses, DELETEs its sessions and exits.
+// load measurements. Usage: bun bench/loadViewers.ts <whep url> <N> <windowSeconds> [--go-on-stdin]
+// Prints "ready" when all receive media, "window" when the measured window starts
+// (2 s later, or when a line arrives on stdin with --go-on-stdin), then one JSON
+// line of per-viewer packet counts and losses and the pictures' added delay,
+// DELETEs its sessions and exits. The delay is taken in this process's JS thread:
+// trust it from a lightly loaded process (one probe viewer), not from 200 viewers.
 import nodeDataChannel from "node-datachannel";
+import { percentile } from "./sources.ts";
+import { readClockSei, wallClockMs } from "./stampedPush.ts";
 
 interface Viewer {
   pc: InstanceType<typeof nodeDataChannel.PeerConnection>;
@@ -11,7 +16,16 @@ interface Viewer {
   packets: number;
   lost: number;
   lastSeq: Map<number, number>;
+  /** RTP timestamp of a picture -> when the pusher wrote it (from its clock SEI). */
+  written: Map<number, number>;
 }
+
+const VIDEO_PAYLOAD_TYPE = 96;
+const RTP_MARKER = 0x80;
+const NAL_STAP_A = 24; // RFC 6184 5.7.1
+/** Added delay of every picture received in the window: marker packet arrival - time its MPEG-TS was written, ms. */
+const delays: number[] = [];
+let measuring = false;
 
 const [url, countArg = "10", windowArg = "10"] = process.argv.slice(2);
 if (!url) throw new Error("usage: loadViewers.ts <whep url> <N> <windowSeconds>");
@@ -27,11 +41,45 @@ function countPacket(viewer: Viewer, msg: Buffer): void {
   }
   viewer.lastSeq.set(ssrc, seq);
   viewer.packets++;
+  if ((msg[1]! & 0x7f) === VIDEO_PAYLOAD_TYPE) notePicture(viewer, msg);
+}
+
+/** Remembers clock SEIs and, at a picture's last packet, how late it is. */
+function notePicture(viewer: Viewer, msg: Buffer): void {
+  const timestamp = msg.readUInt32BE(4);
+  const payload = msg.subarray(rtpHeaderSize(msg));
+  for (const nal of nalUnits(payload)) {
+    const written = readClockSei(nal);
+    if (written !== undefined) viewer.written.set(timestamp, written);
+  }
+  if ((msg[1]! & RTP_MARKER) === 0) return;
+  const written = viewer.written.get(timestamp);
+  viewer.written.delete(timestamp);
+  if (written !== undefined && measuring) delays.push(wallClockMs() - written);
+}
+
+/** RFC 3550 5.1: fixed header, CSRCs, header extension. */
+function rtpHeaderSize(msg: Buffer): number {
+  let size = 12 + 4 * (msg[0]! & 0x0f);
+  if (msg[0]! & 0x10) size += 4 + 4 * msg.readUInt16BE(size + 2);
+  return size;
+}
+
+/** The NAL units of a single-NAL or STAP-A payload (FU-A fragments carry no SEI). */
+function nalUnits(payload: Buffer): Buffer[] {
+  if ((payload[0]! & 0x1f) !== NAL_STAP_A) return [payload];
+  const out: Buffer[] = [];
+  for (let at = 1; at + 2 <= payload.length; ) {
+    const size = payload.readUInt16BE(at);
+    out.push(payload.subarray(at + 2, at + 2 + size));
+    at += 2 + size;
+  }
+  return out;
 }
 
 async function connect(): Promise<Viewer> {
   const pc = new nodeDataChannel.PeerConnection("load", { iceServers: [] });
-  const viewer: Viewer = { pc, tracks: [], packets: 0, lost: 0, lastSeq: new Map() };
+  const viewer: Viewer = { pc, tracks: [], packets: 0, lost: 0, lastSeq: new Map(), written: new Map() };
   const video = new nodeDataChannel.Video("0", "RecvOnly");
   video.addH264Codec(96);
   const audio = new nodeDataChannel.Audio("1", "RecvOnly");
@@ -54,13 +102,17 @@ const deadline = Date.now() + 20_000;
 while (viewers.some((v) => v.packets < 50) && Date.now() < deadline) await Bun.sleep(100);
 const starved = viewers.filter((v) => v.packets < 50).length; // reported, not hidden
 console.log("ready");
-await Bun.sleep(2000);
+if (process.argv.includes("--go-on-stdin")) await Bun.stdin.stream().getReader().read();
+else await Bun.sleep(2000);
 for (const v of viewers) [v.packets, v.lost] = [0, 0];
 console.log("window");
+measuring = true;
 await Bun.sleep(Number(windowArg) * 1000);
+measuring = false;
 const packets = viewers.map((v) => v.packets);
 const lost = viewers.map((v) => v.lost);
-console.log(JSON.stringify({ viewers: viewers.length, starved, packets, lost }));
+const delay = { pictures: delays.length, p50: percentile(delays, 50), p99: percentile(delays, 99), max: Math.max(...delays) };
+console.log(JSON.stringify({ viewers: viewers.length, starved, packets, lost, delay }));
 await Promise.all(viewers.map((v) => (v.location ? fetch(v.location, { method: "DELETE" }).catch(() => {}) : undefined)));
 for (const v of viewers) v.pc.close();
 nodeDataChannel.cleanup();

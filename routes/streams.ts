@@ -17,6 +17,7 @@ export function streamRoutes(ctx: AppContext): Hono {
 
 export function describe(ctx: AppContext, session: IngestSession) {
   const info = session.output.info();
+  const viewers = ctx.viewers.list(session.name);
   return {
     name: session.name,
     requestId: session.requestId,
@@ -30,7 +31,10 @@ export function describe(ctx: AppContext, session: IngestSession) {
     })),
     video: info.video ?? null,
     viewers: ctx.registry.viewerCount(session.name),
+    // Frames the viewers' queues skipped because a viewer fell behind (a slow network or a stalled server).
+    viewerDroppedFrames: viewers.reduce((sum, v) => sum + v.stats().droppedFrames, 0),
     bitrateBps: info.bitrateBps,
+    packetsOut: info.packetsOut,
     bytesIn: info.bytesIn,
     decodeErrors: info.decodeErrors,
     warnings: info.warnings,

@@ -30,6 +30,8 @@ export interface OutputInfo {
   warnings: string[];
   bitrateBps: number;
   bytesIn: number;
+  /** RTP packets made (once for all viewers). */
+  packetsOut: number;
   decodeErrors: number;
 }
 
@@ -53,6 +55,8 @@ export class StreamOutput {
   #gopBytes = 0;
   #closed = false;
   #bytesIn = 0;
+  #packetsOut = 0;
+  #rotation = 0;
   #decodeErrors = 0;
   #ready: { promise: Promise<TrackInfo[]>; resolve: (t: TrackInfo[]) => void; reject: (e: Error) => void };
 
@@ -104,6 +108,7 @@ export class StreamOutput {
       warnings: this.#video.warnings,
       bitrateBps: this.#rate.bitsPerSecond(),
       bytesIn: this.#bytesIn,
+      packetsOut: this.#packetsOut,
       decodeErrors: this.#decodeErrors,
     };
   }
@@ -171,9 +176,13 @@ export class StreamOutput {
   #onUnit(unit: AccessUnit): void {
     const frame = unit.track === "video" ? this.#videoFrame(unit) : this.#audioFrame(unit);
     if (!frame || frame.packets.length === 0) return;
+    this.#packetsOut += frame.packets.length;
     if (frame.track === "video") this.#remember(frame);
     const hasVideo = this.hasVideo;
-    for (const reader of this.#readers) reader.offer(frame, hasVideo);
+    // Who is offered a frame first is sent it first: rotate, so no viewer is always last.
+    const readers = [...this.#readers];
+    const first = this.#rotation++ % Math.max(1, readers.length);
+    for (let i = 0; i < readers.length; i++) readers[(first + i) % readers.length]!.offer(frame, hasVideo);
   }
 
   #remember(frame: MediaFrame): void {

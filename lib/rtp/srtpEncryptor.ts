@@ -43,6 +43,8 @@ export class SrtpEncryptor {
   readonly #key: Uint8Array;
   readonly #salt: Uint8Array;
   readonly #iv: Buffer;
+  /** The header being encrypted, kept apart for setAAD (a view into the datagram costs more than this copy). */
+  readonly #header = Buffer.alloc(RTP_FIXED_HEADER_SIZE);
   readonly #hmac: Bun.CryptoHasher | undefined;
 
   constructor(keys: SrtpSessionKeys) {
@@ -66,10 +68,20 @@ export class SrtpEncryptor {
     return this.profile === "AEAD_AES_128_GCM" ? GCM_TAG_SIZE : HMAC_SHA1_80_TAG_SIZE;
   }
 
-  /** One SRTP datagram: header, encrypted payload, tag. `rollover` is the ROC of RFC 3711 3.3.1. */
-  encrypt(header: RtpHeaderFields, rollover: number, payload: Uint8Array): Buffer {
-    const out = Buffer.allocUnsafe(RTP_FIXED_HEADER_SIZE + payload.length + this.overhead);
-    writeRtpHeader(out, header);
+  /** Size of the datagram encrypt() makes of a payload. */
+  datagramSize(payload: Uint8Array): number {
+    return RTP_FIXED_HEADER_SIZE + payload.length + this.overhead;
+  }
+
+  /**
+   * One SRTP datagram: header, encrypted payload, tag; written into `into`
+   * (exactly datagramSize() bytes) when given. `rollover` is the ROC of RFC 3711 3.3.1.
+   */
+  encrypt(header: RtpHeaderFields, rollover: number, payload: Uint8Array, into?: Buffer): Buffer {
+    const out = into ?? Buffer.allocUnsafe(this.datagramSize(payload));
+    if (out.length !== this.datagramSize(payload)) throw new RangeError(`datagram buffer is ${out.length} bytes, ${this.datagramSize(payload)} needed`);
+    writeRtpHeader(this.#header, header);
+    this.#header.copy(out, 0);
     return this.profile === "AEAD_AES_128_GCM"
       ? this.#encryptGcm(out, header, rollover, payload)
       : this.#encryptCtr(out, header, rollover, payload);
@@ -84,7 +96,7 @@ export class SrtpEncryptor {
     iv.writeUInt16BE(header.sequenceNumber, 10);
     for (let i = 0; i < 12; i++) iv[i]! ^= this.#salt[i]!;
     const cipher = createCipheriv("aes-128-gcm", this.#key, iv);
-    cipher.setAAD(out.subarray(0, RTP_FIXED_HEADER_SIZE));
+    cipher.setAAD(this.#header);
     const encrypted = cipher.update(payload);
     cipher.final();
     encrypted.copy(out, RTP_FIXED_HEADER_SIZE);

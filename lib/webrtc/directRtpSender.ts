@@ -14,6 +14,7 @@ export interface RtpSendPath {
 interface PairTransport {
   send(data: Buffer, addr: Address): unknown;
   queue?(data: Buffer, addr: Address): void;
+  allocate?(length: number): Buffer;
 }
 
 /** werift 0.25.2 SRTP context fields: its session keys, derived from the DTLS exporter (RFC 5764 4.2). */
@@ -120,10 +121,13 @@ export class DirectRtpSender implements RtpSendPath {
     const srtp = this.#encryptor();
     if (s.stopped || !s.codec || transport?.state !== "connected" || !pair || !srtp) return false;
     const header = { ssrc: s.ssrc, payloadType: s.codec.payloadType, sequenceNumber: packetIndex & 0xffff, timestamp, marker };
-    const datagram = srtp.encrypt(header, Math.floor(packetIndex / 0x10000), payload);
     const out = pair.protocol.transport;
-    if (out.queue) out.queue(datagram, pair.remoteAddr);
-    else void out.send(datagram, pair.remoteAddr);
+    const rollover = Math.floor(packetIndex / 0x10000);
+    if (out.queue && out.allocate) {
+      out.queue(srtp.encrypt(header, rollover, payload, out.allocate(srtp.datagramSize(payload))), pair.remoteAddr);
+    } else {
+      void out.send(srtp.encrypt(header, rollover, payload), pair.remoteAddr);
+    }
     return true;
   }
 

@@ -30,6 +30,11 @@ export class MuxedTransport {
     if (!this.closed && addr) this.mux.send(data, addr);
   }
 
+  /** Space for one media datagram (see UdpMux.allocate). */
+  allocate(length: number): Buffer {
+    return this.mux.allocate(length);
+  }
+
   /** Media: leaves in the mux's next batch (see UdpMux.queue). */
   queue(data: Buffer, addr: Address): void {
     if (!this.closed) this.mux.queue(data, addr);
@@ -53,6 +58,8 @@ export interface UdpMuxOptions {
 const MAX_SEND_RETRIES = 8;
 /** Datagrams per sendMany: a frame for ~5 viewers; bounds how long the first one waits for the batch. */
 const MAX_BATCH_DATAGRAMS = 64;
+/** Room for a full batch of the largest datagrams (64 * 1216 bytes) and then some. */
+const SLAB_BYTES = 128 * 1024;
 const STUN_HEADER = 20; // RFC 5389 6
 const STUN_MAGIC_COOKIE = 0x2112a442;
 const STUN_BINDING_REQUEST = 0x0001;
@@ -75,6 +82,9 @@ export class UdpMux {
   /** Queued media as sendMany wants it: data, port, host, data, port, host, ... */
   #batch: Array<Buffer | number | string> = [];
   #flushQueued = false;
+  /** Outgoing datagrams are written here and live until the next flush: no garbage per packet. */
+  readonly #slab = Buffer.alloc(SLAB_BYTES);
+  #slabUsed = 0;
   #address = "0.0.0.0";
   #port = 0;
 
@@ -145,6 +155,18 @@ export class UdpMux {
   }
 
   /**
+   * Space for one outgoing datagram, to fill and queue(): valid until the
+   * next flush, after which sendMany has copied it into the kernel.
+   */
+  allocate(length: number): Buffer {
+    if (this.#slabUsed + length > SLAB_BYTES) this.flush();
+    if (length > SLAB_BYTES) return Buffer.allocUnsafe(length);
+    const view = this.#slab.subarray(this.#slabUsed, this.#slabUsed + length);
+    this.#slabUsed += length;
+    return view;
+  }
+
+  /**
    * Queues one media datagram. Queued datagrams leave together, in one
    * sendMany (sendmmsg) call, when MAX_BATCH_DATAGRAMS are queued or at the
    * end of the current JS turn: one system call per batch instead of one per
@@ -170,10 +192,21 @@ export class UdpMux {
    * make progress; what still fails is counted and dropped, as a network would.
    */
   flush(): void {
-    let batch = this.#batch;
-    if (batch.length === 0) return;
+    const batch = this.#batch;
+    if (batch.length === 0) {
+      this.#slabUsed = 0;
+      return;
+    }
     this.#batch = [];
     this.stats.batches++;
+    try {
+      this.#flushBatch(batch);
+    } finally {
+      this.#slabUsed = 0; // sendMany copied (or dropped) every queued datagram: the slab is free again
+    }
+  }
+
+  #flushBatch(batch: Array<Buffer | number | string>): void {
     for (let stalled = 0; stalled <= MAX_SEND_RETRIES; ) {
       const sent = this.#sendMany(batch);
       if (sent * 3 >= batch.length) return;

@@ -37,7 +37,7 @@ function connectedSender() {
   const receiver = new SrtpSession({ keys: { localMasterKey: peer.key, localMasterSalt: peer.salt, remoteMasterKey: master.key, remoteMasterSalt: master.salt }, profile: 7 } as never);
   const queued: Buffer[] = [];
   const nackListeners: Array<(feedback: { lost: number[] }) => void> = [];
-  const transport = { send: () => {}, queue: (data: Buffer, _addr: Address) => void queued.push(data) };
+  const transport = { send: () => {}, allocate: (n: number) => Buffer.alloc(n), queue: (data: Buffer, _addr: Address) => void queued.push(data) };
   const sender = {
     ssrc: 1234, codec: { payloadType: 96 }, stopped: false, packetCount: 0, octetCount: 0, rtpTimestamp: 0, ntpTimestamp: 0n,
     runRtcp: async () => {},
