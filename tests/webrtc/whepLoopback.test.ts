@@ -182,4 +182,28 @@ describe("WHEP over loopback with a werift viewer", () => {
     // The five departed viewers stay until consent freshness fails (~30 s); the server keeps serving.
     expect(server!.viewers.size).toBe(6);
   });
+
+  test("a stuck viewer (its process stopped, its socket unread) costs the others nothing", async () => {
+    await liveServer();
+    const proc = Bun.spawn([process.execPath, new URL("../helpers/viewerProcess.ts", import.meta.url).pathname, `${server!.url}/whep/cam`, "3"], {
+      stdout: "pipe",
+      stderr: "inherit",
+    });
+    try {
+      const { value } = await proc.stdout.getReader().read();
+      expect(new TextDecoder().decode(value)).toContain("ready");
+      proc.kill("SIGSTOP"); // alive but reading nothing: its receive buffers fill, the kernel drops what we send it
+      const survivor = await play();
+      await survivor.until(() => survivor.video.length > 150, 15_000);
+      const seqs = survivor.video.map((p) => p.header.sequenceNumber);
+      for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBe((seqs[i - 1]! + 1) & 0xffff);
+      // The server never waited for the stuck viewers: nothing was skipped for anyone.
+      expect(server!.viewers.list("cam").reduce((sum, v) => sum + v.stats().droppedFrames, 0)).toBe(0);
+      expect(server!.viewers.size).toBe(4);
+    } finally {
+      proc.kill("SIGKILL");
+      await proc.exited;
+    }
+  });
 });
+
