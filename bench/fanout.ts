@@ -3,7 +3,7 @@
 // written -> RTP received). With --baseline the same server sends through
 // werift's own path (RTP_SEND_PATH=werift, a socket per connection).
 // Usage: bun bench/fanout.ts [--baseline] [N...]
-import { cpuSeconds, rssMb } from "./procStats.ts";
+import { cpuSeconds, cpuTimes, rssMb } from "./procStats.ts";
 import { testSource } from "./sources.ts";
 import { accessUnitsOf, stampedPush } from "./stampedPush.ts";
 
@@ -29,6 +29,8 @@ export interface FanoutResult {
   delayP99Ms: number;
   /** CPU of the load-client process (it shares the machine's cores with the server). */
   clientCpuPercent: number;
+  /** Share of the server's CPU spent in the kernel (UDP sends, on loopback including delivery to the receivers). */
+  kernelPercent: number;
 }
 
 /** The server's figures for the stream, from /api/streams. */
@@ -105,14 +107,14 @@ function loadClient(base: string, n: number, probe: boolean) {
 async function measureOnce(n: number, base: string, pid: number, idleRss: number): Promise<Omit<FanoutResult, "path">> {
   const probe = loadClient(base, 1, true);
   const load = n > 1 ? loadClient(base, n - 1, false) : undefined;
-  const cpu = { server: 0, client: 0 };
+  const cpu = { server: 0, client: 0, system: 0 };
   const clientCpu = () => cpuSeconds(probe.pid) + (load ? cpuSeconds(load.pid) : 0);
   let rss = 0;
   let before: StreamFigures | undefined;
   let after: StreamFigures | undefined;
   const reports: LoadReport[] = [];
   const openWindow = async () => {
-    [cpu.server, cpu.client] = [cpuSeconds(pid), clientCpu()];
+    [cpu.server, cpu.client, cpu.system] = [cpuSeconds(pid), clientCpu(), cpuTimes(pid).system];
     probe.stdin!.write("go\n");
     probe.stdin!.flush();
     before = await streamFigures(base);
@@ -120,7 +122,7 @@ async function measureOnce(n: number, base: string, pid: number, idleRss: number
   const onReport = async (line: string) => {
     reports.push(JSON.parse(line));
     if (reports.length < (load ? 2 : 1)) return;
-    [cpu.server, cpu.client] = [cpuSeconds(pid) - cpu.server, clientCpu() - cpu.client];
+    [cpu.server, cpu.client, cpu.system] = [cpuSeconds(pid) - cpu.server, clientCpu() - cpu.client, cpuTimes(pid).system - cpu.system];
     rss = rssMb(pid);
     after = await streamFigures(base);
   };
@@ -162,6 +164,7 @@ async function measureOnce(n: number, base: string, pid: number, idleRss: number
     delayP50Ms: report.delay.p50,
     delayP99Ms: report.delay.p99,
     clientCpuPercent: (cpu.client / WINDOW_S) * 100,
+    kernelPercent: (cpu.system / Math.max(cpu.server, 1e-9)) * 100,
   };
 }
 
@@ -175,7 +178,7 @@ async function waitForHttp(url: string): Promise<void> {
 
 export function formatFanout(r: FanoutResult): string {
   return (
-    `fanout ${r.path.padEnd(6)} N=${String(r.viewers).padStart(3)}: ${r.usPerPacketPerViewer.toFixed(2)} us/packet/viewer, server CPU ${r.cpuPercent.toFixed(0)}%, ` +
+    `fanout ${r.path.padEnd(6)} N=${String(r.viewers).padStart(3)}: ${r.usPerPacketPerViewer.toFixed(2)} us/packet/viewer, server CPU ${r.cpuPercent.toFixed(0)}% (${r.kernelPercent.toFixed(0)}% in the kernel), ` +
     `${r.packetsPerViewerPerSecond.toFixed(0)} pkt/s/viewer, delivered ${r.deliveredPercent.toFixed(1)}%, seq loss ${r.lossPercent.toFixed(3)}%, ` +
     `queue drops ${r.droppedFrames} frames, added delay p50 ${r.delayP50Ms.toFixed(1)} ms p99 ${r.delayP99Ms.toFixed(1)} ms, ` +
     `RSS ${r.rssPerViewerMb.toFixed(2)} MB/viewer, ~${r.viewersPerCoreAt3Mbps.toFixed(0)} viewers/core, client CPU ${r.clientCpuPercent.toFixed(0)}%` +
