@@ -8,14 +8,32 @@ export const MAX_PES_SIZE = 8 * 1024 * 1024;
 /** A PES the assembler let go of: whole (header included), or dropped and why. */
 export type PesOutput = { ok: true; bytes: Uint8Array } | { ok: false; message: string };
 
+export interface PesAssemblerOptions {
+  /** Let an unbounded PES go at a packet with adaptation-field stuffing (default true; see the class). */
+  endAtStuffing?: boolean;
+}
+
 /**
  * A payload_unit_start packet begins a PES (2.4.3.2). A PES with a
- * PES_packet_length is let go as soon as that many bytes are in; an
- * unbounded one (length 0, video) when the next PES starts or at flush.
+ * PES_packet_length is let go as soon as that many bytes are in. An
+ * unbounded one (length 0: what ffmpeg and most encoders write for video)
+ * when the next PES starts, at flush, or, sooner, at its last TS packet:
+ *
+ * Waiting for the next unit start holds every picture back one frame interval
+ * (33 ms at 30 fps). But muxers fill each TS packet of a PES to the brim except
+ * the last, whose spare room becomes adaptation-field stuffing (2.4.3.5), so a
+ * packet with stuffing ends the PES. The standard does not promise that; if a
+ * PES goes on after such a packet (the next packet with payload is no unit
+ * start), this muxer stuffs elsewhere: the rule is switched off for this PID
+ * and that one unit, already let go in two, is reported and lost.
+ *
  * The caller checks continuity and calls interrupt() on a gap; after that,
  * and after an oversized PES, data is ignored until the next unit start.
  */
 export class PesAssembler {
+  #endAtStuffing: boolean;
+  /** The last PES was let go at a stuffed packet: the next payload must start a new one. */
+  #endedAtStuffing = false;
   #open = false;
   #chunks: Uint8Array[] = [];
   #size = 0;
@@ -23,10 +41,19 @@ export class PesAssembler {
   #declared: number | undefined;
   #prefixRead = false;
 
-  constructor(readonly pid: number) {}
+  constructor(
+    readonly pid: number,
+    options: PesAssemblerOptions = {},
+  ) {
+    this.#endAtStuffing = options.endAtStuffing ?? true;
+  }
 
   push(packet: TsPacket): PesOutput[] {
     const out: PesOutput[] = [];
+    if (this.#endedAtStuffing && packet.payload.length > 0) {
+      this.#endedAtStuffing = false;
+      if (!packet.payloadUnitStart) return [this.#stuffingRuleFailed()];
+    }
     if (packet.payloadUnitStart) {
       if (this.#open) out.push(this.#finish("the next unit start"));
       this.#open = true;
@@ -37,6 +64,10 @@ export class PesAssembler {
     if (this.#declared !== undefined && this.#size >= this.#declared) {
       out.push({ ok: true, bytes: this.#join().subarray(0, this.#declared) });
       this.#close();
+    } else if (this.#endAtStuffing && this.#declared === undefined && this.#prefixRead && packet.stuffed && packet.payload.length > 0) {
+      out.push({ ok: true, bytes: this.#join() });
+      this.#close();
+      this.#endedAtStuffing = true;
     } else if (this.#size > MAX_PES_SIZE) {
       out.push({ ok: false, message: `PID ${this.pid}: PES grew past ${MAX_PES_SIZE} bytes without ending; dropped` });
       this.#close();
@@ -46,6 +77,7 @@ export class PesAssembler {
 
   /** A continuity gap: drops the PES being assembled; true if there was one. */
   interrupt(): boolean {
+    this.#endedAtStuffing = false; // what follows a gap proves nothing about the stuffing rule
     const had = this.#open;
     this.#close();
     return had;
@@ -56,6 +88,14 @@ export class PesAssembler {
     if (!this.#open) return [];
     const last = this.#finish("the end of the stream");
     return [last];
+  }
+
+  #stuffingRuleFailed(): PesOutput {
+    this.#endAtStuffing = false;
+    return {
+      ok: false,
+      message: `PID ${this.pid}: a PES went on after a TS packet with adaptation-field stuffing; from now on its PES end only at the next unit start (one unit lost)`,
+    };
   }
 
   /** The PES ends here (a new one starts, or the stream ends). */

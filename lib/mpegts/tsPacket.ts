@@ -20,6 +20,11 @@ export interface TsPacket {
   randomAccess: boolean;
   /** program_clock_reference_base (90 kHz, 33 bits), if present. */
   pcr: number | undefined;
+  /**
+   * The adaptation field holds stuffing bytes (2.4.3.5), i.e. the payload is
+   * shorter than the packet allows: muxers do that in the last packet of a PES.
+   */
+  stuffed: boolean;
   /** Payload bytes (a view into the packet); empty without payload. */
   payload: Uint8Array;
 }
@@ -41,6 +46,7 @@ export function parseTsPacket(bytes: Uint8Array): TsPacket | string {
     discontinuity: false,
     randomAccess: false,
     pcr: undefined,
+    stuffed: false,
     payload: bytes.subarray(TS_PACKET_SIZE),
   };
   let payloadStart = 4;
@@ -50,6 +56,7 @@ export function parseTsPacket(bytes: Uint8Array): TsPacket | string {
     const limit = packet.hasPayload ? MAX_ADAPTATION_FIELD_LENGTH - 1 : MAX_ADAPTATION_FIELD_LENGTH;
     if (length > limit) return `PID ${pid}: adaptation_field_length ${length} exceeds ${limit}`;
     if (length > 0) readAdaptationFlags(bytes, length, packet);
+    else packet.stuffed = true; // a zero-length adaptation field is one stuffing byte (2.4.3.5)
     payloadStart = 5 + length;
   }
   if (packet.hasPayload) packet.payload = bytes.subarray(payloadStart, TS_PACKET_SIZE);
@@ -65,6 +72,21 @@ function readAdaptationFlags(bytes: Uint8Array, length: number, packet: TsPacket
   if (flags & 0x10 && length >= PCR_FIELD_LENGTH) {
     packet.pcr = bytes[6]! * 2 ** 25 + ((bytes[7]! << 17) | (bytes[8]! << 9) | (bytes[9]! << 1) | (bytes[10]! >> 7));
   }
+  packet.stuffed = length > adaptationFieldsSize(bytes, length);
+}
+
+/**
+ * Bytes of the adaptation field taken by its flags byte and the optional
+ * fields the flags announce (2.4.3.4): PCR 6, OPCR 6, splice_countdown 1,
+ * transport_private_data 1 + length, adaptation_field_extension 1 + length.
+ * The rest up to adaptation_field_length is stuffing.
+ */
+function adaptationFieldsSize(bytes: Uint8Array, length: number): number {
+  const flags = bytes[5]!;
+  let size = 1 + (flags & 0x10 ? 6 : 0) + (flags & 0x08 ? 6 : 0) + (flags & 0x04 ? 1 : 0);
+  if (flags & 0x02 && size < length) size += 1 + bytes[5 + size]!;
+  if (flags & 0x01 && size < length) size += 1 + bytes[5 + size]!;
+  return size;
 }
 
 /** Sync bytes that must line up at packet spacing before a position is trusted (3 random bytes: 1 in 16.7 M). */

@@ -10,6 +10,7 @@ const packet = (continuityCounter: number, o: Partial<TsPacket> = {}): TsPacket 
   hasPayload: true,
   discontinuity: false,
   randomAccess: false,
+  stuffed: false,
   pcr: undefined,
   payload: new Uint8Array(1),
   ...o,

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { nalType } from "../../lib/codec/h264.ts";
 import { type DemuxError, type DemuxEvent, TsDemuxer, TsDemuxStream } from "../../lib/mpegts/tsDemuxer.ts";
+import { parseTsPacket, type TsPacket } from "../../lib/mpegts/tsPacket.ts";
 import { FIXTURE_FACTS, type FixtureFacts } from "../fixtures/fixtureFacts.ts";
 import { readFixture } from "../fixtures/readFixture.ts";
 import { randomChunks, seededRandom } from "../helpers/random.ts";
@@ -94,12 +95,22 @@ describe("ffmpeg fixtures: exact numbers checked with ffprobe / trace_headers", 
     expect(video.filter((u) => u.pts !== u.dts).length).toBe(60); // ffprobe: pts != dts on all 60 packets
   });
 
-  test("the last video PES has no length: only flush() lets it go", () => {
+  test("video PES have no length (ffmpeg): each picture still comes out at its own last TS packet", () => {
     const demuxer = new TsDemuxer();
-    expect(videoOf(demuxer.push(AV)).length).toBe(59);
-    const flushed = demuxer.flush();
-    expect(videoOf(flushed).map((u) => u.pts)).toEqual([303585]);
+    const pictures: number[] = [];
+    for (let at = 0; at < AV.length; at += 188) {
+      const packet = AV.subarray(at, at + 188);
+      const out = videoOf(demuxer.push(packet));
+      if (out.length === 0) continue;
+      // At the picture's own last packet (video PID, stuffed), not at the next picture's first.
+      const parsed = parseTsPacket(packet) as TsPacket;
+      expect([parsed.pid, parsed.stuffed]).toEqual([0x100, true]);
+      pictures.push(...out.map((u) => u.pts));
+    }
+    expect(pictures.length).toBe(60);
+    expect(pictures.at(-1)).toBe(303585);
     expect(demuxer.flush()).toEqual([]);
+    expect(demuxer.stats.droppedUnits).toBe(0);
   });
 });
 

@@ -42,6 +42,19 @@ describe("parseTsPacket (ISO/IEC 13818-1 2.4.3.2)", () => {
   test("adaptation_field_length 0 (one stuffing byte) leaves a 183-byte payload", () => {
     const p = parsed(tsPacket({ pid: 0x100, cc: 0, payload: new Uint8Array(183).fill(9) }));
     expect(p.payload.length).toBe(183);
+    expect(p.stuffed).toBe(true);
+  });
+
+  test("stuffed: set when the adaptation field is longer than its flagged fields need (2.4.3.4)", () => {
+    expect(parsed(tsPacket({ pid: 0x100, cc: 0, payload: new Uint8Array(184) })).stuffed).toBe(false); // no adaptation field
+    expect(parsed(tsPacket({ pid: 0x100, cc: 0, payload: new Uint8Array(100) })).stuffed).toBe(true);
+    // A PCR and a payload that fills the rest: adaptation_field_length 7 = flags + PCR, no stuffing.
+    expect(parsed(tsPacket({ pid: 0x100, cc: 0, payload: new Uint8Array(176), pcr: 9 })).stuffed).toBe(false);
+    expect(parsed(tsPacket({ pid: 0x100, cc: 0, payload: new Uint8Array(175), pcr: 9 })).stuffed).toBe(true);
+    // Private data (flag 0x02) of 3 bytes fills the field exactly: no stuffing.
+    const withPrivateData = tsPacket({ pid: 0x100, cc: 0, payload: new Uint8Array(178) });
+    withPrivateData.set([5, 0x02, 3, 0xaa, 0xbb, 0xcc], 4); // length 5: flags, length, 3 bytes
+    expect(parsed(withPrivateData).stuffed).toBe(false);
   });
 
   test("the payload is a view into the packet", () => {
