@@ -1,5 +1,7 @@
 // `bun run bench`: every benchmark figure in one run on this machine.
 import { formatFanout, measureFanout } from "./fanout.ts";
+import { measureLiveDelay } from "./liveDelay.ts";
+import { formatLiveDelay } from "./liveDelayReport.ts";
 import { measureTtff } from "./ttff.ts";
 import { measureWhipLatency } from "./whipLatency.ts";
 
@@ -9,6 +11,11 @@ for (const gop of [2, 4]) {
   const r = await measureTtff(gop, 20);
   console.log(`ttff gop=${gop}s joins=${r.joins}: POST->first decoded frame p50 ${r.p50.toFixed(0)} ms, p95 ${r.p95.toFixed(0)} ms`);
 }
+// Fast start must leave no lasting delay: fast-start vs keyframe joiner 5 s after joining. The control
+// (both at keyframes) and the video-only run show how much of the spread is not fast start's doing.
+for (const gop of [2, 4]) console.log(formatLiveDelay(await measureLiveDelay(gop)));
+console.log(formatLiveDelay(await measureLiveDelay(2, { control: true })));
+console.log(formatLiveDelay(await measureLiveDelay(2, { audio: false })));
 const whip = await measureWhipLatency(60);
 console.log(`whip: answer->first frame ${whip.answerToFirstFrame.toFixed(0)} ms; end-to-end delay p50 ${whip.delayP50.toFixed(0)} ms, p95 ${whip.delayP95.toFixed(0)} ms`);
 // The baseline first, in the same run: the ratio is what a noisy shared machine cannot blur.
