@@ -54,7 +54,7 @@ export interface UdpMuxOptions {
   logger: Logger;
 }
 
-/** Pending ICMP errors one send may have to absorb (one per recently departed peer). */
+/** Retries in a row that send nothing before the rest of a batch is dropped (a full send buffer). */
 const MAX_SEND_RETRIES = 8;
 /** Datagrams per sendMany: a frame for ~5 viewers; bounds how long the first one waits for the batch. */
 const MAX_BATCH_DATAGRAMS = 64;
@@ -135,23 +135,12 @@ export class UdpMux {
   }
 
   /**
-   * Sends one datagram. Under Bun, an ICMP port-unreachable from a departed
-   * peer surfaces as ECONNREFUSED on the NEXT send on the socket, whoever it is
-   * for (measured: each live packet after a dead one was lost, with no 'error'
-   * event). That send did not happen, so it is retried: a vanished viewer
-   * never costs the others packets.
+   * Sends one datagram now (ICE, DTLS, RTCP), after any media queued before
+   * it, through the same batch and retries as media (see flush()).
    */
-  send(data: Buffer, [host, port]: Address): void {
-    for (let attempt = 0; attempt <= MAX_SEND_RETRIES; attempt++) {
-      try {
-        this.#socket.send(data, port, host);
-        return;
-      } catch (error) {
-        if ((error as { code?: string }).code !== "ECONNREFUSED") break;
-        this.stats.sendRetries++;
-      }
-    }
-    this.stats.sendFailures++;
+  send(data: Buffer, addr: Address): void {
+    this.#push(data, addr);
+    this.flush();
   }
 
   /**
@@ -172,8 +161,8 @@ export class UdpMux {
    * end of the current JS turn: one system call per batch instead of one per
    * packet per viewer.
    */
-  queue(data: Buffer, [host, port]: Address): void {
-    this.#batch.push(data, port, host);
+  queue(data: Buffer, addr: Address): void {
+    this.#push(data, addr);
     if (this.#batch.length >= MAX_BATCH_DATAGRAMS * 3) this.flush();
     else if (!this.#flushQueued) {
       this.#flushQueued = true;
@@ -184,12 +173,19 @@ export class UdpMux {
     }
   }
 
+  #push(data: Buffer, [host, port]: Address): void {
+    this.#batch.push(data, port, host);
+  }
+
   /**
    * Sends what is queued. sendMany stops at the first datagram the kernel
-   * refuses: an ICMP error of a departed peer (ECONNREFUSED, see send(); the
-   * retry then goes through, one error per departed peer) or a full send
-   * buffer (the retry makes no progress). The rest is retried while retries
-   * make progress; what still fails is counted and dropped, as a network would.
+   * refuses: a full send buffer (a retry makes no progress) or, under Bun, an
+   * ICMP port-unreachable from a departed peer, which surfaces as ECONNREFUSED
+   * on the NEXT send on the socket, whoever it is for (measured: each live
+   * packet after a dead one was lost, with no 'error' event). That datagram
+   * did not leave, so the rest is retried while retries make progress: a
+   * vanished viewer never costs the others packets. What still fails is
+   * counted and dropped, as a network would.
    */
   flush(): void {
     const batch = this.#batch;
