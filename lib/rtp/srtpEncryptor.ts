@@ -45,6 +45,8 @@ export class SrtpEncryptor {
   readonly #iv: Buffer;
   /** The header being encrypted, kept apart for setAAD (a view into the datagram costs more than this copy). */
   readonly #header = Buffer.alloc(RTP_FIXED_HEADER_SIZE);
+  /** The rollover counter as the 4 bytes AES-CM authenticates after the packet. */
+  readonly #roc = Buffer.alloc(4);
   readonly #hmac: Bun.CryptoHasher | undefined;
 
   constructor(keys: SrtpSessionKeys) {
@@ -119,9 +121,8 @@ export class SrtpEncryptor {
     const encrypted = createCipheriv("aes-128-ctr", this.#key, iv).update(payload);
     encrypted.copy(out, RTP_FIXED_HEADER_SIZE);
     const authenticated = out.subarray(0, RTP_FIXED_HEADER_SIZE + payload.length);
-    const roc = Buffer.allocUnsafe(4);
-    roc.writeUInt32BE(rollover >>> 0, 0);
-    const tag = this.#hmac!.copy().update(authenticated).update(roc).digest();
+    this.#roc.writeUInt32BE(rollover >>> 0, 0);
+    const tag = this.#hmac!.copy().update(authenticated).update(this.#roc).digest();
     tag.copy(out, authenticated.length, 0, HMAC_SHA1_80_TAG_SIZE);
     return out;
   }
