@@ -27,6 +27,25 @@ async function liveServer(env: Record<string, string> = {}, source = { bytes: AV
   return session;
 }
 
+/** `n` werift viewers of /whep/cam in a child process (tests/helpers/viewerProcess.ts), all receiving. */
+async function viewersInAnotherProcess(n: number) {
+  const proc = Bun.spawn([process.execPath, new URL("../helpers/viewerProcess.ts", import.meta.url).pathname, `${server!.url}/whep/cam`, String(n)], {
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  const { value } = await proc.stdout.getReader().read();
+  expect(new TextDecoder().decode(value)).toContain("ready");
+  return proc;
+}
+
+/** A new viewer receives 150 video packets with no sequence gap. */
+async function expectSurvivorGetsEveryPacket(): Promise<void> {
+  const survivor = await play();
+  await survivor.until(() => survivor.video.length > 150, 15_000);
+  const seqs = survivor.video.map((p) => p.header.sequenceNumber);
+  for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBe((seqs[i - 1]! + 1) & 0xffff);
+}
+
 async function play(path = "/whep/cam") {
   const client = await whepPlay(`${server!.url}${path}`);
   clients.push(client);
@@ -165,38 +184,21 @@ describe("WHEP over loopback with a werift viewer", () => {
 
   test("viewers that vanish without a goodbye do not disturb the server or others", async () => {
     await liveServer();
-    const proc = Bun.spawn([process.execPath, new URL("../helpers/viewerProcess.ts", import.meta.url).pathname, `${server!.url}/whep/cam`, "5"], {
-      stdout: "pipe",
-      stderr: "inherit",
-    });
-    const reader = proc.stdout.getReader();
-    const { value } = await reader.read();
-    expect(new TextDecoder().decode(value)).toContain("ready");
+    const proc = await viewersInAnotherProcess(5);
     proc.kill("SIGKILL");
     await proc.exited;
-    const survivor = await play();
-    await survivor.until(() => survivor.video.length > 150, 15_000);
     // Not one packet lost to the ICMP errors the departed viewers' ports send back to the shared socket.
-    const seqs = survivor.video.map((p) => p.header.sequenceNumber);
-    for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBe((seqs[i - 1]! + 1) & 0xffff);
+    await expectSurvivorGetsEveryPacket();
     // The five departed viewers stay until consent freshness fails (~30 s); the server keeps serving.
     expect(server!.viewers.size).toBe(6);
   });
 
   test("a stuck viewer (its process stopped, its socket unread) costs the others nothing", async () => {
     await liveServer();
-    const proc = Bun.spawn([process.execPath, new URL("../helpers/viewerProcess.ts", import.meta.url).pathname, `${server!.url}/whep/cam`, "3"], {
-      stdout: "pipe",
-      stderr: "inherit",
-    });
+    const proc = await viewersInAnotherProcess(3);
     try {
-      const { value } = await proc.stdout.getReader().read();
-      expect(new TextDecoder().decode(value)).toContain("ready");
       proc.kill("SIGSTOP"); // alive but reading nothing: its receive buffers fill, the kernel drops what we send it
-      const survivor = await play();
-      await survivor.until(() => survivor.video.length > 150, 15_000);
-      const seqs = survivor.video.map((p) => p.header.sequenceNumber);
-      for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBe((seqs[i - 1]! + 1) & 0xffff);
+      await expectSurvivorGetsEveryPacket();
       // The server never waited for the stuck viewers: nothing was skipped for anyone.
       expect(server!.viewers.list("cam").reduce((sum, v) => sum + v.stats().droppedFrames, 0)).toBe(0);
       expect(server!.viewers.size).toBe(4);
