@@ -2,6 +2,7 @@
 // frame as a barcode strip, ffmpeg lays it over testsrc2, adds a tone, encodes it like testSource()
 // (baseline, no B-frames, fixed GOP) and pushes it to Wisp's ingest in real time. A viewer's live
 // delay is then the time it displays a frame minus the time written in that frame.
+import { wallClockMs } from "./sources.ts";
 
 /** Barcode geometry, shared with the page that reads it back (bench/liveDelayPage.ts). */
 export const CLOCK = {
@@ -89,7 +90,7 @@ async function runClockSource(url: string, options: ClockSourceOptions, stopped:
     for (let frame = 0; !stopping; frame++) {
       const wait = start + (frame * 1000) / FPS - performance.now();
       if (wait > 0) await Bun.sleep(wait);
-      proc.stdin.write(clockStrip(Math.round(performance.timeOrigin + performance.now())));
+      proc.stdin.write(clockStrip(Math.round(wallClockMs())));
       await proc.stdin.flush();
     }
   } catch {

@@ -15,7 +15,7 @@ import { formatCourse, formatLiveDelay, formatPair, LIMIT_MS, pairResult, summar
 import type { Join, LiveDelayResult, LiveDelaySetup, PairResult } from "./liveDelayReport.ts";
 import { OutputTap, type Subscription } from "./outputTap.ts";
 import { machineCpuTicks } from "./procStats.ts";
-import { percentile } from "./sources.ts";
+import { percentile, wallClockMs } from "./sources.ts";
 
 const STREAM = "delay";
 const SETTLE_MS = 5000; // "5 s after joining"
@@ -109,7 +109,7 @@ async function measurePair(pages: ViewerPages, joins: JoinTimer, setup: LiveDela
     const a = setup.control ? await joins.joinAtKeyframe(pages.A, "A") : await joins.join(pages.A, "A");
     await pages.A.waitForFunction(() => (window as any).liveDelay.viewers.get("A").samples.length > 0, null, { timeout: 20_000 });
     const b = await joins.joinAtKeyframe(pages.B, "B");
-    await Bun.sleep(Math.max(a.started, b.started) + setup.settleMs + setup.windowMs + STATS_EVERY_MS - epochNow());
+    await Bun.sleep(Math.max(a.started, b.started) + setup.settleMs + setup.windowMs + STATS_EVERY_MS - wallClockMs());
     const reports = { ...(await pages.A.evaluate(collectReports)), ...(await pages.B.evaluate(collectReports)) };
     return pairResult(reports, { a, b }, setup);
   } finally {
@@ -142,7 +142,7 @@ class JoinTimer {
 
   async join(page: Page, id: string): Promise<Join> {
     const from = this.#tap.frames.length;
-    const command = epochNow();
+    const command = wallClockMs();
     const started = await page.evaluate(openViewer, [id, STREAM, STATS_EVERY_MS] as const);
     const subscription = await this.#tap.waitForSubscription(from, SUBSCRIBE_TIMEOUT_MS);
     this.#latencies.set(id, [...(this.#latencies.get(id) ?? []), subscription.at - command]);
@@ -155,8 +155,8 @@ class JoinTimer {
     const misses: number[] = [];
     for (let attempt = 1; attempt <= KEYFRAME_JOIN_ATTEMPTS; attempt++) {
       const latency = this.#latency(id);
-      const aim = this.#nextKeyframeAfter(epochNow() + latency + 100) + this.#aimMs;
-      await Bun.sleep(aim - latency - epochNow());
+      const aim = this.#nextKeyframeAfter(wallClockMs() + latency + 100) + this.#aimMs;
+      await Bun.sleep(aim - latency - wallClockMs());
       const joined = await this.join(page, id);
       attempts.push(joined);
       if (joined.catchUpFrames >= 1 && joined.catchUpFrames <= KEYFRAME_JOIN_MAX_CATCH_UP) return { ...joined, attempts };
@@ -182,10 +182,6 @@ class JoinTimer {
     const last = this.#tap.lastKeyframe!.at;
     return last + Math.ceil((time - last) / this.gopMs) * this.gopMs;
   }
-}
-
-function epochNow(): number {
-  return performance.timeOrigin + performance.now();
 }
 
 if (import.meta.main) {

@@ -6,8 +6,8 @@
 // DELETEs its sessions and exits. The delay is taken in this process's JS thread:
 // trust it from a lightly loaded process (one probe viewer), not from 200 viewers.
 import nodeDataChannel from "node-datachannel";
-import { percentile } from "./sources.ts";
-import { readClockSei, wallClockMs } from "./stampedPush.ts";
+import { percentile, wallClockMs } from "./sources.ts";
+import { readClockSei } from "./stampedPush.ts";
 
 interface Viewer {
   pc: InstanceType<typeof nodeDataChannel.PeerConnection>;

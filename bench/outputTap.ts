@@ -3,6 +3,7 @@
 // far as fast-start catch-up, so the frame at which the count rises says exactly what it got.
 import type { IngestSession } from "../lib/ingestSession.ts";
 import type { FrameReader } from "../lib/pipeline/frameReader.ts";
+import { wallClockMs } from "./sources.ts";
 
 const TAP_QUEUE_BYTES = 10_000_000; // drained on every frame: never reached
 
@@ -75,7 +76,7 @@ export class OutputTap {
   #drain(): void {
     for (let frame = this.#reader.poll(); frame; frame = this.#reader.poll()) {
       if (frame.track !== "video") continue;
-      const at = performance.timeOrigin + performance.now();
+      const at = wallClockMs();
       this.frames.push({ at, keyframe: frame.keyframe, pts: frame.pts, readers: this.#session.output.readerCount });
     }
   }

@@ -35,3 +35,8 @@ export function percentile(values: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
+
+/** Wall-clock time in ms with microsecond resolution, comparable between processes on one machine. */
+export function wallClockMs(): number {
+  return performance.timeOrigin + performance.now();
+}

@@ -5,16 +5,12 @@ import type { AccessUnit, VideoAccessUnit } from "../lib/accessUnit.ts";
 import { TsDemuxer } from "../lib/mpegts/tsDemuxer.ts";
 import { TsMuxer, VIDEO_PID } from "../lib/mpegts/tsMuxer.ts";
 import { TS_PACKET_SIZE } from "../lib/mpegts/tsPacket.ts";
+import { wallClockMs } from "./sources.ts";
 
 /** user_data_unregistered UUID (H.264 D.2.6) marking our clock SEI; no zero bytes, so no emulation prevention. */
 export const CLOCK_SEI_UUID = Uint8Array.from("WispClockSEI!v1.", (c) => c.charCodeAt(0));
 const SEI_USER_DATA_UNREGISTERED = 5;
 const CLOCK_DIGITS = 16; // microseconds since the epoch as 16 hex digits: never a zero byte either
-
-/** Wall-clock time in ms with microsecond resolution, comparable between processes on one machine. */
-export function wallClockMs(): number {
-  return performance.timeOrigin + performance.now();
-}
 
 /** SEI NAL unit (H.264 7.3.2.3) carrying `timeMs`. */
 export function clockSei(timeMs: number): Uint8Array {
