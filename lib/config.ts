@@ -30,6 +30,8 @@ export interface Config {
   iceServers: readonly IceServer[];
   /** "direct": our SRTP and batched sends; "werift": werift's RTCRtpSender.sendRtp (the benchmark's baseline). */
   rtpSendPath: "direct" | "werift";
+  /** "on": the UDP mux sends batches with libc sendmmsg + UDP GSO where it can (Linux); "off": Bun's sendMany. */
+  udpGso: "on" | "off";
   /** Log level: "debug" | "info" | "warn" | "error". */
   logLevel: LogLevel;
 }
@@ -110,6 +112,12 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     env: "RTP_SEND_PATH",
     defaultValue: "direct",
     description: "`direct`: viewers' RTP is encrypted and sent by Wisp in batches; `werift`: through werift's RTCRtpSender, several times slower (the benchmark's baseline).",
+  },
+  {
+    env: "WEBRTC_UDP_GSO",
+    defaultValue: "on",
+    description:
+      "`on`: on Linux the UDP mux sends each batch in one libc `sendmmsg` (through bun:ffi) with UDP GSO, a viewer's run of packets as one message; falls back by itself where that is unavailable; `off`: Bun's `sendMany`.",
   },
   { env: "LOG_LEVEL", defaultValue: "info", description: "debug, info, warn or error." },
 ];
@@ -206,6 +214,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     announceMode: oneOf(env, "WEBRTC_ANNOUNCE", ["replace", "add"] as const),
     iceServers: Object.freeze(iceServers(env)),
     rtpSendPath: oneOf(env, "RTP_SEND_PATH", ["direct", "werift"] as const),
+    udpGso: oneOf(env, "WEBRTC_UDP_GSO", ["on", "off"] as const),
     logLevel: oneOf(env, "LOG_LEVEL", ["debug", "info", "warn", "error"] as const),
   });
 }

@@ -1,6 +1,10 @@
 import { lookup } from "node:dns/promises";
 import type { udp } from "bun";
 import type { Logger } from "../logger.ts";
+import { type BatchSender, SendManySender } from "./batchSender.ts";
+import { DatagramBatch, MAX_UDP_PAYLOAD } from "./datagramBatch.ts";
+import { GsoBatchSender } from "./gsoBatchSender.ts";
+import { findUdpSocketFd, libcUdp } from "./libcUdp.ts";
 
 /** Where a datagram came from or goes to, as werift passes it: [host, port]. */
 export type Address = [string, number];
@@ -52,14 +56,16 @@ export interface UdpMuxOptions {
   /** Bind address; on fly.io `fly-global-services` (FACTS.md), else 0.0.0.0. */
   address: string;
   logger: Logger;
+  /** Send batches with libc's sendmmsg and UDP GSO where available (Linux); default true. */
+  gso?: boolean;
 }
 
 /** Retries in a row that send nothing before the rest of a batch is dropped (a full send buffer). */
 const MAX_SEND_RETRIES = 8;
-/** Datagrams per sendMany: a frame for ~5 viewers; bounds how long the first one waits for the batch. */
-const MAX_BATCH_DATAGRAMS = 64;
-/** Room for a full batch of the largest datagrams (64 * 1216 bytes) and then some. */
-const SLAB_BYTES = 128 * 1024;
+/** Datagrams per batch: a frame for ~10 viewers; bounds how long the first one waits for the batch. */
+const MAX_BATCH_DATAGRAMS = 128;
+/** Room for a full batch of the largest media datagrams (128 * 1216 bytes) and then some. */
+const SLAB_BYTES = 256 * 1024;
 const STUN_HEADER = 20; // RFC 5389 6
 const STUN_MAGIC_COOKIE = 0x2112a442;
 const STUN_BINDING_REQUEST = 0x0001;
@@ -79,12 +85,10 @@ export class UdpMux {
   readonly #logger: Logger;
   readonly #transports = new Set<MuxedTransport>();
   readonly #routes = new Map<string, MuxedTransport>();
-  /** Queued media as sendMany wants it: data, port, host, data, port, host, ... */
-  #batch: Array<Buffer | number | string> = [];
+  /** Outgoing datagrams until the next flush: written once into its slab, no garbage per packet. */
+  readonly #batch = new DatagramBatch({ maxDatagrams: MAX_BATCH_DATAGRAMS, slabBytes: SLAB_BYTES });
+  readonly #sender: BatchSender;
   #flushQueued = false;
-  /** Outgoing datagrams are written here and live until the next flush: no garbage per packet. */
-  readonly #slab = Buffer.alloc(SLAB_BYTES);
-  #slabUsed = 0;
   #address = "0.0.0.0";
   #port = 0;
 
@@ -101,15 +105,29 @@ export class UdpMux {
         error: () => void (mux && mux.stats.socketErrors++),
       },
     });
-    mux = new UdpMux(socket, options.logger);
+    mux = new UdpMux(socket, options.logger, options.gso ?? true);
     return mux;
   }
 
-  private constructor(socket: udp.Socket<"buffer">, logger: Logger) {
+  private constructor(socket: udp.Socket<"buffer">, logger: Logger, gso: boolean) {
     this.#socket = socket;
     this.#logger = logger;
     this.#address = socket.address.address;
     this.#port = socket.port;
+    this.#sender = (gso && this.#gsoSender()) || new SendManySender(socket);
+  }
+
+  /** The sendmmsg + GSO sender on this socket's file descriptor, if libc and the descriptor are found. */
+  #gsoSender(): GsoBatchSender | undefined {
+    const libc = libcUdp();
+    const fd = libc && findUdpSocketFd(libc, this.#address, this.#port);
+    if (!libc || fd === undefined) {
+      this.#logger.info("udp mux: sendmmsg/GSO unavailable here, sending with Bun's sendMany");
+      return undefined;
+    }
+    return new GsoBatchSender(libc, fd, MAX_BATCH_DATAGRAMS, (errno) =>
+      this.#logger.warn("udp mux: the kernel refused UDP GSO, sending datagrams one by one", { errno }),
+    );
   }
 
   get port(): number {
@@ -118,6 +136,11 @@ export class UdpMux {
 
   get address(): string {
     return this.#address;
+  }
+
+  /** How batches leave: "sendmmsg+gso", "sendmmsg" (GSO refused) or "sendMany". */
+  get sendMethod(): BatchSender["kind"] {
+    return this.#sender.kind;
   }
 
   get transportCount(): number {
@@ -139,31 +162,34 @@ export class UdpMux {
    * it, through the same batch and retries as media (see flush()).
    */
   send(data: Buffer, addr: Address): void {
-    this.#push(data, addr);
+    if (!this.#fits(data.length)) return;
+    if (!this.#batch.hasRoom(data.length)) this.flush();
+    this.#batch.add(data, addr[0], addr[1]);
     this.flush();
   }
 
   /**
-   * Space for one outgoing datagram, to fill and queue(): valid until the
-   * next flush, after which sendMany has copied it into the kernel.
+   * Space for one outgoing datagram, to fill and queue() before anything else
+   * is allocated: valid until the next flush, which hands it to the kernel.
    */
   allocate(length: number): Buffer {
-    if (this.#slabUsed + length > SLAB_BYTES) this.flush();
-    if (length > SLAB_BYTES) return Buffer.allocUnsafe(length);
-    const view = this.#slab.subarray(this.#slabUsed, this.#slabUsed + length);
-    this.#slabUsed += length;
-    return view;
+    if (length > MAX_UDP_PAYLOAD) throw new RangeError(`a UDP datagram holds at most ${MAX_UDP_PAYLOAD} bytes, ${length} asked`);
+    if (!this.#batch.hasRoom(length)) this.flush();
+    return this.#batch.allocate(length);
   }
 
   /**
    * Queues one media datagram. Queued datagrams leave together, in one
-   * sendMany (sendmmsg) call, when MAX_BATCH_DATAGRAMS are queued or at the
-   * end of the current JS turn: one system call per batch instead of one per
-   * packet per viewer.
+   * sendmmsg call, when the batch is full or at the end of the current JS
+   * turn: one system call per batch instead of one per packet per viewer.
    */
   queue(data: Buffer, addr: Address): void {
-    this.#push(data, addr);
-    if (this.#batch.length >= MAX_BATCH_DATAGRAMS * 3) this.flush();
+    if (data.buffer !== this.#batch.slab.buffer) {
+      if (!this.#fits(data.length)) return;
+      if (!this.#batch.hasRoom(data.length)) this.flush();
+    }
+    this.#batch.add(data, addr[0], addr[1]);
+    if (this.#batch.count >= MAX_BATCH_DATAGRAMS) this.flush();
     else if (!this.#flushQueued) {
       this.#flushQueued = true;
       queueMicrotask(() => {
@@ -173,12 +199,14 @@ export class UdpMux {
     }
   }
 
-  #push(data: Buffer, [host, port]: Address): void {
-    this.#batch.push(data, port, host);
+  #fits(length: number): boolean {
+    if (length <= MAX_UDP_PAYLOAD) return true;
+    this.stats.sendFailures++;
+    return false;
   }
 
   /**
-   * Sends what is queued. sendMany stops at the first datagram the kernel
+   * Sends what is queued. A send stops at the first datagram the kernel
    * refuses: a full send buffer (a retry makes no progress) or, under Bun, an
    * ICMP port-unreachable from a departed peer, which surfaces as ECONNREFUSED
    * on the NEXT send on the socket, whoever it is for (measured: each live
@@ -189,36 +217,25 @@ export class UdpMux {
    */
   flush(): void {
     const batch = this.#batch;
-    if (batch.length === 0) {
-      this.#slabUsed = 0;
-      return;
-    }
-    this.#batch = [];
+    if (batch.count === 0) return batch.clear();
     this.stats.batches++;
     try {
-      this.#flushBatch(batch);
+      this.#sendBatch(batch);
     } finally {
-      this.#slabUsed = 0; // sendMany copied (or dropped) every queued datagram: the slab is free again
+      batch.clear(); // the kernel copied (or we dropped) every queued datagram: the slab is free again
     }
   }
 
-  #flushBatch(batch: Array<Buffer | number | string>): void {
+  #sendBatch(batch: DatagramBatch): void {
+    let from = 0;
     for (let stalled = 0; stalled <= MAX_SEND_RETRIES; ) {
-      const sent = this.#sendMany(batch);
-      if (sent * 3 >= batch.length) return;
+      const sent = this.#sender.send(batch, from);
+      from += sent;
+      if (from >= batch.count) return;
       stalled = sent > 0 ? 0 : stalled + 1;
-      batch = batch.slice(sent * 3);
       this.stats.sendRetries++;
     }
-    this.stats.sendFailures += batch.length / 3;
-  }
-
-  #sendMany(batch: Array<Buffer | number | string>): number {
-    try {
-      return this.#socket.sendMany(batch);
-    } catch {
-      return 0;
-    }
+    this.stats.sendFailures += batch.count - from;
   }
 
   remove(transport: MuxedTransport): void {

@@ -17,7 +17,7 @@ export interface WebrtcSetup {
 /** The WebRTC side of the server from its configuration: UDP mux, announced addresses, ICE servers. */
 export async function setUpWebrtc(config: Readonly<Config>, logger: Logger): Promise<WebrtcSetup> {
   installUdpErrorGuard(logger);
-  const mux = config.udpMux ? await openMux(config.udpMux, logger) : undefined;
+  const mux = config.udpMux ? await openMux(config.udpMux, config.udpGso === "on", logger) : undefined;
   const bound = mux && mux.address !== "0.0.0.0" ? [mux.address] : [];
   const announcedAddresses = config.publicIps.length > 0 ? [...config.publicIps] : bound;
   const peers = new PeerFactory({
@@ -26,13 +26,13 @@ export async function setUpWebrtc(config: Readonly<Config>, logger: Logger): Pro
     announcedAddresses,
     announceMode: config.announceMode,
   });
-  if (mux) logger.info("webrtc media on one UDP port", { address: mux.address, port: mux.port, announced: announcedAddresses.join(",") });
+  if (mux) logger.info("webrtc media on one UDP port", { address: mux.address, port: mux.port, send: mux.sendMethod, announced: announcedAddresses.join(",") });
   return { peers, mux, scheduler: new SendScheduler(), close: async () => mux?.close() };
 }
 
-async function openMux(address: { host: string; port: number }, logger: Logger): Promise<UdpMux> {
+async function openMux(address: { host: string; port: number }, gso: boolean, logger: Logger): Promise<UdpMux> {
   try {
-    return await UdpMux.open({ address: address.host, port: address.port, logger });
+    return await UdpMux.open({ address: address.host, port: address.port, gso, logger });
   } catch (error) {
     throw new ConfigError(`WEBRTC_UDP_ADDR ${address.host}:${address.port} cannot be bound: ${(error as Error).message}`);
   }

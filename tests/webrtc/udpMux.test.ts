@@ -38,9 +38,18 @@ function firstSpsSize(payloads: Buffer[]): string {
   return `${sps.width}x${sps.height}`;
 }
 
-describe("UdpMux.send", () => {
+describe.each([
+  [true, "sendmmsg+gso"],
+  [false, "sendMany"],
+] as const)("UdpMux.send (gso: %p)", (gso, method) => {
+  test(`sends with ${method} on this machine`, async () => {
+    const mux = await UdpMux.open({ port: 0, address: "127.0.0.1", logger: silentLogger, gso });
+    expect(mux.sendMethod).toBe(method);
+    await mux.close();
+  });
+
   test("a departed peer's ICMP errors cost the other peers nothing", async () => {
-    const mux = await UdpMux.open({ port: 0, address: "127.0.0.1", logger: silentLogger });
+    const mux = await UdpMux.open({ port: 0, address: "127.0.0.1", logger: silentLogger, gso });
     let received = 0;
     const live = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0, socket: { data: () => void received++ } });
     const gone = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });

@@ -1,0 +1,30 @@
+import type { udp } from "bun";
+import type { DatagramBatch } from "./datagramBatch.ts";
+
+/** Sends the datagrams of a batch on the mux socket. */
+export interface BatchSender {
+  /** How: for logs and /api figures. */
+  readonly kind: "sendmmsg+gso" | "sendmmsg" | "sendMany";
+  /**
+   * Sends datagrams `from`..batch.count in order and returns how many left,
+   * stopping at the first one the kernel refused (that one did not leave).
+   */
+  send(batch: DatagramBatch, from: number): number;
+}
+
+/** Bun's socket.sendMany (sendmmsg inside Bun): portable, one JS array entry per datagram field. */
+export class SendManySender implements BatchSender {
+  readonly kind = "sendMany";
+
+  constructor(private readonly socket: udp.Socket<"buffer">) {}
+
+  send(batch: DatagramBatch, from: number): number {
+    const packets: Array<Buffer | number | string> = [];
+    for (let i = from; i < batch.count; i++) packets.push(batch.datagram(i), batch.ports[i]!, batch.hosts[i]!);
+    try {
+      return this.socket.sendMany(packets);
+    } catch {
+      return 0; // the first datagram was refused (full buffer, or a pending ICMP error: see UdpMux.flush)
+    }
+  }
+}

@@ -1,0 +1,89 @@
+/** Largest UDP payload over IPv4: 65535 - 20 IP header - 8 UDP header. */
+export const MAX_UDP_PAYLOAD = 65_507;
+
+export interface DatagramBatchOptions {
+  /** Most datagrams in one batch. */
+  maxDatagrams: number;
+  /** Bytes of the slab every datagram of the batch is written into. */
+  slabBytes: number;
+}
+
+/**
+ * Outgoing datagrams waiting for one batched send: their bytes in one slab
+ * (reused after every send, so no garbage per packet, and one base address
+ * for the system call's iovecs), their destinations in parallel arrays.
+ */
+export class DatagramBatch {
+  /** Backed by an ArrayBuffer of its own, so its address never moves (bun:ffi). */
+  readonly slab: Buffer;
+  readonly offsets: Int32Array;
+  readonly lengths: Int32Array;
+  readonly ports: Int32Array;
+  readonly hosts: string[];
+  readonly maxDatagrams: number;
+  #count = 0;
+  #used = 0;
+
+  constructor(options: DatagramBatchOptions) {
+    this.maxDatagrams = options.maxDatagrams;
+    this.slab = Buffer.from(new ArrayBuffer(options.slabBytes));
+    this.offsets = new Int32Array(options.maxDatagrams);
+    this.lengths = new Int32Array(options.maxDatagrams);
+    this.ports = new Int32Array(options.maxDatagrams);
+    this.hosts = new Array<string>(options.maxDatagrams).fill("");
+  }
+
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Whether one more datagram of `length` bytes fits (slab space and a slot). */
+  hasRoom(length: number): boolean {
+    return this.#count < this.maxDatagrams && this.#used + length <= this.slab.length;
+  }
+
+  /**
+   * Space for the next datagram, to fill and then add(). Only call when
+   * hasRoom(length): the slot it belongs to must still be free at add().
+   */
+  allocate(length: number): Buffer {
+    if (!this.hasRoom(length)) throw new RangeError(`no room for a ${length}-byte datagram in the batch`);
+    const view = this.slab.subarray(this.#used, this.#used + length);
+    this.#used += length;
+    return view;
+  }
+
+  /**
+   * Adds a datagram: one from allocate() is taken where it is, any other is
+   * copied into the slab (callers check hasRoom() for those first).
+   */
+  add(data: Uint8Array, host: string, port: number): void {
+    const offset = this.#inSlab(data) ? data.byteOffset - this.slab.byteOffset : this.#copyIn(data);
+    const i = this.#count++;
+    this.offsets[i] = offset;
+    this.lengths[i] = data.length;
+    this.ports[i] = port;
+    this.hosts[i] = host;
+  }
+
+  /** Datagram i's bytes (a view into the slab). */
+  datagram(i: number): Buffer {
+    return this.slab.subarray(this.offsets[i]!, this.offsets[i]! + this.lengths[i]!);
+  }
+
+  /** Empties the batch: the slab is free to be written again. */
+  clear(): void {
+    this.#count = 0;
+    this.#used = 0;
+  }
+
+  #inSlab(data: Uint8Array): boolean {
+    return data.buffer === this.slab.buffer;
+  }
+
+  #copyIn(data: Uint8Array): number {
+    const view = this.allocate(data.length);
+    view.set(data);
+    return view.byteOffset - this.slab.byteOffset;
+  }
+}

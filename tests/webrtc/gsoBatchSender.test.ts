@@ -1,0 +1,179 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { ptr } from "bun:ffi";
+import type { udp } from "bun";
+import { DatagramBatch } from "../../lib/webrtc/datagramBatch.ts";
+import { GsoBatchSender } from "../../lib/webrtc/gsoBatchSender.ts";
+import { findUdpSocketFd, ipv4Bytes, libcUdp, type Libc } from "../../lib/webrtc/libcUdp.ts";
+
+const libc = libcUdp()!;
+const sockets: udp.Socket<"buffer">[] = [];
+afterEach(() => {
+  for (const s of sockets.splice(0)) s.close();
+});
+
+/** A receiving socket that keeps what arrives, in order. */
+async function receiver(): Promise<{ port: number; got: Buffer[] }> {
+  const got: Buffer[] = [];
+  const socket = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0, socket: { data: (_s, data) => void got.push(Buffer.from(data)) } });
+  sockets.push(socket);
+  return { port: socket.port, got };
+}
+
+async function senderSocket(): Promise<{ fd: number }> {
+  const socket = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
+  sockets.push(socket);
+  return { fd: findUdpSocketFd(libc, "127.0.0.1", socket.port)! };
+}
+
+/** libc with sendmmsg's message counts recorded (and, optionally, a refusal injected). */
+function recordingLibc(refuseGsoWith?: number): { libc: Libc; calls: number[] } {
+  const calls: number[] = [];
+  const errno = new Int32Array([refuseGsoWith ?? 0]);
+  let refused = false;
+  const wrapped = {
+    ...libc,
+    sendmmsg: (fd: number, vec: Uint8Array, count: number, flags: number) => {
+      calls.push(count);
+      if (refuseGsoWith !== undefined && !refused) {
+        refused = true;
+        return -1;
+      }
+      return libc.sendmmsg(fd, vec, count, flags);
+    },
+    __errno_location: () => (refused ? ptr(errno) : libc.__errno_location()),
+  } as Libc;
+  return { libc: wrapped, calls };
+}
+
+/** Datagram i of a test: its length, filled with a byte that tells it apart. */
+function datagram(length: number, tag: number): Buffer {
+  return Buffer.alloc(length, tag);
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !condition(); i++) await Bun.sleep(5);
+}
+
+function queue(batch: DatagramBatch, port: number, lengths: number[], firstTag = 0): Buffer[] {
+  const sent = lengths.map((length, i) => datagram(length, firstTag + i));
+  for (const d of sent) batch.add(d, "127.0.0.1", port);
+  return sent;
+}
+
+describe("GsoBatchSender", () => {
+  test("each destination's run leaves as one GSO message, datagram boundaries and order kept", async () => {
+    const [a, b] = [await receiver(), await receiver()];
+    const { fd } = await senderSocket();
+    const { libc: recording, calls } = recordingLibc();
+    const sender = new GsoBatchSender(recording, fd, 64, () => {});
+    const batch = new DatagramBatch({ maxDatagrams: 64, slabBytes: 64 * 1024 });
+    const toA = queue(batch, a.port, [1200, 1200, 1200, 1200, 1200, 600], 1);
+    const toB = queue(batch, b.port, [1200, 1200, 1200], 20);
+
+    expect(sender.send(batch, 0)).toBe(9);
+    await until(() => a.got.length === 6 && b.got.length === 3);
+    expect(calls).toEqual([2]); // one system call, one message per destination
+    expect(sender.kind).toBe("sendmmsg+gso");
+    expect(a.got).toEqual(toA);
+    expect(b.got).toEqual(toB);
+  });
+
+  test("a longer datagram after a shorter one starts a new message; nothing is merged across sizes", async () => {
+    const a = await receiver();
+    const { fd } = await senderSocket();
+    const { libc: recording, calls } = recordingLibc();
+    const sender = new GsoBatchSender(recording, fd, 64, () => {});
+    const batch = new DatagramBatch({ maxDatagrams: 64, slabBytes: 64 * 1024 });
+    const sent = queue(batch, a.port, [1200, 500, 1200, 1300, 100]);
+
+    expect(sender.send(batch, 0)).toBe(5);
+    await until(() => a.got.length === 5);
+    expect(calls).toEqual([3]); // [1200, 500], [1200], [1300, 100]
+    expect(a.got).toEqual(sent);
+  });
+
+  test("a run longer than the kernel's 64 segments is split, and all 130 datagrams arrive in order", async () => {
+    const a = await receiver();
+    const { fd } = await senderSocket();
+    const { libc: recording, calls } = recordingLibc();
+    const sender = new GsoBatchSender(recording, fd, 256, () => {});
+    const batch = new DatagramBatch({ maxDatagrams: 256, slabBytes: 256 * 1024 });
+    // Small datagrams: 130 at once must fit the receiver's socket buffer.
+    const sent = queue(batch, a.port, new Array(130).fill(200));
+
+    expect(sender.send(batch, 0)).toBe(130);
+    await until(() => a.got.length === 130);
+    expect(calls).toEqual([3]); // 64 + 64 + 2
+    expect(a.got).toEqual(sent);
+  });
+
+  test("sends from the middle of a batch (a retry after a refused datagram)", async () => {
+    const a = await receiver();
+    const { fd } = await senderSocket();
+    const sender = new GsoBatchSender(libc, fd, 64, () => {});
+    const batch = new DatagramBatch({ maxDatagrams: 64, slabBytes: 64 * 1024 });
+    const sent = queue(batch, a.port, [1200, 1200, 1200, 800]);
+
+    expect(sender.send(batch, 2)).toBe(2);
+    await until(() => a.got.length === 2);
+    expect(a.got).toEqual(sent.slice(2));
+  });
+
+  test("where the kernel refuses GSO it says so once, and the retry sends the datagrams one by one", async () => {
+    const a = await receiver();
+    const { fd } = await senderSocket();
+    const { libc: refusing, calls } = recordingLibc(22); // EINVAL, as without UDP_SEGMENT support
+    const refusals: number[] = [];
+    const sender = new GsoBatchSender(refusing, fd, 64, (errno) => refusals.push(errno));
+    const batch = new DatagramBatch({ maxDatagrams: 64, slabBytes: 64 * 1024 });
+    const sent = queue(batch, a.port, [1200, 1200, 700]);
+
+    expect(sender.send(batch, 0)).toBe(0);
+    expect(sender.kind).toBe("sendmmsg");
+    expect(refusals).toEqual([22]);
+    expect(sender.send(batch, 0)).toBe(3);
+    await until(() => a.got.length === 3);
+    expect(calls).toEqual([1, 3]);
+    expect(a.got).toEqual(sent);
+  });
+
+  test("datagrams for a host that is not IPv4 are skipped and counted; the others leave", async () => {
+    const a = await receiver();
+    const { fd } = await senderSocket();
+    const sender = new GsoBatchSender(libc, fd, 64, () => {});
+    const batch = new DatagramBatch({ maxDatagrams: 64, slabBytes: 64 * 1024 });
+    batch.add(datagram(100, 1), "::1", a.port);
+    const sent = queue(batch, a.port, [100], 2);
+
+    expect(sender.send(batch, 0)).toBe(2);
+    await until(() => a.got.length === 1);
+    expect(sender.unaddressable).toBe(1);
+    expect(a.got).toEqual(sent);
+  });
+});
+
+describe("findUdpSocketFd", () => {
+  test("finds the descriptor of a Bun UDP socket by its bound address, and nothing for an unbound one", async () => {
+    const socket = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
+    sockets.push(socket);
+    const fd = findUdpSocketFd(libc, "127.0.0.1", socket.port);
+    expect(fd).toBeGreaterThan(2);
+    const closed = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
+    const freePort = closed.port;
+    closed.close();
+    expect(findUdpSocketFd(libc, "127.0.0.1", freePort)).toBeUndefined();
+  });
+});
+
+describe("ipv4Bytes", () => {
+  test.each([
+    ["127.0.0.1", [127, 0, 0, 1]],
+    ["10.255.0.7", [10, 255, 0, 7]],
+    ["::1", undefined],
+    ["1.2.3", undefined],
+    ["1.2.3.256", undefined],
+    ["a.b.c.d", undefined],
+  ])("%s", (host, bytes) => {
+    expect(ipv4Bytes(host)).toEqual(bytes as [number, number, number, number] | undefined);
+  });
+});
