@@ -1,4 +1,5 @@
 import { createCipheriv } from "node:crypto";
+import { AES_GCM_TAG_SIZE, createAesGcmSealer, type AesGcmBackend, type AesGcmSealer } from "./aesGcm.ts";
 
 /** The two SRTP protection profiles WebRTC negotiates over DTLS (RFC 5764 4.1.2, RFC 7714 14.2). */
 export type SrtpProfile = "AEAD_AES_128_GCM" | "AES_CM_128_HMAC_SHA1_80";
@@ -24,11 +25,10 @@ export interface RtpHeaderFields {
 }
 
 export const RTP_FIXED_HEADER_SIZE = 12;
-const GCM_TAG_SIZE = 16; // RFC 7714 14.2: AEAD_AES_128_GCM, 16-octet tag
 const HMAC_SHA1_80_TAG_SIZE = 10; // RFC 3711 5.2: 80-bit authentication tag
 
 /**
- * Encrypts one sender's RTP packets (RFC 3711 SRTP; RFC 7714 for AES-GCM):
+ * Encrypts one sender's RTP packets (RFC 3711 SRTP; RFC 7714 for AES-GCM, sealed by aesGcm.ts):
  * writes the 12-byte header and the encrypted payload and tag straight into
  * one datagram. Nothing is kept per packet: the caller owns the packet index
  * (rollover counter and sequence number, RFC 3711 3.3.1), so a retransmission
@@ -43,19 +43,22 @@ export class SrtpEncryptor {
   readonly #key: Uint8Array;
   readonly #salt: Uint8Array;
   readonly #iv: Buffer;
-  /** The header being encrypted, kept apart for setAAD (a view into the datagram costs more than this copy). */
+  /** The header being encrypted, kept apart as GCM's AAD (a view into the datagram costs more than this copy). */
   readonly #header = Buffer.alloc(RTP_FIXED_HEADER_SIZE);
+  readonly #gcm: AesGcmSealer | undefined;
   /** The rollover counter as the 4 bytes AES-CM authenticates after the packet. */
   readonly #roc = Buffer.alloc(4);
   readonly #hmac: Bun.CryptoHasher | undefined;
 
-  constructor(keys: SrtpSessionKeys) {
+  /** `options.gcmBackend` forces an AES-GCM backend (tests, benchmarks); see lib/rtp/aesGcm.ts. */
+  constructor(keys: SrtpSessionKeys, options: { gcmBackend?: AesGcmBackend } = {}) {
     if (keys.key.length !== 16) throw new Error(`SRTP session key must be 16 bytes, got ${keys.key.length}`);
     this.profile = keys.profile;
     this.#key = keys.key;
     if (keys.profile === "AEAD_AES_128_GCM") {
       this.#salt = keys.salt.subarray(0, 12);
       this.#iv = Buffer.alloc(12);
+      this.#gcm = createAesGcmSealer(keys.key, { backend: options.gcmBackend });
     } else {
       if (!keys.authKey) throw new Error("AES_CM_128_HMAC_SHA1_80 needs the session authentication key");
       this.#salt = keys.salt.subarray(0, 14);
@@ -67,7 +70,7 @@ export class SrtpEncryptor {
 
   /** Bytes an encrypted packet adds to header + payload. */
   get overhead(): number {
-    return this.profile === "AEAD_AES_128_GCM" ? GCM_TAG_SIZE : HMAC_SHA1_80_TAG_SIZE;
+    return this.profile === "AEAD_AES_128_GCM" ? AES_GCM_TAG_SIZE : HMAC_SHA1_80_TAG_SIZE;
   }
 
   /** Size of the datagram encrypt() makes of a payload. */
@@ -97,12 +100,8 @@ export class SrtpEncryptor {
     iv.writeUInt32BE(rollover >>> 0, 6);
     iv.writeUInt16BE(header.sequenceNumber, 10);
     for (let i = 0; i < 12; i++) iv[i]! ^= this.#salt[i]!;
-    const cipher = createCipheriv("aes-128-gcm", this.#key, iv);
-    cipher.setAAD(this.#header);
-    const encrypted = cipher.update(payload);
-    cipher.final();
-    encrypted.copy(out, RTP_FIXED_HEADER_SIZE);
-    cipher.getAuthTag().copy(out, RTP_FIXED_HEADER_SIZE + payload.length);
+    const sealed = out.subarray(RTP_FIXED_HEADER_SIZE, RTP_FIXED_HEADER_SIZE + payload.length + AES_GCM_TAG_SIZE);
+    this.#gcm!.seal(iv, this.#header, payload, sealed);
     return out;
   }
 

@@ -62,3 +62,14 @@ describe.each(["AEAD_AES_128_GCM", "AES_CM_128_HMAC_SHA1_80"] as const)("SrtpEnc
 test("AES-CM without an authentication key is refused", () => {
   expect(() => new SrtpEncryptor({ profile: "AES_CM_128_HMAC_SHA1_80", key: randomBytes(16), salt: randomBytes(14) })).toThrow(/authentication key/);
 });
+
+test("AES-GCM: the libcrypto and node:crypto backends make the same datagrams", () => {
+  const keys = { profile: "AEAD_AES_128_GCM" as const, key: randomBytes(16), salt: randomBytes(12) };
+  const viaLibcrypto = new SrtpEncryptor(keys, { gcmBackend: "libcrypto" });
+  const viaNode = new SrtpEncryptor(keys, { gcmBackend: "node:crypto" });
+  for (const [index, size] of [[1, 1172], [65535, 0], [65536, 1], [0x2_0000_0007, 1400]] as const) {
+    const payload = randomBytes(size);
+    const rollover = Math.floor(index / 65536);
+    expect(viaLibcrypto.encrypt(header(index & 0xffff), rollover, payload).equals(viaNode.encrypt(header(index & 0xffff), rollover, payload))).toBe(true);
+  }
+});
