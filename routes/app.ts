@@ -16,6 +16,7 @@ import { iceServerLinks } from "./iceLinks.ts";
 import { ingestRoutes } from "./ingest.ts";
 import { playerRoutes } from "./player.ts";
 import { streamRoutes } from "./streams.ts";
+import { udpRoutes } from "./udp.ts";
 import { whepRoutes } from "./whep.ts";
 import { whipRoutes } from "./whip.ts";
 
@@ -61,6 +62,7 @@ export function createApp(ctx: AppContext): Hono {
   app.route("/whip", whipRoutes(ctx));
   app.route("/ingest", ingestRoutes(ctx));
   app.route("/api/streams", streamRoutes(ctx));
+  app.route("/api/udp", udpRoutes(ctx));
   app.route("/", playerRoutes(ctx));
   return app;
 }

@@ -4,6 +4,7 @@ import type { Registry } from "../lib/registry.ts";
 import type { ViewerTable } from "../lib/viewerTable.ts";
 import type { SendScheduler } from "../lib/pipeline/sendScheduler.ts";
 import type { PeerFactory } from "../lib/webrtc/peerFactory.ts";
+import type { UdpMux } from "../lib/webrtc/udpMux.ts";
 
 /** Everything the routes need, built once by main.ts (or a test). */
 export interface AppContext {
@@ -13,6 +14,8 @@ export interface AppContext {
   viewers: ViewerTable;
   peers: PeerFactory;
   scheduler: SendScheduler;
+  /** The one UDP socket of all WebRTC media; undefined with WEBRTC_UDP_ADDR=off. */
+  mux: UdpMux | undefined;
 }
 
 /** Bun's server, when the app runs under Bun.serve (absent under app.request() in tests). */

@@ -1,4 +1,4 @@
-import { dlopen, FFIType, type Pointer } from "bun:ffi";
+import { dlopen, FFIType, ptr, type Pointer } from "bun:ffi";
 import { createCipheriv } from "node:crypto";
 
 /**
@@ -18,10 +18,11 @@ export interface AesGcmSealer {
   readonly backend: AesGcmBackend;
   /**
    * Encrypts `plaintext` and authenticates it with `aad` (SP 800-38D 7.1):
-   * `out` (exactly plaintext.length + 16 bytes, not overlapping the inputs)
-   * receives the ciphertext, then the 16-byte tag. `iv` is 12 bytes.
+   * `out` from `outOffset` (default 0; plaintext.length + 16 bytes, not
+   * overlapping the inputs) receives the ciphertext, then the 16-byte tag.
+   * `iv` is 12 bytes.
    */
-  seal(iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, out: Uint8Array): void;
+  seal(iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, out: Uint8Array, outOffset?: number): void;
   /** Frees native state now rather than at garbage collection; seal() throws afterwards. */
   dispose(): void;
 }
@@ -49,10 +50,12 @@ export function libcryptoAvailable(): boolean {
   return libcrypto() !== null;
 }
 
-function checkSizes(iv: Uint8Array, plaintext: Uint8Array, out: Uint8Array): void {
+function checkSizes(iv: Uint8Array, plaintext: Uint8Array, out: Uint8Array, outOffset: number): void {
   if (iv.length !== AES_GCM_IV_SIZE) throw new RangeError(`AES-GCM IV must be 12 bytes, got ${iv.length}`);
   const needed = plaintext.length + AES_GCM_TAG_SIZE;
-  if (out.length !== needed) throw new RangeError(`AES-GCM output is ${out.length} bytes, ${needed} needed`);
+  if (!Number.isInteger(outOffset) || outOffset < 0 || outOffset + needed > out.length) {
+    throw new RangeError(`AES-GCM output needs ${needed} bytes at ${outOffset}, the buffer has ${out.length}`);
+  }
 }
 
 // --- libcrypto (OpenSSL 3) through bun:ffi ---------------------------------
@@ -115,8 +118,9 @@ function failure(lib: Libcrypto, call: string): Error {
 /**
  * One EVP_CIPHER_CTX with the key schedule set once; each seal() only sets a
  * new IV, which restarts GCM (SP 800-38D 7.1). Typed arrays are passed as
- * FFI arguments, never as cached ptr() numbers: JSC may move a small typed
- * array's storage, while an argument is pinned for the duration of the call.
+ * FFI arguments, or as ptr() addresses taken right before the call, never
+ * cached: JSC may move a small typed array's storage (when its .buffer is
+ * first asked for), never during a synchronous call.
  */
 class LibcryptoSealer implements AesGcmSealer {
   readonly backend = "libcrypto";
@@ -138,8 +142,8 @@ class LibcryptoSealer implements AesGcmSealer {
     contexts.register(this, ctx, this);
   }
 
-  seal(iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, out: Uint8Array): void {
-    checkSizes(iv, plaintext, out);
+  seal(iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, out: Uint8Array, outOffset = 0): void {
+    checkSizes(iv, plaintext, out, outOffset);
     const ctx = this.#ctx;
     if (ctx === null) throw new Error("AES-GCM sealer used after dispose()");
     const lib = this.#lib;
@@ -147,11 +151,12 @@ class LibcryptoSealer implements AesGcmSealer {
     const n = plaintext.length;
     check(lib, lib.EVP_EncryptInit_ex(ctx, null, null, null, iv), "EVP_EncryptInit_ex (IV)");
     if (aad.length > 0) check(lib, lib.EVP_EncryptUpdate(ctx, null, outl, aad, aad.length), "EVP_EncryptUpdate (AAD)");
+    // Addresses inside `out`, taken here and used at once (a subarray per packet costs more).
     if (n > 0) {
-      check(lib, lib.EVP_EncryptUpdate(ctx, out, outl, plaintext, n), "EVP_EncryptUpdate");
+      check(lib, lib.EVP_EncryptUpdate(ctx, ptr(out, outOffset), outl, plaintext, n), "EVP_EncryptUpdate");
       if (outl[0] !== n) throw new Error(`AES-GCM: EVP_EncryptUpdate wrote ${outl[0]} bytes, not ${n}`);
     }
-    const tag = out.subarray(n);
+    const tag = ptr(out, outOffset + n);
     check(lib, lib.EVP_EncryptFinal_ex(ctx, tag, outl), "EVP_EncryptFinal_ex"); // GCM writes no bytes here
     check(lib, lib.EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, AES_GCM_TAG_SIZE, tag), "EVP_CIPHER_CTX_ctrl (GET_TAG)");
   }
@@ -176,13 +181,13 @@ class NodeCryptoSealer implements AesGcmSealer {
     this.#key = new Uint8Array(key);
   }
 
-  seal(iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, out: Uint8Array): void {
-    checkSizes(iv, plaintext, out);
+  seal(iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, out: Uint8Array, outOffset = 0): void {
+    checkSizes(iv, plaintext, out, outOffset);
     const cipher = createCipheriv("aes-128-gcm", this.#key, iv);
     cipher.setAAD(aad);
-    out.set(cipher.update(plaintext), 0);
+    out.set(cipher.update(plaintext), outOffset);
     cipher.final();
-    out.set(cipher.getAuthTag(), plaintext.length);
+    out.set(cipher.getAuthTag(), outOffset + plaintext.length);
   }
 
   dispose(): void {}

@@ -151,18 +151,20 @@ function stapA(nalus: Uint8Array[], size: number): Uint8Array {
  * RFC 6184 5.8 FU-A: FU indicator (F | NRI | 28), FU header (S | E | R=0 |
  * type), then a slice of the NAL unit after its header byte (the header is
  * carried by the indicator and FU header, not repeated). The fewest fragments
- * that fit the budget, their sizes differing by at most one byte.
+ * that fit the budget, all of one size but the last, which is a little shorter.
  */
 function fuA(nalu: Uint8Array, maxPayload: number): Uint8Array[] {
   const header = nalu[0]!;
   const body = nalu.subarray(1);
   const count = Math.ceil(body.length / (maxPayload - FU_A_HEADER_SIZE));
-  const base = Math.floor(body.length / count);
-  const longer = body.length % count; // the first `longer` fragments carry base + 1 bytes
+  // Balanced, so the last fragment is not a sliver; all but the last the same size, so a
+  // viewer's run of them leaves as one UDP GSO send (lib/webrtc/gsoBatchSender.ts).
+  // ceil(b / ceil(b / m)) * (count - 1) < b for every b and m: the last is never empty.
+  const fullSize = Math.ceil(body.length / count);
   const fragments: Uint8Array[] = [];
   let offset = 0;
   for (let i = 0; i < count; i++) {
-    const size = base + (i < longer ? 1 : 0);
+    const size = i < count - 1 ? fullSize : body.length - offset;
     const out = new Uint8Array(FU_A_HEADER_SIZE + size);
     out[0] = (header & (NAL_F_MASK | NAL_NRI_MASK)) | NAL_TYPE.FU_A;
     out[1] = (i === 0 ? FU_START : 0) | (i === count - 1 ? FU_END : 0) | (header & NAL_TYPE_MASK);

@@ -78,31 +78,32 @@ export class SrtpEncryptor {
     return RTP_FIXED_HEADER_SIZE + payload.length + this.overhead;
   }
 
-  /**
-   * One SRTP datagram: header, encrypted payload, tag; written into `into`
-   * (exactly datagramSize() bytes) when given. `rollover` is the ROC of RFC 3711 3.3.1.
-   */
-  encrypt(header: RtpHeaderFields, rollover: number, payload: Uint8Array, into?: Buffer): Buffer {
-    const out = into ?? Buffer.allocUnsafe(this.datagramSize(payload));
-    if (out.length !== this.datagramSize(payload)) throw new RangeError(`datagram buffer is ${out.length} bytes, ${this.datagramSize(payload)} needed`);
+  /** One SRTP datagram (header, encrypted payload, tag) in a new buffer. `rollover` is the ROC of RFC 3711 3.3.1. */
+  encrypt(header: RtpHeaderFields, rollover: number, payload: Uint8Array): Buffer {
+    const out = Buffer.allocUnsafe(this.datagramSize(payload));
+    this.encryptInto(header, rollover, payload, out, 0);
+    return out;
+  }
+
+  /** The same datagram written at `into[at]` (datagramSize() bytes): straight into a send batch. */
+  encryptInto(header: RtpHeaderFields, rollover: number, payload: Uint8Array, into: Uint8Array, at: number): void {
+    const size = this.datagramSize(payload);
+    if (at < 0 || at + size > into.length) throw new RangeError(`datagram of ${size} bytes does not fit at ${at} in ${into.length}`);
     writeRtpHeader(this.#header, header);
-    this.#header.copy(out, 0);
-    return this.profile === "AEAD_AES_128_GCM"
-      ? this.#encryptGcm(out, header, rollover, payload)
-      : this.#encryptCtr(out, header, rollover, payload);
+    into.set(this.#header, at);
+    if (this.profile === "AEAD_AES_128_GCM") this.#encryptGcm(into, at, header, rollover, payload);
+    else this.#encryptCtr(into, at, header, rollover, payload);
   }
 
   /** RFC 7714 8: IV = (00 00 || SSRC || ROC || SEQ) XOR salt; the header is the AAD; the tag follows. */
-  #encryptGcm(out: Buffer, header: RtpHeaderFields, rollover: number, payload: Uint8Array): Buffer {
+  #encryptGcm(into: Uint8Array, at: number, header: RtpHeaderFields, rollover: number, payload: Uint8Array): void {
     const iv = this.#iv;
     iv.writeUInt16BE(0, 0);
     iv.writeUInt32BE(header.ssrc >>> 0, 2);
     iv.writeUInt32BE(rollover >>> 0, 6);
     iv.writeUInt16BE(header.sequenceNumber, 10);
     for (let i = 0; i < 12; i++) iv[i]! ^= this.#salt[i]!;
-    const sealed = out.subarray(RTP_FIXED_HEADER_SIZE, RTP_FIXED_HEADER_SIZE + payload.length + AES_GCM_TAG_SIZE);
-    this.#gcm!.seal(iv, this.#header, payload, sealed);
-    return out;
+    this.#gcm!.seal(iv, this.#header, payload, into, at + RTP_FIXED_HEADER_SIZE);
   }
 
   /**
@@ -110,20 +111,18 @@ export class SrtpEncryptor {
    * index being ROC || SEQ; then 4.2: HMAC-SHA1 over header, encrypted
    * payload and ROC, cut to 80 bits.
    */
-  #encryptCtr(out: Buffer, header: RtpHeaderFields, rollover: number, payload: Uint8Array): Buffer {
+  #encryptCtr(into: Uint8Array, at: number, header: RtpHeaderFields, rollover: number, payload: Uint8Array): void {
     const iv = this.#iv;
     iv.fill(0);
     iv.writeUInt32BE(header.ssrc >>> 0, 4);
     iv.writeUInt32BE(rollover >>> 0, 8);
     iv.writeUInt16BE(header.sequenceNumber, 12);
     for (let i = 0; i < 14; i++) iv[i]! ^= this.#salt[i]!;
-    const encrypted = createCipheriv("aes-128-ctr", this.#key, iv).update(payload);
-    encrypted.copy(out, RTP_FIXED_HEADER_SIZE);
-    const authenticated = out.subarray(0, RTP_FIXED_HEADER_SIZE + payload.length);
+    into.set(createCipheriv("aes-128-ctr", this.#key, iv).update(payload), at + RTP_FIXED_HEADER_SIZE);
+    const authenticated = into.subarray(at, at + RTP_FIXED_HEADER_SIZE + payload.length);
     this.#roc.writeUInt32BE(rollover >>> 0, 0);
     const tag = this.#hmac!.copy().update(authenticated).update(this.#roc).digest();
-    tag.copy(out, authenticated.length, 0, HMAC_SHA1_80_TAG_SIZE);
-    return out;
+    into.set(tag.subarray(0, HMAC_SHA1_80_TAG_SIZE), at + authenticated.length);
   }
 }
 

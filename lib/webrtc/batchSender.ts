@@ -5,6 +5,8 @@ import type { DatagramBatch } from "./datagramBatch.ts";
 export interface BatchSender {
   /** How: for logs and /api figures. */
   readonly kind: "sendmmsg+gso" | "sendmmsg" | "sendMany";
+  /** Messages the kernel took so far: with GSO one per run of a destination's datagrams. */
+  readonly messages: number;
   /**
    * Sends datagrams `from`..batch.count in order and returns how many left,
    * stopping at the first one the kernel refused (that one did not leave).
@@ -15,6 +17,7 @@ export interface BatchSender {
 /** Bun's socket.sendMany (sendmmsg inside Bun): portable, one JS array entry per datagram field. */
 export class SendManySender implements BatchSender {
   readonly kind = "sendMany";
+  messages = 0;
 
   constructor(private readonly socket: udp.Socket<"buffer">) {}
 
@@ -22,7 +25,9 @@ export class SendManySender implements BatchSender {
     const packets: Array<Buffer | number | string> = [];
     for (let i = from; i < batch.count; i++) packets.push(batch.datagram(i), batch.ports[i]!, batch.hosts[i]!);
     try {
-      return this.socket.sendMany(packets);
+      const sent = this.socket.sendMany(packets);
+      this.messages += sent;
+      return sent;
     } catch {
       return 0; // the first datagram was refused (full buffer, or a pending ICMP error: see UdpMux.flush)
     }

@@ -43,27 +43,30 @@ export class DatagramBatch {
   }
 
   /**
-   * Space for the next datagram, to fill and then add(). Only call when
-   * hasRoom(length): the slot it belongs to must still be free at add().
+   * Space for the next datagram: its offset in the slab, to write and then
+   * addReserved(). Only call when hasRoom(length), and add it before the next reserve.
    */
-  allocate(length: number): Buffer {
+  reserve(length: number): number {
     if (!this.hasRoom(length)) throw new RangeError(`no room for a ${length}-byte datagram in the batch`);
-    const view = this.slab.subarray(this.#used, this.#used + length);
+    const offset = this.#used;
     this.#used += length;
-    return view;
+    return offset;
   }
 
-  /**
-   * Adds a datagram: one from allocate() is taken where it is, any other is
-   * copied into the slab (callers check hasRoom() for those first).
-   */
-  add(data: Uint8Array, host: string, port: number): void {
-    const offset = this.#inSlab(data) ? data.byteOffset - this.slab.byteOffset : this.#copyIn(data);
+  /** Adds the datagram written at a reserved offset. */
+  addReserved(offset: number, length: number, host: string, port: number): void {
     const i = this.#count++;
     this.offsets[i] = offset;
-    this.lengths[i] = data.length;
+    this.lengths[i] = length;
     this.ports[i] = port;
     this.hosts[i] = host;
+  }
+
+  /** Adds a copy of `data` (callers check hasRoom() first). */
+  add(data: Uint8Array, host: string, port: number): void {
+    const offset = this.reserve(data.length);
+    this.slab.set(data, offset);
+    this.addReserved(offset, data.length, host, port);
   }
 
   /** Datagram i's bytes (a view into the slab). */
@@ -75,15 +78,5 @@ export class DatagramBatch {
   clear(): void {
     this.#count = 0;
     this.#used = 0;
-  }
-
-  #inSlab(data: Uint8Array): boolean {
-    return data.buffer === this.slab.buffer;
-  }
-
-  #copyIn(data: Uint8Array): number {
-    const view = this.allocate(data.length);
-    view.set(data);
-    return view.byteOffset - this.slab.byteOffset;
   }
 }

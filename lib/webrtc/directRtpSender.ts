@@ -1,6 +1,6 @@
 import type { RTCRtpSender } from "werift";
 import { SrtpEncryptor, type SrtpProfile } from "../rtp/srtpEncryptor.ts";
-import type { Address } from "./udpMux.ts";
+import type { Address, DatagramWriter } from "./udpMux.ts";
 
 /** How one viewer's track puts RTP on the wire: the direct path below, or werift's own (the benchmark baseline). */
 export interface RtpSendPath {
@@ -13,8 +13,7 @@ export interface RtpSendPath {
 /** The werift transport a connection's selected pair sends on: werift's UdpTransport, or our MuxedTransport. */
 interface PairTransport {
   send(data: Buffer, addr: Address): unknown;
-  queue?(data: Buffer, addr: Address): void;
-  allocate?(length: number): Buffer;
+  queueWith?(length: number, addr: Address, write: DatagramWriter): void;
 }
 
 /** werift 0.25.2 SRTP context fields: its session keys, derived from the DTLS exporter (RFC 5764 4.2). */
@@ -123,8 +122,8 @@ export class DirectRtpSender implements RtpSendPath {
     const header = { ssrc: s.ssrc, payloadType: s.codec.payloadType, sequenceNumber: packetIndex & 0xffff, timestamp, marker };
     const out = pair.protocol.transport;
     const rollover = Math.floor(packetIndex / 0x10000);
-    if (out.queue && out.allocate) {
-      out.queue(srtp.encrypt(header, rollover, payload, out.allocate(srtp.datagramSize(payload))), pair.remoteAddr);
+    if (out.queueWith) {
+      out.queueWith(srtp.datagramSize(payload), pair.remoteAddr, (into, at) => srtp.encryptInto(header, rollover, payload, into, at));
     } else {
       void out.send(srtp.encrypt(header, rollover, payload), pair.remoteAddr);
     }

@@ -30,6 +30,7 @@ const MAX_CACHED_HOSTS = 4096;
 
 export class GsoBatchSender implements BatchSender {
   kind: "sendmmsg+gso" | "sendmmsg" = "sendmmsg+gso";
+  messages = 0;
   /** Datagrams skipped because their host is not an IPv4 address (the mux socket is IPv4). */
   unaddressable = 0;
   readonly #libc: Libc;
@@ -63,7 +64,10 @@ export class GsoBatchSender implements BatchSender {
     const messages = this.#build(batch, from);
     if (messages === 0) return batch.count - from; // nothing addressable was left
     const sent = this.#libc.sendmmsg(this.#fd, this.#scratch, messages, 0);
-    if (sent > 0) return this.#messageEnds[sent - 1]! - from;
+    if (sent > 0) {
+      this.messages += sent;
+      return this.#messageEnds[sent - 1]! - from;
+    }
     if (sent < 0) this.#onFailure(lastErrno(this.#libc), this.#messageEnds[0]! - from);
     return 0;
   }

@@ -9,6 +9,9 @@ import { findUdpSocketFd, libcUdp } from "./libcUdp.ts";
 /** Where a datagram came from or goes to, as werift passes it: [host, port]. */
 export type Address = [string, number];
 
+/** Writes one datagram's bytes at `into[at]` (exactly as many as were asked for). */
+export type DatagramWriter = (into: Uint8Array, at: number) => void;
+
 /**
  * One peer connection's view of the shared socket. It stands in for werift's
  * UdpTransport (same members werift's StunProtocol uses: onData, send, close,
@@ -34,14 +37,9 @@ export class MuxedTransport {
     if (!this.closed && addr) this.mux.send(data, addr);
   }
 
-  /** Space for one media datagram (see UdpMux.allocate). */
-  allocate(length: number): Buffer {
-    return this.mux.allocate(length);
-  }
-
-  /** Media: leaves in the mux's next batch (see UdpMux.queue). */
-  queue(data: Buffer, addr: Address): void {
-    if (!this.closed) this.mux.queue(data, addr);
+  /** Media: `length` bytes written by `write` straight into the mux's next batch (see UdpMux.queueWith). */
+  queueWith(length: number, addr: Address, write: DatagramWriter): void {
+    if (!this.closed) this.mux.queueWith(length, addr, write);
   }
 
   async close(): Promise<void> {
@@ -80,7 +78,7 @@ const STUN_ATTR_USERNAME = 0x0006;
  * bound. Routes go away with their transport.
  */
 export class UdpMux {
-  readonly stats = { routed: 0, unroutable: 0, socketErrors: 0, sendRetries: 0, sendFailures: 0, batches: 0 };
+  readonly stats = { routed: 0, unroutable: 0, socketErrors: 0, sendRetries: 0, sendFailures: 0, batches: 0, datagramsSent: 0 };
   readonly #socket: udp.Socket<"buffer">;
   readonly #logger: Logger;
   readonly #transports = new Set<MuxedTransport>();
@@ -143,6 +141,11 @@ export class UdpMux {
     return this.#sender.kind;
   }
 
+  /** Messages handed to the kernel: fewer than datagramsSent by the runs GSO sent as one. */
+  get messagesSent(): number {
+    return this.#sender.messages;
+  }
+
   get transportCount(): number {
     return this.#transports.size;
   }
@@ -169,26 +172,18 @@ export class UdpMux {
   }
 
   /**
-   * Space for one outgoing datagram, to fill and queue() before anything else
-   * is allocated: valid until the next flush, which hands it to the kernel.
+   * Queues one media datagram of `length` bytes, which `write` puts straight
+   * into the batch's slab (no buffer per packet). Queued datagrams leave
+   * together, in one sendmmsg call, when the batch is full or at the end of
+   * the current JS turn: one system call per batch instead of one per packet
+   * per viewer.
    */
-  allocate(length: number): Buffer {
-    if (length > MAX_UDP_PAYLOAD) throw new RangeError(`a UDP datagram holds at most ${MAX_UDP_PAYLOAD} bytes, ${length} asked`);
+  queueWith(length: number, [host, port]: Address, write: DatagramWriter): void {
+    if (!this.#fits(length)) return;
     if (!this.#batch.hasRoom(length)) this.flush();
-    return this.#batch.allocate(length);
-  }
-
-  /**
-   * Queues one media datagram. Queued datagrams leave together, in one
-   * sendmmsg call, when the batch is full or at the end of the current JS
-   * turn: one system call per batch instead of one per packet per viewer.
-   */
-  queue(data: Buffer, addr: Address): void {
-    if (data.buffer !== this.#batch.slab.buffer) {
-      if (!this.#fits(data.length)) return;
-      if (!this.#batch.hasRoom(data.length)) this.flush();
-    }
-    this.#batch.add(data, addr[0], addr[1]);
+    const at = this.#batch.reserve(length);
+    write(this.#batch.slab, at);
+    this.#batch.addReserved(at, length, host, port);
     if (this.#batch.count >= MAX_BATCH_DATAGRAMS) this.flush();
     else if (!this.#flushQueued) {
       this.#flushQueued = true;
@@ -231,6 +226,7 @@ export class UdpMux {
     for (let stalled = 0; stalled <= MAX_SEND_RETRIES; ) {
       const sent = this.#sender.send(batch, from);
       from += sent;
+      this.stats.datagramsSent += sent;
       if (from >= batch.count) return;
       stalled = sent > 0 ? 0 : stalled + 1;
       this.stats.sendRetries++;

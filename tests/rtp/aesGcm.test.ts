@@ -98,13 +98,27 @@ describe.each(["libcrypto", "node:crypto"] as const)("AES-128-GCM sealer, %s bac
     expect([...datagram.subarray(0, 12), ...datagram.subarray(128)].every((b) => b === 0xee)).toBe(true);
   });
 
-  test("a wrong-size output, IV or key is refused", () => {
+  test("an output too short from its offset, a bad offset, a wrong IV or key is refused", () => {
     const sealer = createAesGcmSealer(randomBytes(16), { backend });
     const plaintext = randomBytes(20);
-    expect(() => sealer.seal(randomBytes(12), randomBytes(12), plaintext, Buffer.alloc(35))).toThrow(/36 needed/);
-    expect(() => sealer.seal(randomBytes(12), randomBytes(12), plaintext, Buffer.alloc(37))).toThrow(/36 needed/);
+    expect(() => sealer.seal(randomBytes(12), randomBytes(12), plaintext, Buffer.alloc(35))).toThrow(/needs 36 bytes at 0/);
+    expect(() => sealer.seal(randomBytes(12), randomBytes(12), plaintext, Buffer.alloc(40), 5)).toThrow(/needs 36 bytes at 5/);
+    expect(() => sealer.seal(randomBytes(12), randomBytes(12), plaintext, Buffer.alloc(40), -1)).toThrow(/at -1/);
     expect(() => sealer.seal(randomBytes(16), randomBytes(12), plaintext, Buffer.alloc(36))).toThrow(/IV must be 12 bytes/);
     expect(() => createAesGcmSealer(randomBytes(32), { backend })).toThrow(/16 bytes/);
+  });
+
+  test("sealed at an offset: the same bytes there, nothing written around them", () => {
+    const key = randomBytes(16);
+    const sealer = createAesGcmSealer(key, { backend });
+    const [iv, aad, plaintext] = [randomBytes(12), randomBytes(12), randomBytes(1172)];
+    const alone = Buffer.alloc(1188);
+    sealer.seal(iv, aad, plaintext, alone);
+    const wide = Buffer.alloc(1188 + 40, 0xee);
+    sealer.seal(iv, aad, plaintext, wide, 17);
+    expect(wide.subarray(17, 17 + 1188).equals(alone)).toBe(true);
+    expect(wide.subarray(0, 17).every((b) => b === 0xee)).toBe(true);
+    expect(wide.subarray(17 + 1188).every((b) => b === 0xee)).toBe(true);
   });
 
   test("the key is fixed at construction: changing the caller's key bytes later changes nothing", () => {

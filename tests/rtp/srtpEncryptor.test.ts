@@ -52,6 +52,17 @@ describe.each(["AEAD_AES_128_GCM", "AES_CM_128_HMAC_SHA1_80"] as const)("SrtpEnc
     expect(() => weriftReceiver.decrypt(ours.encrypt(header(7), 1, randomBytes(50)))).toThrow();
   });
 
+  test("encryptInto writes the same datagram at an offset and nothing around it; one that does not fit is refused", () => {
+    const { ours } = pair(profile);
+    const payload = randomBytes(1000);
+    const alone = ours.encrypt(header(9), 0, payload);
+    const slab = Buffer.alloc(alone.length + 100, 0xee);
+    ours.encryptInto(header(9), 0, payload, slab, 50);
+    expect(slab.subarray(50, 50 + alone.length).equals(alone)).toBe(true);
+    expect([...slab.subarray(0, 50), ...slab.subarray(50 + alone.length)].every((b) => b === 0xee)).toBe(true);
+    expect(() => ours.encryptInto(header(9), 0, payload, slab, 101)).toThrow(RangeError);
+  });
+
   test("the header goes out in the clear with marker and payload type", () => {
     const { ours } = pair(profile);
     const datagram = ours.encrypt(header(0x1234, true), 0, randomBytes(10));

@@ -37,7 +37,14 @@ function connectedSender() {
   const receiver = new SrtpSession({ keys: { localMasterKey: peer.key, localMasterSalt: peer.salt, remoteMasterKey: master.key, remoteMasterSalt: master.salt }, profile: 7 } as never);
   const queued: Buffer[] = [];
   const nackListeners: Array<(feedback: { lost: number[] }) => void> = [];
-  const transport = { send: () => {}, allocate: (n: number) => Buffer.alloc(n), queue: (data: Buffer, _addr: Address) => void queued.push(data) };
+  const transport = {
+    send: () => {},
+    queueWith: (length: number, _addr: Address, write: (into: Uint8Array, at: number) => void) => {
+      const into = Buffer.alloc(length + 7); // written at an offset, as into a batch's slab
+      write(into, 7);
+      queued.push(into.subarray(7));
+    },
+  };
   const sender = {
     ssrc: 1234, codec: { payloadType: 96 }, stopped: false, packetCount: 0, octetCount: 0, rtpTimestamp: 0, ntpTimestamp: 0n,
     runRtcp: async () => {},

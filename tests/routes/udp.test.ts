@@ -1,0 +1,34 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { startTestServer, type TestServer } from "../helpers/testServer.ts";
+
+let server: TestServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+describe("GET /api/udp", () => {
+  test("the mux's address, send method and counters: three equal datagrams to one peer leave as one GSO message", async () => {
+    server = await startTestServer();
+    const mux = server.webrtc.mux!;
+    let received = 0;
+    const peer = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0, socket: { data: () => void received++ } });
+    try {
+      for (let i = 0; i < 3; i++) mux.queueWith(500, ["127.0.0.1", peer.port], (into, at) => into.fill(i, at, at + 500));
+      mux.flush();
+      const info = await (await server.app.request("/api/udp")).json();
+      expect(info).toMatchObject({ address: "127.0.0.1", port: mux.port, sendMethod: "sendmmsg+gso", datagramsSent: 3, messagesSent: 1, sendFailures: 0 });
+      for (let i = 0; i < 100 && received < 3; i++) await Bun.sleep(5);
+      expect(received).toBe(3);
+    } finally {
+      peer.close();
+    }
+  });
+
+  test("404 with a sentence when WEBRTC_UDP_ADDR=off", async () => {
+    server = await startTestServer({ WEBRTC_UDP_ADDR: "off" });
+    const response = await server.app.request("/api/udp");
+    expect(response.status).toBe(404);
+    expect(await response.text()).toContain("no UDP mux");
+  });
+});
