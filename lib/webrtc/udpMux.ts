@@ -87,6 +87,7 @@ export class UdpMux {
   readonly #batch = new DatagramBatch({ maxDatagrams: MAX_BATCH_DATAGRAMS, slabBytes: SLAB_BYTES });
   readonly #sender: BatchSender;
   #flushQueued = false;
+  #closed = false;
   #address = "0.0.0.0";
   #port = 0;
 
@@ -165,7 +166,7 @@ export class UdpMux {
    * it, through the same batch and retries as media (see flush()).
    */
   send(data: Buffer, addr: Address): void {
-    if (!this.#fits(data.length)) return;
+    if (!this.#canSend(data.length)) return;
     if (!this.#batch.hasRoom(data.length)) this.flush();
     this.#batch.add(data, addr[0], addr[1]);
     this.flush();
@@ -179,7 +180,7 @@ export class UdpMux {
    * per viewer.
    */
   queueWith(length: number, [host, port]: Address, write: DatagramWriter): void {
-    if (!this.#fits(length)) return;
+    if (!this.#canSend(length)) return;
     if (!this.#batch.hasRoom(length)) this.flush();
     const at = this.#batch.reserve(length);
     write(this.#batch.slab, at);
@@ -194,7 +195,9 @@ export class UdpMux {
     }
   }
 
-  #fits(length: number): boolean {
+  /** Open, and the datagram fits UDP (a longer one is counted as a failure). */
+  #canSend(length: number): boolean {
+    if (this.#closed) return false;
     if (length <= MAX_UDP_PAYLOAD) return true;
     this.stats.sendFailures++;
     return false;
@@ -212,7 +215,7 @@ export class UdpMux {
    */
   flush(): void {
     const batch = this.#batch;
-    if (batch.count === 0) return batch.clear();
+    if (batch.count === 0 || this.#closed) return batch.clear();
     this.stats.batches++;
     try {
       this.#sendBatch(batch);
@@ -239,7 +242,11 @@ export class UdpMux {
     for (const [key, routed] of this.#routes) if (routed === transport) this.#routes.delete(key);
   }
 
+  /** Sends what is queued and closes the socket; later sends are dropped (the GSO sender's fd could be reused). */
   async close(): Promise<void> {
+    if (this.#closed) return;
+    this.flush();
+    this.#closed = true;
     this.#socket.close();
   }
 

@@ -48,6 +48,25 @@ describe.each([
     await mux.close();
   });
 
+  test("close() sends what is queued; later datagrams are dropped, never written to a stale descriptor", async () => {
+    const mux = await UdpMux.open({ port: 0, address: "127.0.0.1", logger: silentLogger, gso });
+    let received = 0;
+    const peer = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0, socket: { data: () => void received++ } });
+    try {
+      mux.queueWith(100, ["127.0.0.1", peer.port], (into, at) => into.fill(1, at, at + 100));
+      await mux.close();
+      mux.queueWith(100, ["127.0.0.1", peer.port], (into, at) => into.fill(2, at, at + 100));
+      mux.send(Buffer.alloc(100), ["127.0.0.1", peer.port]);
+      mux.flush();
+      for (let i = 0; i < 40 && received < 1; i++) await Bun.sleep(5);
+      await Bun.sleep(50);
+      expect(received).toBe(1);
+      expect(mux.stats.datagramsSent).toBe(1);
+    } finally {
+      peer.close();
+    }
+  });
+
   test("a departed peer's ICMP errors cost the other peers nothing", async () => {
     const mux = await UdpMux.open({ port: 0, address: "127.0.0.1", logger: silentLogger, gso });
     let received = 0;
