@@ -1,6 +1,7 @@
 // `bun run bench`: every benchmark figure in one run on this machine.
 import { formatFanout, measureFanout } from "./fanout.ts";
 import { measureLiveDelay } from "./liveDelay.ts";
+import { formatSendPath, measureSendPath } from "./sendPath.ts";
 import { formatLiveDelay } from "./liveDelayReport.ts";
 import { measureTtff } from "./ttff.ts";
 import { measureWhipLatency } from "./whipLatency.ts";
@@ -18,6 +19,8 @@ console.log(formatLiveDelay(await measureLiveDelay(2, { control: true })));
 console.log(formatLiveDelay(await measureLiveDelay(2, { audio: false })));
 const whip = await measureWhipLatency(60);
 console.log(`whip: answer->first frame ${whip.answerToFirstFrame.toFixed(0)} ms; end-to-end delay p50 ${whip.delayP50.toFixed(0)} ms, p95 ${whip.delayP95.toFixed(0)} ms`);
+// The floor of the per-viewer work (SRTP + batched send only), and what each part of it gains.
+for (const r of await measureSendPath(100)) console.log(formatSendPath(r));
 // The baseline first, in the same run: the ratio is what a noisy shared machine cannot blur.
 for (const r of await measureFanout([1, 50, 100, 200], { baseline: true })) console.log(formatFanout(r));
 for (const r of await measureFanout([1, 50, 100, 200])) console.log(formatFanout(r));
