@@ -19,8 +19,13 @@ const SOL_UDP = 17;
 const UDP_SEGMENT = 103; // linux/udp.h: the segment size of a GSO send
 /** linux/udp.h UDP_MAX_SEGMENTS (1 << 6): more segments in one send is EINVAL. */
 const MAX_SEGMENTS = 64;
-/** Segments longer than this are sent one by one: 1500 Ethernet MTU - 20 IPv4 - 8 UDP (a longer one makes the whole send EINVAL). */
-const MAX_SEGMENT_SIZE = 1472;
+/**
+ * Longer datagrams are sent one by one: a GSO segment plus headers above the
+ * route's MTU makes the whole send EINVAL (where a plain send would fragment).
+ * 1280 (IPv6 minimum MTU, under any tunnel's) - 20 IPv4 - 8 UDP; media
+ * datagrams are at most 1200 bytes (MAX_RTP_PAYLOAD_SIZE + header + tag).
+ */
+const MAX_SEGMENT_SIZE = 1252;
 /** One GSO send is one UDP datagram to the stack: its payload must stay under 64 KiB. */
 const MAX_GSO_BYTES = 65_000;
 /** Errors that mean "no GSO here" (old kernel, a device path without checksum offload). */
@@ -45,6 +50,8 @@ export class GsoBatchSender implements BatchSender {
   /** For each message of the current call: the batch index after its last datagram. */
   readonly #messageEnds: Int32Array;
   readonly #hosts = new Map<string, [number, number, number, number] | undefined>();
+  /** Datagrams in the current call's first message: the one a failed call's errno is about. */
+  #firstMessageSegments = 0;
 
   constructor(libc: Libc, fd: number, maxDatagrams: number, onGsoUnavailable: (errno: number) => void) {
     this.#libc = libc;
@@ -68,7 +75,7 @@ export class GsoBatchSender implements BatchSender {
       this.messages += sent;
       return this.#messageEnds[sent - 1]! - from;
     }
-    if (sent < 0) this.#onFailure(lastErrno(this.#libc), this.#messageEnds[0]! - from);
+    if (sent < 0) this.#onFailure(lastErrno(this.#libc), this.#firstMessageSegments);
     return 0;
   }
 
@@ -92,6 +99,7 @@ export class GsoBatchSender implements BatchSender {
         this.#writeAddress(messages, address, batch.ports[i]!);
         const used = this.#writeIovecs(iovecs, batch, i, end, slab);
         this.#writeHeader(messages, base, iovecs, used, end - i > 1 ? batch.lengths[i]! : 0);
+        if (messages === 0) this.#firstMessageSegments = end - i;
         this.#messageEnds[messages++] = end;
         iovecs += used;
       } else {
