@@ -60,13 +60,20 @@ function queue(batch: DatagramBatch, port: number, lengths: number[], firstTag =
   return sent;
 }
 
+/** A sender on a fresh socket whose sendmmsg calls are recorded, and an empty batch. */
+async function setUp(options: { maxDatagrams?: number; refuseGsoWith?: number; onGsoUnavailable?: (errno: number) => void } = {}) {
+  const maxDatagrams = options.maxDatagrams ?? 64;
+  const { fd } = await senderSocket();
+  const { libc: recording, calls } = recordingLibc(options.refuseGsoWith);
+  const sender = new GsoBatchSender(recording, fd, maxDatagrams, options.onGsoUnavailable ?? (() => {}));
+  const batch = new DatagramBatch({ maxDatagrams, slabBytes: maxDatagrams * 1024 });
+  return { sender, batch, calls };
+}
+
 describe("GsoBatchSender", () => {
   test("each destination's run leaves as one GSO message, datagram boundaries and order kept", async () => {
     const [a, b] = [await receiver(), await receiver()];
-    const { fd } = await senderSocket();
-    const { libc: recording, calls } = recordingLibc();
-    const sender = new GsoBatchSender(recording, fd, 64, () => {});
-    const batch = new DatagramBatch({ maxDatagrams: 64, slabBytes: 64 * 1024 });
+    const { sender, batch, calls } = await setUp();
     const toA = queue(batch, a.port, [1200, 1200, 1200, 1200, 1200, 600], 1);
     const toB = queue(batch, b.port, [1200, 1200, 1200], 20);
 
@@ -80,10 +87,7 @@ describe("GsoBatchSender", () => {
 
   test("a longer datagram after a shorter one starts a new message; one over 1252 bytes is never grouped", async () => {
     const a = await receiver();
-    const { fd } = await senderSocket();
-    const { libc: recording, calls } = recordingLibc();
-    const sender = new GsoBatchSender(recording, fd, 64, () => {});
-    const batch = new DatagramBatch({ maxDatagrams: 64, slabBytes: 64 * 1024 });
+    const { sender, batch, calls } = await setUp();
     const sent = queue(batch, a.port, [1200, 500, 1200, 1240, 100, 1300, 1300]);
 
     expect(sender.send(batch, 0)).toBe(7);
@@ -94,10 +98,7 @@ describe("GsoBatchSender", () => {
 
   test("a run longer than the kernel's 64 segments is split, and all 130 datagrams arrive in order", async () => {
     const a = await receiver();
-    const { fd } = await senderSocket();
-    const { libc: recording, calls } = recordingLibc();
-    const sender = new GsoBatchSender(recording, fd, 256, () => {});
-    const batch = new DatagramBatch({ maxDatagrams: 256, slabBytes: 256 * 1024 });
+    const { sender, batch, calls } = await setUp({ maxDatagrams: 256 });
     // Small datagrams: 130 at once must fit the receiver's socket buffer.
     const sent = queue(batch, a.port, new Array(130).fill(200));
 
@@ -109,9 +110,7 @@ describe("GsoBatchSender", () => {
 
   test("sends from the middle of a batch (a retry after a refused datagram)", async () => {
     const a = await receiver();
-    const { fd } = await senderSocket();
-    const sender = new GsoBatchSender(libc, fd, 64, () => {});
-    const batch = new DatagramBatch({ maxDatagrams: 64, slabBytes: 64 * 1024 });
+    const { sender, batch } = await setUp();
     const sent = queue(batch, a.port, [1200, 1200, 1200, 800]);
 
     expect(sender.send(batch, 2)).toBe(2);
@@ -121,11 +120,9 @@ describe("GsoBatchSender", () => {
 
   test("where the kernel refuses GSO it says so once, and the retry sends the datagrams one by one", async () => {
     const a = await receiver();
-    const { fd } = await senderSocket();
-    const { libc: refusing, calls } = recordingLibc(22); // EINVAL, as without UDP_SEGMENT support
     const refusals: number[] = [];
-    const sender = new GsoBatchSender(refusing, fd, 64, (errno) => refusals.push(errno));
-    const batch = new DatagramBatch({ maxDatagrams: 64, slabBytes: 64 * 1024 });
+    // EINVAL, as without UDP_SEGMENT support
+    const { sender, batch, calls } = await setUp({ refuseGsoWith: 22, onGsoUnavailable: (errno) => refusals.push(errno) });
     const sent = queue(batch, a.port, [1200, 1200, 700]);
 
     expect(sender.send(batch, 0)).toBe(0);
@@ -139,9 +136,7 @@ describe("GsoBatchSender", () => {
 
   test("datagrams for a host that is not IPv4 are skipped and counted; the others leave", async () => {
     const a = await receiver();
-    const { fd } = await senderSocket();
-    const sender = new GsoBatchSender(libc, fd, 64, () => {});
-    const batch = new DatagramBatch({ maxDatagrams: 64, slabBytes: 64 * 1024 });
+    const { sender, batch } = await setUp();
     batch.add(datagram(100, 1), "::1", a.port);
     const sent = queue(batch, a.port, [100], 2);
 
