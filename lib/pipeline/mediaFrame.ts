@@ -10,6 +10,8 @@ export interface MediaFrame {
   keyframe: boolean;
   /** MPEG-TS PTS, 90 kHz, 33 bits. */
   pts: number;
+  /** The wall-clock time (ms, Date.now() epoch) this PTS stands for on the stream's MediaClock, shared by its tracks. */
+  mediaTimeMs: number;
   /** RTP payloads with their marker bits and 32-bit RTP timestamps. */
   packets: RtpPayload[];
   /** Sum of the payload sizes, for queue accounting. */

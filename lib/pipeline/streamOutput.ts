@@ -4,6 +4,7 @@ import { TsDemuxer, type DemuxError, type DemuxEvent } from "../mpegts/tsDemuxer
 import { H264Packetizer } from "../rtp/h264Packetizer.ts";
 import { OpusPacketizer } from "../rtp/opusPacketizer.ts";
 import { FrameReader } from "./frameReader.ts";
+import { MediaClock } from "./mediaClock.ts";
 import { frameBytes, type MediaFrame } from "./mediaFrame.ts";
 import { RateMeter } from "./rateMeter.ts";
 import { VideoProbe } from "./videoProbe.ts";
@@ -46,6 +47,8 @@ export class StreamOutput {
   readonly #demuxer: TsDemuxer;
   readonly #h264: H264Packetizer;
   readonly #opus = new OpusPacketizer();
+  /** PTS -> wall clock, shared by the tracks: what sender reports are computed from. */
+  readonly #clock = new MediaClock();
   readonly #readers = new Set<FrameReader>();
   readonly #rate: RateMeter;
   readonly #video = new VideoProbe();
@@ -204,12 +207,12 @@ export class StreamOutput {
     const warning = this.#video.inspect(unit);
     if (warning) this.#logger.warn(warning);
     const packets = this.#h264.packetize(unit);
-    return { track: "video", keyframe: unit.keyframe, pts: unit.pts, packets, bytes: frameBytes(packets) };
+    return { track: "video", keyframe: unit.keyframe, pts: unit.pts, mediaTimeMs: this.#clock.observe(unit.pts), packets, bytes: frameBytes(packets) };
   }
 
   #audioFrame(unit: AccessUnit & { track: "audio" }): MediaFrame {
     const packets = this.#opus.packetize(unit);
-    return { track: "audio", keyframe: true, pts: unit.pts, packets, bytes: frameBytes(packets) };
+    return { track: "audio", keyframe: true, pts: unit.pts, mediaTimeMs: this.#clock.observe(unit.pts), packets, bytes: frameBytes(packets) };
   }
 
   #onDecodeError(error: DemuxError): void {

@@ -1,4 +1,5 @@
 import type { RTCRtpSender } from "werift";
+import { wallClockMs } from "../pipeline/mediaClock.ts";
 import { SrtpEncryptor, type SrtpProfile } from "../rtp/srtpEncryptor.ts";
 import type { Address, DatagramWriter } from "./udpMux.ts";
 
@@ -6,8 +7,11 @@ import type { Address, DatagramWriter } from "./udpMux.ts";
 export interface RtpSendPath {
   /** Sends one packet; false when the transport is not ready (the packet is dropped, as werift does). */
   send(packetIndex: number, timestamp: number, marker: boolean, payload: Uint8Array): boolean;
-  /** After a frame: the RTP timestamp / wall clock pair RTCP sender reports carry (RFC 3550 6.4.1). */
-  markSent(timestamp: number): void;
+  /**
+   * After a live frame: `timestamp` (its RTP timestamp) stands for `mediaTimeMs`
+   * on the stream's media clock; sender reports carry the pair (RFC 3550 6.4.1).
+   */
+  markSent(timestamp: number, mediaTimeMs: number): void;
 }
 
 /** The werift transport a connection's selected pair sends on: werift's UdpTransport, or our MuxedTransport. */
@@ -30,7 +34,7 @@ interface WeriftSrtpContext {
  */
 interface SenderInternals {
   ssrc: number;
-  codec?: { payloadType: number };
+  codec?: { payloadType: number; clockRate: number };
   stopped: boolean;
   dtlsTransport?: {
     state: string;
@@ -54,6 +58,8 @@ const NTP_EPOCH_OFFSET_S = 2_208_988_800; // 1900-01-01 to 1970-01-01 (RFC 5905)
 export interface DirectRtpSenderOptions {
   /** Packets kept for NACK retransmission (RFC 4585 6.2.1); 0 when NACK is not negotiated. Rounded up to a power of two. */
   historySize: number;
+  /** Wall-clock ms now (Date.now() epoch); default wallClockMs. Tests inject one. */
+  clock?: () => number;
 }
 
 /**
@@ -79,9 +85,11 @@ export class DirectRtpSender implements RtpSendPath {
   #srtp: SrtpEncryptor | undefined;
   #srtpContext: WeriftSrtpContext | undefined;
   #rtcpStarted = false;
+  readonly #clock: () => number;
 
   constructor(sender: RTCRtpSender, options: DirectRtpSenderOptions) {
     this.#sender = sender as unknown as SenderInternals;
+    this.#clock = options.clock ?? wallClockMs;
     const size = options.historySize > 0 ? 2 ** Math.ceil(Math.log2(options.historySize)) : 0;
     this.#mask = size - 1;
     this.#historyPayload = new Array(size);
@@ -103,10 +111,19 @@ export class DirectRtpSender implements RtpSendPath {
     return true;
   }
 
-  markSent(timestamp: number): void {
+  /**
+   * RFC 3550 6.4.1: a sender report's RTP timestamp is the one that matches
+   * its NTP time ("now") on a clock common to the stream's tracks, not the
+   * last packet's: this frame's timestamp moved on by how long ago its media
+   * time was. Audio that arrived 70 ms late then reports the same instant as
+   * video, and the receiver's lip sync is right.
+   */
+  markSent(timestamp: number, mediaTimeMs: number): void {
     const s = this.#sender;
-    s.rtpTimestamp = timestamp;
-    s.ntpTimestamp = ntpNow();
+    if (!s.codec) return;
+    const nowMs = this.#clock();
+    s.rtpTimestamp = (timestamp + Math.round(((nowMs - mediaTimeMs) * s.codec.clockRate) / 1000)) >>> 0;
+    s.ntpTimestamp = ntpNow(nowMs);
     if (!this.#rtcpStarted) {
       this.#rtcpStarted = true;
       void s.runRtcp();

@@ -34,16 +34,18 @@ export class OutgoingTrack {
 
   /**
    * Sends one frame's payloads, synchronously. `timestampShift` moves this
-   * frame's timestamps later (fast-start catch-up).
+   * frame's timestamps later (fast-start catch-up). `mediaTimeMs`: the
+   * frame's time on the stream's media clock, for sender reports; omitted
+   * for catch-up frames, whose squeezed timestamps are off that clock.
    */
-  send(packets: RtpPayload[], timestampShift = 0): void {
+  send(packets: RtpPayload[], timestampShift = 0, mediaTimeMs?: number): void {
     let timestamp = 0;
     for (const payload of packets) {
       timestamp = this.#timestamp(payload.timestamp, timestampShift);
       this.#packetIndex++;
       if (this.path.send(this.#packetIndex, timestamp, payload.marker, payload.payload)) this.packetsSent++;
     }
-    if (packets.length > 0) this.path.markSent(timestamp);
+    if (packets.length > 0 && mediaTimeMs !== undefined) this.path.markSent(timestamp, mediaTimeMs);
   }
 
   #timestamp(source: number, shift: number): number {

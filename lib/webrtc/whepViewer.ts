@@ -219,7 +219,7 @@ export class WhepViewer {
   #sendFrame(frame: MediaFrame, timestampShift: number): number {
     const track = frame.track === "video" ? this.#outgoing.video : this.#outgoing.audio;
     if (!track) return 0;
-    track.send(frame.packets, timestampShift);
+    track.send(frame.packets, timestampShift, timestampShift === 0 ? frame.mediaTimeMs : undefined);
     return frame.packets.length;
   }
 

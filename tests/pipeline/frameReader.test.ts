@@ -3,7 +3,7 @@ import { FrameReader } from "../../lib/pipeline/frameReader.ts";
 import type { MediaFrame } from "../../lib/pipeline/mediaFrame.ts";
 
 function frame(track: "video" | "audio", keyframe: boolean, pts: number, bytes = 100): MediaFrame {
-  return { track, keyframe, pts, packets: [{ payload: new Uint8Array(bytes), marker: true, timestamp: pts }], bytes };
+  return { track, keyframe, pts, mediaTimeMs: pts / 90, packets: [{ payload: new Uint8Array(bytes), marker: true, timestamp: pts }], bytes };
 }
 
 async function take(reader: FrameReader, n: number): Promise<number[]> {

@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { RTCPeerConnection, SrtpSession } from "werift";
+import { MediaClock, wallClockMs } from "../../lib/pipeline/mediaClock.ts";
 import { DirectRtpSender, ntpNow } from "../../lib/webrtc/directRtpSender.ts";
 import type { Address } from "../../lib/webrtc/udpMux.ts";
 
@@ -30,7 +31,7 @@ test("NTP timestamps: seconds since 1900 and an exact 32-bit fraction (werift's 
 });
 
 /** A stand-in for a connected werift sender (unit test only): real werift SRTP keys, a transport that records datagrams. */
-function connectedSender() {
+function connectedSender(clockRate = 90000) {
   const master = { key: randomBytes(16), salt: randomBytes(12) };
   const peer = { key: randomBytes(16), salt: randomBytes(12) };
   const ours = new SrtpSession({ keys: { localMasterKey: master.key, localMasterSalt: master.salt, remoteMasterKey: peer.key, remoteMasterSalt: peer.salt }, profile: 7 } as never);
@@ -46,7 +47,7 @@ function connectedSender() {
     },
   };
   const sender = {
-    ssrc: 1234, codec: { payloadType: 96 }, stopped: false, packetCount: 0, octetCount: 0, rtpTimestamp: 0, ntpTimestamp: 0n,
+    ssrc: 1234, codec: { payloadType: 96, clockRate }, stopped: false, packetCount: 0, octetCount: 0, rtpTimestamp: 0, ntpTimestamp: 0n,
     runRtcp: async () => {},
     onGenericNack: { subscribe: (listener: (feedback: { lost: number[] }) => void) => nackListeners.push(listener) },
     dtlsTransport: { state: "connected", srtp: ours, iceTransport: { connection: { nominated: { protocol: { transport }, remoteAddr: ["127.0.0.1", 9] } } } },
@@ -86,4 +87,32 @@ test("nothing is sent before DTLS is connected", () => {
   sender.dtlsTransport.state = "connecting";
   expect(new DirectRtpSender(sender as never, { historySize: 0 }).send(1, 0, false, randomBytes(10))).toBe(false);
   expect(queued).toHaveLength(0);
+});
+
+/** The wall-clock ms a sender report says an RTP timestamp stands for (RFC 3550 6.4.1). */
+function reportedTimeOf(sender: { rtpTimestamp: number; ntpTimestamp: bigint; codec: { clockRate: number } }, rtpTimestamp: number): number {
+  const ntpMs = Number(sender.ntpTimestamp >> 32n) * 1000 + (Number(sender.ntpTimestamp & 0xffffffffn) / 2 ** 32) * 1000 - 2_208_988_800_000;
+  const ticks = (rtpTimestamp - sender.rtpTimestamp) | 0; // signed 32-bit distance, across the wrap
+  return ntpMs + (ticks / sender.codec.clockRate) * 1000;
+}
+
+test("sender reports put audio that arrived 70 ms late on the same clock as video: lip sync holds (RFC 3550 6.4.1)", () => {
+  const clock = new MediaClock();
+  const t0 = 1_700_000_000_000;
+  const pts = 900_000; // the same instant in both tracks
+  // Video arrives and is sent at t0; audio of the same PTS 70 ms later, as ffmpeg's packed PES brings it.
+  const videoTime = clock.observe(pts, t0);
+  const audioTime = clock.observe(pts, t0 + 70);
+  const video = connectedSender(90000);
+  const audio = connectedSender(48000);
+  const [videoTs, audioTs] = [123_456_789, 3_000_000_000]; // each viewer track has its own random RTP offset
+  new DirectRtpSender(video.sender as never, { historySize: 0, clock: () => t0 + 1 }).markSent(videoTs, videoTime);
+  new DirectRtpSender(audio.sender as never, { historySize: 0, clock: () => t0 + 71 }).markSent(audioTs, audioTime);
+
+  // Both reports say the frames of that PTS stand for the same instant: the media clock's.
+  expect(reportedTimeOf(video.sender, videoTs)).toBeCloseTo(t0, 0);
+  expect(reportedTimeOf(audio.sender, audioTs)).toBeCloseTo(t0, 0);
+  // The NTP time is the time of the report ("now"), its RTP timestamp moved on to match.
+  expect(reportedTimeOf(audio.sender, audio.sender.rtpTimestamp)).toBeCloseTo(t0 + 71, 0);
+  expect((audio.sender.rtpTimestamp - audioTs) >>> 0).toBe(71 * 48);
 });
