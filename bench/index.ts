@@ -1,4 +1,5 @@
 // `bun run bench`: every benchmark figure in one run on this machine.
+import { measureAvArrival } from "./avArrival.ts";
 import { formatFanout, measureFanout } from "./fanout.ts";
 import { measureLiveDelay } from "./liveDelay.ts";
 import { formatSendPath, measureSendPath } from "./sendPath.ts";
@@ -17,6 +18,11 @@ for (const gop of [2, 4]) {
 for (const gop of [2, 4]) console.log(formatLiveDelay(await measureLiveDelay(gop)));
 console.log(formatLiveDelay(await measureLiveDelay(2, { control: true })));
 console.log(formatLiveDelay(await measureLiveDelay(2, { audio: false })));
+// What ffmpeg's default PES packing of audio costs, against one PES per Opus packet.
+for (const options of [[], ["-pes_payload_size", "0"]]) {
+  const r = await measureAvArrival(options);
+  console.log(`av arrival ${options.join(" ") || "(ffmpeg defaults)"}: arrival - PTS p50 video ${r.video.p50.toFixed(0)} ms, audio ${r.audio.p50.toFixed(0)} ms (max ${r.audio.max.toFixed(0)})`);
+}
 const whip = await measureWhipLatency(60);
 console.log(`whip: answer->first frame ${whip.answerToFirstFrame.toFixed(0)} ms; end-to-end delay p50 ${whip.delayP50.toFixed(0)} ms, p95 ${whip.delayP95.toFixed(0)} ms`);
 // The floor of the per-viewer work (SRTP + batched send only), and what each part of it gains.
