@@ -31,6 +31,14 @@ export interface FanoutResult {
   clientCpuPercent: number;
   /** Share of the server's CPU spent in the kernel (UDP sends, on loopback including delivery to the receivers). */
   kernelPercent: number;
+  /** Datagrams per kernel message in the window (UDP GSO runs), from /api/udp; undefined without the mux. */
+  datagramsPerMessage: number | undefined;
+}
+
+/** The mux's send counters, or undefined without one (the baseline's socket per connection). */
+async function udpFigures(base: string): Promise<{ datagramsSent: number; messagesSent: number } | undefined> {
+  const response = await fetch(`${base}/api/udp`);
+  return response.ok ? ((await response.json()) as { datagramsSent: number; messagesSent: number }) : undefined;
 }
 
 /** The server's figures for the stream, from /api/streams. */
@@ -119,6 +127,8 @@ async function measureOnce(n: number, base: string, pid: number, idleRss: number
   let rss = 0;
   let before: StreamFigures | undefined;
   let after: StreamFigures | undefined;
+  let udpBefore: Awaited<ReturnType<typeof udpFigures>>;
+  let udpAfter: Awaited<ReturnType<typeof udpFigures>>;
   let ready = 0;
   const reports: LoadReport[] = [];
   const openWindow = async () => {
@@ -128,6 +138,7 @@ async function measureOnce(n: number, base: string, pid: number, idleRss: number
       c.stdin.flush();
     }
     before = await streamFigures(base);
+    udpBefore = await udpFigures(base);
   };
   const onReport = async (line: string) => {
     reports.push(JSON.parse(line));
@@ -136,6 +147,7 @@ async function measureOnce(n: number, base: string, pid: number, idleRss: number
     cpu.client = reports.reduce((sum, r) => sum + r.cpuSeconds, 0);
     rss = rssMb(pid);
     after = await streamFigures(base);
+    udpAfter = await udpFigures(base);
   };
   await Promise.all(
     clients.map((c) =>
@@ -174,6 +186,8 @@ async function measureOnce(n: number, base: string, pid: number, idleRss: number
     delayP99Ms: report.delay.p99,
     clientCpuPercent: (cpu.client / WINDOW_S) * 100,
     kernelPercent: (cpu.system / Math.max(cpu.server, 1e-9)) * 100,
+    datagramsPerMessage:
+      udpBefore && udpAfter ? (udpAfter.datagramsSent - udpBefore.datagramsSent) / Math.max(1, udpAfter.messagesSent - udpBefore.messagesSent) : undefined,
   };
 }
 
@@ -191,6 +205,7 @@ export function formatFanout(r: FanoutResult): string {
     `${r.packetsPerViewerPerSecond.toFixed(0)} pkt/s/viewer, delivered ${r.deliveredPercent.toFixed(1)}%, seq loss ${r.lossPercent.toFixed(3)}%, ` +
     `queue drops ${r.droppedFrames} frames, added delay p50 ${r.delayP50Ms.toFixed(1)} ms p99 ${r.delayP99Ms.toFixed(1)} ms, ` +
     `RSS ${r.rssPerViewerMb.toFixed(2)} MB/viewer, ~${r.viewersPerCoreAt3Mbps.toFixed(0)} viewers/core, client CPU ${r.clientCpuPercent.toFixed(0)}%` +
+    (r.datagramsPerMessage !== undefined ? `, ${r.datagramsPerMessage.toFixed(1)} datagrams per kernel message` : "") +
     (r.starved ? `, ${r.starved} viewers got no media` : "")
   );
 }
