@@ -7,6 +7,13 @@ const KEYFRAME_REQUEST_MIN_GAP_MS = 500;
 
 export type EndReason = "finished" | "replaced" | "error" | "shutdown" | "deleted";
 
+/** How a WHIP publish's audio and video were put on one timeline (MPEG-TS pushes carry their own PTS). */
+export interface AvSync {
+  method: "arrival" | "sender reports";
+  /** Per track kind, how much later the sender reports placed it than arrival did, in ms. */
+  movedMs?: Record<string, number>;
+}
+
 /**
  * One publish of a stream: from the first byte (or WHIP answer) until the
  * publisher leaves. Each gets a fresh unguessable request ID; writes through a
@@ -18,6 +25,8 @@ export class IngestSession {
   readonly output: StreamOutput;
   readonly logger: Logger;
   endReason: EndReason | undefined;
+  /** Set by a WHIP publisher; undefined for MPEG-TS pushes. */
+  avSync: AvSync | undefined;
   readonly #endListeners = new Set<(reason: EndReason) => void>();
   #keyframeSource: (() => void) | undefined;
   #lastKeyframeRequest = -Infinity;

@@ -38,6 +38,7 @@ export function describe(ctx: AppContext, session: IngestSession) {
     bytesIn: info.bytesIn,
     decodeErrors: info.decodeErrors,
     warnings: info.warnings,
+    ...(session.avSync ? { avSync: session.avSync } : {}),
     whep: `/whep/${encodeURIComponent(session.name)}`,
     player: `/play/${encodeURIComponent(session.name)}`,
   };

@@ -13,6 +13,14 @@ const PTS_TICKS_PER_MS = PTS_CLOCK_HZ / 1000;
  * small positive PTS instead of values just below 2^33.
  */
 export const SESSION_BASE_PTS = 10 * PTS_CLOCK_HZ;
+/** Sender reports that would move a track by more than this disagree with arrival too much to be trusted. */
+export const MAX_SR_CORRECTION_MS = 250;
+/**
+ * A track's two latest reports must agree with its RTP clock to this much
+ * (NTP elapsed against RTP elapsed) before they are used: werift, for one,
+ * computes the NTP fraction wrongly and is off by up to a second (FACTS.md).
+ */
+const SR_CONSISTENCY_MS = 5;
 
 /** x mod m in 0 .. m - 1, also for negative x. */
 function modulo(x: number, m: number): number {
@@ -67,6 +75,16 @@ export class RtpClock {
     return rtpTimestamp + this.#cycles * RTP_TIMESTAMP_WRAP;
   }
 
+  /** The first packet's 32-bit RTP timestamp and its PTS (before any wrap), once there was one. */
+  get first(): { rtp: number; pts: number } | undefined {
+    return this.#first && { rtp: modulo(this.#first.rtp, RTP_TIMESTAMP_WRAP), pts: this.#first.pts };
+  }
+
+  /** Moves this track's PTS from now on `ticks` (90 kHz) later: a one-off correction of its place on the timeline. */
+  shift(ticks: number): void {
+    if (this.#first) this.#first.pts += ticks;
+  }
+
   /** Track-clock ticks -> 90 kHz ticks, split in whole seconds so days of media stay exact below 2^53. */
   #toPtsTicks(ticks: number): number {
     const seconds = Math.floor(ticks / this.clockRate);
@@ -91,15 +109,25 @@ export interface SessionClockOptions {
  * session's first packet (of any track) arrived. Audio and video then line up
  * to within their difference in network delay and packetization (tens of ms).
  *
- * RTCP sender reports would be exact (RFC 3550 6.4.1: each SR pairs an NTP
- * wall-clock time with the RTP timestamp of the same instant, from one clock
- * for all of a sender's tracks), and would also follow clock drift. Browsers
- * send SRs; mapping them would need werift's receiver to surface them.
+ * Once every track has had an RTCP sender report (RFC 3550 6.4.1: each pairs
+ * an NTP wall-clock time with the RTP timestamp of the same instant, on one
+ * clock for all of a sender's tracks), the tracks are placed by the sender's
+ * capture times instead: the arrival-time guess misses the difference in
+ * encoding and packetization delay between audio and video. That correction
+ * is made once, by moving tracks later only (a small gap, never timestamps
+ * that go back), with reports that agree with their own RTP clock (two in a
+ * row, SR_CONSISTENCY_MS), and not if they disagree with arrival by more
+ * than MAX_SR_CORRECTION_MS.
  */
 export class SessionClock {
+  /** How far the tracks were moved by sender reports, in ms per track (clock rate as the key), once done. */
+  srCorrectionMs: Map<RtpClock, number> | undefined;
   readonly #now: () => number;
   readonly #basePts: number;
   #originMs: number | undefined;
+  readonly #tracks: RtpClock[] = [];
+  /** Each track's latest sender report (NTP ms, RTP timestamp of that instant) and whether it agreed with the one before. */
+  readonly #reports = new Map<RtpClock, { ntpMs: number; rtp: number; consistent: boolean }>();
 
   constructor(options: SessionClockOptions = {}) {
     this.#now = options.now ?? (() => performance.now());
@@ -108,10 +136,43 @@ export class SessionClock {
 
   /** A clock for one track of the session, e.g. track(90_000) for H.264, track(48_000) for Opus. */
   track(clockRate: number): RtpClock {
-    return new RtpClock(clockRate, () => {
+    const clock = new RtpClock(clockRate, () => {
       const now = this.#now();
       this.#originMs ??= now;
       return this.#basePts + Math.round((now - this.#originMs) * PTS_TICKS_PER_MS);
     });
+    this.#tracks.push(clock);
+    return clock;
   }
+
+  /** A sender report for `track`: NTP time (ms since 1970) and the RTP timestamp of that instant. */
+  senderReport(track: RtpClock, ntpMs: number, rtpTimestamp: number): void {
+    const previous = this.#reports.get(track);
+    const rtpElapsedMs = previous ? (signed32(rtpTimestamp - previous.rtp) / track.clockRate) * 1000 : Infinity;
+    const consistent = previous !== undefined && Math.abs(ntpMs - previous.ntpMs - rtpElapsedMs) <= SR_CONSISTENCY_MS;
+    this.#reports.set(track, { ntpMs, rtp: rtpTimestamp, consistent });
+    if (!this.srCorrectionMs && this.#tracks.length > 1) this.#alignBySenderReports();
+  }
+
+  /** Each track's PTS minus its first packet's capture time (90 kHz); equal for all once aligned. */
+  #alignBySenderReports(): void {
+    const offsets = new Map<RtpClock, number>();
+    for (const track of this.#tracks) {
+      const report = this.#reports.get(track);
+      const first = track.first;
+      if (!report?.consistent || !first) return; // not every track has a first packet and trusted reports yet
+      const captureMs = report.ntpMs + (signed32(first.rtp - report.rtp) / track.clockRate) * 1000;
+      offsets.set(track, first.pts - captureMs * PTS_TICKS_PER_MS);
+    }
+    const latest = Math.max(...offsets.values());
+    const corrections = new Map([...offsets].map(([track, offset]) => [track, (latest - offset) / PTS_TICKS_PER_MS] as const));
+    this.srCorrectionMs = corrections;
+    if (Math.max(...corrections.values()) > MAX_SR_CORRECTION_MS) return; // reports that far off arrival are not trusted
+    for (const [track, ms] of corrections) track.shift(Math.round(ms * PTS_TICKS_PER_MS));
+  }
+}
+
+/** A 32-bit difference as a signed distance (RTP timestamps near each other). */
+function signed32(difference: number): number {
+  return difference | 0;
 }

@@ -1,4 +1,4 @@
-import type { RTCPeerConnection, RTCRtpTransceiver, RtpPacket } from "werift";
+import { RtcpSrPacket, type RTCPeerConnection, type RTCRtpTransceiver, type RtcpPacket, type RtpPacket } from "werift";
 import type { AccessUnit } from "../accessUnit.ts";
 import type { IngestSession } from "../ingestSession.ts";
 import type { Logger } from "../logger.ts";
@@ -8,7 +8,7 @@ import { TsMuxer } from "../mpegts/tsMuxer.ts";
 import { JitterBuffer, type RtpItem } from "../rtp/jitterBuffer.ts";
 import { H264Depacketizer } from "../rtp/h264Depacketizer.ts";
 import { OpusDepacketizer } from "../rtp/opusDepacketizer.ts";
-import { SessionClock } from "../rtp/rtpClock.ts";
+import { MAX_SR_CORRECTION_MS, SessionClock, type RtpClock } from "../rtp/rtpClock.ts";
 import { parseOffer, withoutMdnsCandidates, type OfferedMedia } from "./offer.ts";
 import { gatheringComplete, type PeerFactory } from "./peerFactory.ts";
 import { addTrickleCandidates } from "./trickle.ts";
@@ -49,6 +49,7 @@ export class WhipPublisher {
   readonly #keyframeRequests: Array<() => void> = [];
   readonly #closeListeners = new Set<(publisher: WhipPublisher) => void>();
   readonly #clock = new SessionClock();
+  readonly #trackKinds = new Map<RtpClock, string>();
 
   static async create(options: WhipPublisherOptions): Promise<WhipPublisher> {
     const publisher = new WhipPublisher(options);
@@ -122,6 +123,7 @@ export class WhipPublisher {
     this.session = session;
     session.onEnd((reason) => this.close(`ingest session ended (${reason})`));
     session.setKeyframeSource(() => this.requestKeyframe());
+    session.avSync = { method: "arrival" }; // until the sender reports are in (SessionClock)
     // Tracks are known from the SDP: publish the PAT/PMT now so viewers can negotiate at once.
     session.write(this.#muxer.programTables());
   }
@@ -129,10 +131,11 @@ export class WhipPublisher {
   #receive(transceiver: RTCRtpTransceiver): void {
     transceiver.setDirection("recvonly");
     const jitter = new JitterBuffer();
+    const clock = this.#clock.track(transceiver.kind === "video" ? 90_000 : 48_000);
     const depacketizer =
       transceiver.kind === "video"
-        ? new H264Depacketizer(this.#clock.track(90_000), { onKeyframeNeeded: () => this.requestKeyframe() })
-        : new OpusDepacketizer(this.#clock.track(48_000));
+        ? new H264Depacketizer(clock, { onKeyframeNeeded: () => this.requestKeyframe() })
+        : new OpusDepacketizer(clock);
     const deliver = (items: RtpItem[]) => {
       for (const item of items) for (const unit of depacketizer.push(item)) this.#write(unit);
     };
@@ -143,8 +146,24 @@ export class WhipPublisher {
         });
       }
       track.onReceiveRtp.subscribe((rtp: RtpPacket) => deliver(jitter.push(rtp)));
+      track.onReceiveRtcp.subscribe((rtcp) => this.#onSenderReport(transceiver.kind, clock, rtcp));
     });
     this.#timers.push(setInterval(() => deliver(jitter.poll()), JITTER_POLL_MS));
+  }
+
+  /** RFC 3550 6.4.1 sender reports place the tracks by capture time (SessionClock); said once when they do. */
+  #onSenderReport(kind: string, clock: RtpClock, rtcp: RtcpPacket): void {
+    if (rtcp.type !== RtcpSrPacket.type) return;
+    const { ntpTimestamp, rtpTimestamp } = (rtcp as RtcpSrPacket).senderInfo;
+    const aligned = this.#clock.srCorrectionMs !== undefined;
+    this.#trackKinds.set(clock, kind);
+    this.#clock.senderReport(clock, ntpMs(ntpTimestamp), rtpTimestamp);
+    const corrections = this.#clock.srCorrectionMs;
+    if (aligned || !corrections || !this.session) return;
+    const movedMs = Object.fromEntries([...corrections].map(([track, ms]) => [this.#trackKinds.get(track) ?? "track", Math.round(ms * 10) / 10]));
+    const applied = Math.max(...corrections.values()) <= MAX_SR_CORRECTION_MS;
+    this.session.avSync = applied ? { method: "sender reports", movedMs } : { method: "arrival", movedMs };
+    this.#logger.info(applied ? "tracks placed by sender reports (ms later)" : "sender reports too far from arrival: not used", movedMs);
   }
 
   #write(unit: AccessUnit): void {
@@ -168,6 +187,12 @@ export class WhipPublisher {
     });
     this.onClose(() => clearTimeout(timer));
   }
+}
+
+/** A 64-bit NTP timestamp (RFC 5905 6) as ms since 1970. */
+function ntpMs(ntp: bigint): number {
+  const seconds = Number(ntp >> 32n) - 2_208_988_800; // 1900 -> 1970
+  return seconds * 1000 + (Number(ntp & 0xffffffffn) / 2 ** 32) * 1000;
 }
 
 /** A publish offer must send H.264 (packetization-mode 1) and/or Opus; anything else is refused with the reason. */

@@ -31,6 +31,11 @@ test("Chromium publishes over WHIP and another page plays it over WHEP", async (
     expect(stats.height).toBe(360);
     expect(stats.state).toBe("playing");
     expect(server.registry.current("cam")?.output.info().tracks.map((t) => t.codec)).toEqual(["h264", "opus"]);
+    // Chromium's sender reports agree with its RTP clocks, so they, not arrival, place audio against video.
+    for (let i = 0; i < 100 && server.registry.current("cam")?.avSync?.method !== "sender reports"; i++) await Bun.sleep(100);
+    const avSync = server.registry.current("cam")!.avSync!;
+    expect(avSync.method).toBe("sender reports");
+    console.log("WHIP A/V placed by Chromium's sender reports, ms later than by arrival:", JSON.stringify(avSync.movedMs));
   } finally {
     await viewerPage.evaluate(() => (window as unknown as { wispPlayer: { stop(): Promise<void> } }).wispPlayer.stop());
     await publisherPage.evaluate(() => (window as unknown as { wispPublisher: { stop(): Promise<void> } }).wispPublisher.stop());

@@ -101,4 +101,81 @@ describe("SessionClock", () => {
     now = 500;
     expect(new SessionClock({ now: () => now }).track(90_000).pts(1)).toBe(SESSION_BASE_PTS);
   });
+
+  describe("sender reports (RFC 3550 6.4.1) place the tracks by capture time", () => {
+    const X = 1_700_000_000_000; // the sender's NTP time (ms) when video's first packet was captured
+
+    /** Two reports 1 s apart that agree with the track's RTP clock (the first is only checked against). */
+    function report(clock: SessionClock, track: RtpClock, ntpMs: number, rtp: number): void {
+      clock.senderReport(track, ntpMs - 1000, (rtp - track.clockRate + 2 ** 32) % 2 ** 32);
+      clock.senderReport(track, ntpMs, rtp);
+    }
+
+    /** Video first arrives at t = 1000 and audio 10 ms later, but audio's first packet was captured 30 ms before video's. */
+    function session() {
+      let now = 1000;
+      const clock = new SessionClock({ now: () => now });
+      const video = clock.track(90_000);
+      const audio = clock.track(48_000);
+      const v0 = video.pts(5_000);
+      now = 1010;
+      const a0 = audio.pts(7_000);
+      // Reports 1.5 s after video's first capture: RTP timestamps of that instant on each track's clock.
+      const reports = { video: { ntpMs: X + 1500, rtp: 5_000 + 135_000 }, audio: { ntpMs: X + 1500, rtp: 7_000 + 1.53 * 48_000 } };
+      return { clock, video, audio, v0, a0, reports };
+    }
+
+    test("once both tracks have trusted ones, the earlier-placed track moves later: PTS then differ as the captures did", () => {
+      const { clock, video, audio, v0, a0, reports } = session();
+      expect(a0 - v0).toBe(900); // by arrival: audio 10 ms after video
+      report(clock, video, reports.video.ntpMs, reports.video.rtp);
+      expect(clock.srCorrectionMs).toBeUndefined(); // audio has no report yet
+      report(clock, audio, reports.audio.ntpMs, reports.audio.rtp);
+      expect([...clock.srCorrectionMs!.values()].map((ms) => Math.round(ms))).toEqual([40, 0]); // video 40 ms later, audio stays
+      expect(audio.pts(7_000) - video.pts(5_000)).toBe(-2_700); // audio 30 ms before video, as captured
+      expect(audio.pts(7_000)).toBe(a0); // nothing moved back
+    });
+
+    test("a single report per track, or reports that disagree with their own RTP clock (werift's NTP fraction), are not used", () => {
+      const { clock, video, audio, v0, a0, reports } = session();
+      clock.senderReport(video, reports.video.ntpMs, reports.video.rtp);
+      clock.senderReport(audio, reports.audio.ntpMs, reports.audio.rtp);
+      expect(clock.srCorrectionMs).toBeUndefined();
+      clock.senderReport(video, reports.video.ntpMs + 1000 + 300, reports.video.rtp + 90_000); // 1 s of RTP, 1.3 s of NTP
+      clock.senderReport(audio, reports.audio.ntpMs + 1000, reports.audio.rtp + 48_000);
+      expect(clock.srCorrectionMs).toBeUndefined();
+      expect([video.pts(5_000), audio.pts(7_000)]).toEqual([v0, a0]);
+    });
+
+    test("made once: later reports change nothing", () => {
+      const { clock, video, audio, reports } = session();
+      report(clock, video, reports.video.ntpMs, reports.video.rtp);
+      report(clock, audio, reports.audio.ntpMs, reports.audio.rtp);
+      const placed = video.pts(5_000);
+      report(clock, video, reports.video.ntpMs + 5000, reports.video.rtp + 90_000);
+      expect(video.pts(5_000)).toBe(placed);
+    });
+
+    test("reports that disagree with arrival by more than 250 ms are not trusted", () => {
+      const { clock, video, audio, v0, a0, reports } = session();
+      report(clock, video, reports.video.ntpMs, reports.video.rtp);
+      report(clock, audio, reports.audio.ntpMs + 400, reports.audio.rtp);
+      expect(Math.max(...clock.srCorrectionMs!.values())).toBeGreaterThan(250);
+      expect([video.pts(5_000), audio.pts(7_000)]).toEqual([v0, a0]);
+    });
+
+    test("RTP timestamps on either side of the 32-bit wrap", () => {
+      let now = 0;
+      const clock = new SessionClock({ now: () => now });
+      const video = clock.track(90_000);
+      const audio = clock.track(48_000);
+      video.pts(U32 - 900); // 10 ms before the wrap
+      now = 10; // audio arrives 10 ms later, though captured at the same instant
+      audio.pts(100);
+      report(clock, video, X + 1100, 98_100); // 1.1 s after video's first capture, past the wrap
+      report(clock, audio, X + 1100, 100 + 52_800); // audio's first capture at X as well
+      expect(audio.pts(100) - video.pts(U32 - 900)).toBe(0); // video moved 10 ms later
+      expect(Math.round(clock.srCorrectionMs!.get(video)!)).toBe(10);
+    });
+  });
 });
