@@ -120,7 +120,7 @@ export interface SessionClockOptions {
  * than MAX_SR_CORRECTION_MS.
  */
 export class SessionClock {
-  /** How far the tracks were moved by sender reports, in ms per track (clock rate as the key), once done. */
+  /** How much later sender reports placed each track than arrival did, in ms (applied unless over MAX_SR_CORRECTION_MS); set once. */
   srCorrectionMs: Map<RtpClock, number> | undefined;
   readonly #now: () => number;
   readonly #basePts: number;
