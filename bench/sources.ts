@@ -37,6 +37,4 @@ export function percentile(values: number[], p: number): number {
 }
 
 /** Wall-clock time in ms with microsecond resolution, comparable between processes on one machine. */
-export function wallClockMs(): number {
-  return performance.timeOrigin + performance.now();
-}
+export { wallClockMs } from "../lib/pipeline/mediaClock.ts";

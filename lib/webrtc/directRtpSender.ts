@@ -1,5 +1,6 @@
 import type { RTCRtpSender } from "werift";
 import { wallClockMs } from "../pipeline/mediaClock.ts";
+import { ntpNow } from "../rtp/ntpTime.ts";
 import { SrtpEncryptor, type SrtpProfile } from "../rtp/srtpEncryptor.ts";
 import type { Address, DatagramWriter } from "./udpMux.ts";
 
@@ -53,7 +54,6 @@ interface SenderInternals {
 
 /** werift's numbers for the DTLS-SRTP profiles (RFC 5764 4.1.2, RFC 7714 14.2). */
 const SRTP_PROFILES: Record<number, SrtpProfile> = { 0x0001: "AES_CM_128_HMAC_SHA1_80", 0x0007: "AEAD_AES_128_GCM" };
-const NTP_EPOCH_OFFSET_S = 2_208_988_800; // 1900-01-01 to 1970-01-01 (RFC 5905)
 
 export interface DirectRtpSenderOptions {
   /** Packets kept for NACK retransmission (RFC 4585 6.2.1); 0 when NACK is not negotiated. Rounded up to a power of two. */
@@ -178,11 +178,4 @@ export class DirectRtpSender implements RtpSendPath {
       if (this.#transmit(packetIndex, this.#historyTimestamp[slot]!, this.#historyMarker[slot] === 1, payload)) this.retransmitted++;
     }
   }
-}
-
-/** The current time as a 64-bit NTP timestamp (RFC 5905 6): seconds since 1900 . 32-bit fraction. */
-export function ntpNow(nowMs = Date.now()): bigint {
-  const seconds = Math.floor(nowMs / 1000) + NTP_EPOCH_OFFSET_S;
-  const fraction = Math.floor(((nowMs % 1000) / 1000) * 2 ** 32);
-  return (BigInt(seconds) << 32n) | BigInt(fraction);
 }

@@ -7,12 +7,11 @@
 import { ptr } from "bun:ffi";
 import type { BatchSender } from "./batchSender.ts";
 import type { DatagramBatch } from "./datagramBatch.ts";
-import { ipv4Bytes, lastErrno, type Libc } from "./libcUdp.ts";
+import { AF_INET, ipv4Bytes, lastErrno, SOCKADDR_IN_SIZE, type Libc } from "./libcUdp.ts";
 
 // struct layouts of x86-64 and arm64 Linux (LP64)
 const MMSGHDR_SIZE = 64; // struct msghdr (56) + unsigned msg_len, padded
 const IOVEC_SIZE = 16;
-const SOCKADDR_IN_SIZE = 16;
 const CMSG_SPACE_U16 = 24; // CMSG_SPACE(sizeof(uint16_t))
 const CMSG_LEN_U16 = 18; // CMSG_LEN(sizeof(uint16_t))
 const SOL_UDP = 17;
@@ -114,24 +113,24 @@ export class GsoBatchSender implements BatchSender {
   /** struct msghdr of message m: name, iov, control (UDP_SEGMENT when segmentSize > 0). */
   #writeHeader(m: number, base: number, firstIovec: number, iovecs: number, segmentSize: number): void {
     const at = m * MMSGHDR_SIZE;
-    this.#writePointer(at, base + this.#addressArea + m * SOCKADDR_IN_SIZE);
-    this.#writeSize(at + 8, SOCKADDR_IN_SIZE);
-    this.#writePointer(at + 16, base + this.#iovArea + firstIovec * IOVEC_SIZE);
-    this.#writeSize(at + 24, iovecs);
+    this.#write64(at, base + this.#addressArea + m * SOCKADDR_IN_SIZE);
+    this.#write64(at + 8, SOCKADDR_IN_SIZE);
+    this.#write64(at + 16, base + this.#iovArea + firstIovec * IOVEC_SIZE);
+    this.#write64(at + 24, iovecs);
     if (segmentSize > 0) {
       const cmsg = this.#cmsgArea + m * CMSG_SPACE_U16;
-      this.#writeSize(cmsg, CMSG_LEN_U16);
+      this.#write64(cmsg, CMSG_LEN_U16);
       this.#words[(cmsg + 8) / 4] = SOL_UDP;
       this.#words[(cmsg + 12) / 4] = UDP_SEGMENT;
       this.#words[(cmsg + 16) / 4] = segmentSize; // little-endian: the u16 comes first
-      this.#writePointer(at + 32, base + cmsg);
-      this.#writeSize(at + 40, CMSG_SPACE_U16);
+      this.#write64(at + 32, base + cmsg);
+      this.#write64(at + 40, CMSG_SPACE_U16);
     } else {
-      this.#writePointer(at + 32, 0);
-      this.#writeSize(at + 40, 0);
+      this.#write64(at + 32, 0);
+      this.#write64(at + 40, 0);
     }
-    this.#writeSize(at + 48, 0); // msg_flags, then msg_len (the kernel's output)
-    this.#writeSize(at + 56, 0);
+    this.#write64(at + 48, 0); // msg_flags, then msg_len (the kernel's output)
+    this.#write64(at + 56, 0);
   }
 
   /** iovecs for datagrams start..end, adjacent ones in the slab merged; returns how many. */
@@ -144,8 +143,8 @@ export class GsoBatchSender implements BatchSender {
       if (offset === nextOffset) this.#words[(at + 8) / 4]! += batch.lengths[d]!;
       else {
         const next = this.#iovArea + (first + count++) * IOVEC_SIZE;
-        this.#writePointer(next, slab + offset);
-        this.#writeSize(next + 8, batch.lengths[d]!);
+        this.#write64(next, slab + offset);
+        this.#write64(next + 8, batch.lengths[d]!);
       }
       nextOffset = offset + batch.lengths[d]!;
     }
@@ -155,7 +154,7 @@ export class GsoBatchSender implements BatchSender {
   #writeAddress(m: number, [a, b, c, d]: [number, number, number, number], port: number): void {
     const at = this.#addressArea + m * SOCKADDR_IN_SIZE;
     const bytes = this.#scratch;
-    bytes[at] = 2; // AF_INET, little-endian u16
+    bytes[at] = AF_INET; // sin_family, little-endian u16
     bytes[at + 1] = 0;
     bytes[at + 2] = port >> 8; // sin_port, network order
     bytes[at + 3] = port & 0xff;
@@ -174,13 +173,9 @@ export class GsoBatchSender implements BatchSender {
   }
 
   /** A 64-bit pointer or size at a byte offset (8-aligned): two 32-bit words, no BigInt. */
-  #writePointer(at: number, value: number): void {
+  #write64(at: number, value: number): void {
     this.#words[at / 4] = value >>> 0;
     this.#words[at / 4 + 1] = Math.floor(value / 2 ** 32);
-  }
-
-  #writeSize(at: number, value: number): void {
-    this.#writePointer(at, value);
   }
 }
 

@@ -5,11 +5,11 @@
 import { dlopen, FFIType, read } from "bun:ffi";
 import { readdirSync, readlinkSync } from "node:fs";
 
-const AF_INET = 2;
+export const AF_INET = 2;
 const SOL_SOCKET = 1;
 const SO_TYPE = 3;
 const SOCK_DGRAM = 2;
-const SOCKADDR_IN_SIZE = 16;
+export const SOCKADDR_IN_SIZE = 16;
 
 function openLibc() {
   return dlopen("libc.so.6", {

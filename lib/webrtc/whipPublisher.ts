@@ -7,6 +7,7 @@ import { unguessableId } from "../ids.ts";
 import { TsMuxer } from "../mpegts/tsMuxer.ts";
 import { JitterBuffer, type RtpItem } from "../rtp/jitterBuffer.ts";
 import { H264Depacketizer } from "../rtp/h264Depacketizer.ts";
+import { msFromNtp } from "../rtp/ntpTime.ts";
 import { OpusDepacketizer } from "../rtp/opusDepacketizer.ts";
 import { MAX_SR_CORRECTION_MS, SessionClock, type RtpClock } from "../rtp/rtpClock.ts";
 import { parseOffer, withoutMdnsCandidates, type OfferedMedia } from "./offer.ts";
@@ -132,6 +133,7 @@ export class WhipPublisher {
     transceiver.setDirection("recvonly");
     const jitter = new JitterBuffer();
     const clock = this.#clock.track(transceiver.kind === "video" ? 90_000 : 48_000);
+    this.#trackKinds.set(clock, transceiver.kind);
     const depacketizer =
       transceiver.kind === "video"
         ? new H264Depacketizer(clock, { onKeyframeNeeded: () => this.requestKeyframe() })
@@ -146,18 +148,17 @@ export class WhipPublisher {
         });
       }
       track.onReceiveRtp.subscribe((rtp: RtpPacket) => deliver(jitter.push(rtp)));
-      track.onReceiveRtcp.subscribe((rtcp) => this.#onSenderReport(transceiver.kind, clock, rtcp));
+      track.onReceiveRtcp.subscribe((rtcp) => this.#onSenderReport(clock, rtcp));
     });
     this.#timers.push(setInterval(() => deliver(jitter.poll()), JITTER_POLL_MS));
   }
 
   /** RFC 3550 6.4.1 sender reports place the tracks by capture time (SessionClock); said once when they do. */
-  #onSenderReport(kind: string, clock: RtpClock, rtcp: RtcpPacket): void {
+  #onSenderReport(clock: RtpClock, rtcp: RtcpPacket): void {
     if (rtcp.type !== RtcpSrPacket.type) return;
     const { ntpTimestamp, rtpTimestamp } = (rtcp as RtcpSrPacket).senderInfo;
     const aligned = this.#clock.srCorrectionMs !== undefined;
-    this.#trackKinds.set(clock, kind);
-    this.#clock.senderReport(clock, ntpMs(ntpTimestamp), rtpTimestamp);
+    this.#clock.senderReport(clock, msFromNtp(ntpTimestamp), rtpTimestamp);
     const corrections = this.#clock.srCorrectionMs;
     if (aligned || !corrections || !this.session) return;
     const movedMs = Object.fromEntries([...corrections].map(([track, ms]) => [this.#trackKinds.get(track) ?? "track", Math.round(ms * 10) / 10]));
@@ -187,12 +188,6 @@ export class WhipPublisher {
     });
     this.onClose(() => clearTimeout(timer));
   }
-}
-
-/** A 64-bit NTP timestamp (RFC 5905 6) as ms since 1970. */
-function ntpMs(ntp: bigint): number {
-  const seconds = Number(ntp >> 32n) - 2_208_988_800; // 1900 -> 1970
-  return seconds * 1000 + (Number(ntp & 0xffffffffn) / 2 ** 32) * 1000;
 }
 
 /** A publish offer must send H.264 (packetization-mode 1) and/or Opus; anything else is refused with the reason. */

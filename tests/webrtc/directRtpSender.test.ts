@@ -2,7 +2,8 @@ import { expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { RTCPeerConnection, SrtpSession } from "werift";
 import { MediaClock, wallClockMs } from "../../lib/pipeline/mediaClock.ts";
-import { DirectRtpSender, ntpNow } from "../../lib/webrtc/directRtpSender.ts";
+import { msFromNtp, ntpNow } from "../../lib/rtp/ntpTime.ts";
+import { DirectRtpSender } from "../../lib/webrtc/directRtpSender.ts";
 import type { Address } from "../../lib/webrtc/udpMux.ts";
 
 // The direct send path reads these werift RTCRtpSender internals: fail loudly if an upgrade moves them.
@@ -91,7 +92,7 @@ test("nothing is sent before DTLS is connected", () => {
 
 /** The wall-clock ms a sender report says an RTP timestamp stands for (RFC 3550 6.4.1). */
 function reportedTimeOf(sender: { rtpTimestamp: number; ntpTimestamp: bigint; codec: { clockRate: number } }, rtpTimestamp: number): number {
-  const ntpMs = Number(sender.ntpTimestamp >> 32n) * 1000 + (Number(sender.ntpTimestamp & 0xffffffffn) / 2 ** 32) * 1000 - 2_208_988_800_000;
+  const ntpMs = msFromNtp(sender.ntpTimestamp);
   const ticks = (rtpTimestamp - sender.rtpTimestamp) | 0; // signed 32-bit distance, across the wrap
   return ntpMs + (ticks / sender.codec.clockRate) * 1000;
 }
