@@ -32,6 +32,8 @@ export interface Config {
   rtpSendPath: "direct" | "werift";
   /** "on": the UDP mux sends batches with libc sendmmsg + UDP GSO where it can (Linux); "off": Bun's sendMany. */
   udpGso: "on" | "off";
+  /** "on": viewers leave werift once connected (lib/webrtc/viewerLink.ts); "off": werift to the end. */
+  handOver: "on" | "off";
   /** Log level: "debug" | "info" | "warn" | "error". */
   logLevel: LogLevel;
 }
@@ -112,6 +114,12 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     env: "RTP_SEND_PATH",
     defaultValue: "direct",
     description: "`direct`: viewers' RTP is encrypted and sent by Wisp in batches; `werift`: through werift's RTCRtpSender, several times slower (the benchmark's baseline).",
+  },
+  {
+    env: "WEBRTC_HANDOVER",
+    defaultValue: "on",
+    description:
+      "`on`: with the UDP mux and the direct send path, werift's peer connection is released once a viewer is connected, and Wisp keeps the connection itself (ICE consent, SRTCP feedback, sender reports), a fraction of the memory; `off`: werift keeps every viewer's connection to the end.",
   },
   {
     env: "WEBRTC_UDP_GSO",
@@ -215,6 +223,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     iceServers: Object.freeze(iceServers(env)),
     rtpSendPath: oneOf(env, "RTP_SEND_PATH", ["direct", "werift"] as const),
     udpGso: oneOf(env, "WEBRTC_UDP_GSO", ["on", "off"] as const),
+    handOver: oneOf(env, "WEBRTC_HANDOVER", ["on", "off"] as const),
     logLevel: oneOf(env, "LOG_LEVEL", ["debug", "info", "warn", "error"] as const),
   });
 }

@@ -73,6 +73,7 @@ async function answerWhenLive(
     peers: ctx.peers,
     scheduler: ctx.scheduler,
     sendPath: ctx.config.rtpSendPath,
+    handOver: ctx.config.handOver === "on",
     maxQueueBytes: ctx.config.viewerQueueBytes,
     logger: session.logger,
   });

@@ -1,6 +1,7 @@
 import type { RTCRtpSender } from "werift";
 import { wallClockMs } from "../pipeline/mediaClock.ts";
 import { ntpNow } from "../rtp/ntpTime.ts";
+import type { SenderReportFields } from "../rtp/rtcpPackets.ts";
 import { SrtpEncryptor, type SrtpProfile } from "../rtp/srtpEncryptor.ts";
 import type { Address, DatagramWriter } from "./udpMux.ts";
 
@@ -53,7 +54,22 @@ interface SenderInternals {
 }
 
 /** werift's numbers for the DTLS-SRTP profiles (RFC 5764 4.1.2, RFC 7714 14.2). */
-const SRTP_PROFILES: Record<number, SrtpProfile> = { 0x0001: "AES_CM_128_HMAC_SHA1_80", 0x0007: "AEAD_AES_128_GCM" };
+export const SRTP_PROFILES: Record<number, SrtpProfile> = { 0x0001: "AES_CM_128_HMAC_SHA1_80", 0x0007: "AEAD_AES_128_GCM" };
+
+/** Where media goes once werift has handed the connection over (ViewerLink). */
+export interface MediaLink {
+  readonly closed: boolean;
+  queueWith(length: number, write: DatagramWriter): void;
+}
+
+/** What a track sends with after the hand-over: fixed at that moment, no werift object behind it. */
+interface DetachedTrack {
+  link: MediaLink;
+  srtp: SrtpEncryptor;
+  ssrc: number;
+  payloadType: number;
+  clockRate: number;
+}
 
 export interface DirectRtpSenderOptions {
   /** Packets kept for NACK retransmission (RFC 4585 6.2.1); 0 when NACK is not negotiated. Rounded up to a power of two. */
@@ -65,10 +81,11 @@ export interface DirectRtpSenderOptions {
 /**
  * Sends one viewer's RTP for one track without werift's per-packet machinery:
  * our own SRTP (lib/rtp/srtpEncryptor.ts) on werift's session keys, then the
- * selected ICE pair's transport, batched when it is the UDP mux. werift keeps
- * ICE, DTLS, keys and RTCP; this keeps what RTCP needs in its sender: the
- * counters and RTP/NTP timestamp pair of sender reports, whose NTP time is
- * computed correctly here (werift's fraction is wrong, FACTS.md).
+ * selected ICE pair's transport, batched when it is the UDP mux. Until the
+ * hand-over werift keeps ICE, DTLS, keys and RTCP, and this fills in what its
+ * sender reports need; after handOver() nothing here refers to werift, and
+ * the ViewerLink sends our sender reports (senderReport()). The reports' NTP
+ * time is computed correctly here (werift's fraction is wrong, FACTS.md).
  *
  * NACKs are answered from our own history: references to the stream's shared
  * payloads plus each packet's index, timestamp and marker, re-encrypted on
@@ -76,7 +93,8 @@ export interface DirectRtpSenderOptions {
  */
 export class DirectRtpSender implements RtpSendPath {
   retransmitted = 0;
-  readonly #sender: SenderInternals;
+  #sender: SenderInternals | undefined;
+  #detached: DetachedTrack | undefined;
   readonly #mask: number;
   readonly #historyPayload: Array<Uint8Array | undefined>;
   readonly #historyIndex: Float64Array;
@@ -86,6 +104,8 @@ export class DirectRtpSender implements RtpSendPath {
   #srtpContext: WeriftSrtpContext | undefined;
   #rtcpStarted = false;
   readonly #clock: () => number;
+  /** Sender report fields (RFC 3550 6.4.1), kept here so they outlive werift's sender. */
+  readonly #report = { rtpTimestamp: 0, ntpTimestamp: 0n, packetCount: 0, octetCount: 0, marked: false };
 
   constructor(sender: RTCRtpSender, options: DirectRtpSenderOptions) {
     this.#sender = sender as unknown as SenderInternals;
@@ -96,18 +116,27 @@ export class DirectRtpSender implements RtpSendPath {
     this.#historyIndex = new Float64Array(size).fill(-1);
     this.#historyTimestamp = new Uint32Array(size);
     this.#historyMarker = new Uint8Array(size);
-    if (size > 0) this.#sender.onGenericNack.subscribe((feedback) => this.#retransmit(feedback.lost));
+    if (size > 0) this.#sender.onGenericNack.subscribe((feedback) => this.#detached || this.retransmit(feedback.lost));
+  }
+
+  get ssrc(): number {
+    return this.#detached?.ssrc ?? this.#sender!.ssrc;
   }
 
   /** `packetIndex`: RFC 3711 3.3.1 index, rollover counter * 65536 + sequence number. */
   send(packetIndex: number, timestamp: number, marker: boolean, payload: Uint8Array): boolean {
     if (!this.#transmit(packetIndex, timestamp, marker, payload)) return false;
     if (this.#mask >= 0) this.#remember(packetIndex, timestamp, marker, payload);
+    const report = this.#report;
+    report.packetCount = (report.packetCount + 1) >>> 0;
+    report.octetCount = (report.octetCount + payload.length) >>> 0;
     const s = this.#sender;
-    s.sequenceNumber = packetIndex & 0xffff;
-    s.timestamp = timestamp;
-    s.packetCount = (s.packetCount + 1) >>> 0;
-    s.octetCount = (s.octetCount + payload.length) >>> 0;
+    if (s) {
+      s.sequenceNumber = packetIndex & 0xffff;
+      s.timestamp = timestamp;
+      s.packetCount = report.packetCount;
+      s.octetCount = report.octetCount;
+    }
     return true;
   }
 
@@ -119,19 +148,52 @@ export class DirectRtpSender implements RtpSendPath {
    * video, and the receiver's lip sync is right.
    */
   markSent(timestamp: number, mediaTimeMs: number): void {
-    const s = this.#sender;
-    if (!s.codec) return;
+    const clockRate = this.#clockRate();
+    if (clockRate === undefined) return;
     const nowMs = this.#clock();
-    s.rtpTimestamp = (timestamp + Math.round(((nowMs - mediaTimeMs) * s.codec.clockRate) / 1000)) >>> 0;
-    s.ntpTimestamp = ntpNow(nowMs);
+    const report = this.#report;
+    report.rtpTimestamp = (timestamp + Math.round(((nowMs - mediaTimeMs) * clockRate) / 1000)) >>> 0;
+    report.ntpTimestamp = ntpNow(nowMs);
+    report.marked = true;
+    const s = this.#sender;
+    if (!s) return;
+    s.rtpTimestamp = report.rtpTimestamp;
+    s.ntpTimestamp = report.ntpTimestamp;
     if (!this.#rtcpStarted) {
       this.#rtcpStarted = true;
       void s.runRtcp();
     }
   }
 
-  #transmit(packetIndex: number, timestamp: number, marker: boolean, payload: Uint8Array): boolean {
+  /** This track's sender report now, once a frame has gone out (for ViewerLink). */
+  senderReport(): SenderReportFields | undefined {
+    const { marked, rtpTimestamp, ntpTimestamp, packetCount, octetCount } = this.#report;
+    return marked ? { ssrc: this.ssrc, rtpTimestamp, ntpTimestamp, packetCount, octetCount } : undefined;
+  }
+
+  /**
+   * From now on packets go through `link`, with the SSRC, payload type and
+   * keys werift negotiated, and werift's sender is let go (its reports stop
+   * with its peer connection). False when werift is not connected yet.
+   */
+  handOver(link: MediaLink): boolean {
     const s = this.#sender;
+    const srtp = this.#encryptor();
+    if (!s?.codec || !srtp || this.#detached) return false;
+    this.#detached = { link, srtp, ssrc: s.ssrc, payloadType: s.codec.payloadType, clockRate: s.codec.clockRate };
+    this.#sender = undefined;
+    this.#srtpContext = undefined;
+    return true;
+  }
+
+  #clockRate(): number | undefined {
+    return this.#detached?.clockRate ?? this.#sender?.codec?.clockRate;
+  }
+
+  #transmit(packetIndex: number, timestamp: number, marker: boolean, payload: Uint8Array): boolean {
+    const detached = this.#detached;
+    if (detached) return this.#transmitDetached(detached, packetIndex, timestamp, marker, payload);
+    const s = this.#sender!;
     const transport = s.dtlsTransport;
     const pair = transport?.iceTransport.connection.nominated;
     const srtp = this.#encryptor();
@@ -147,9 +209,18 @@ export class DirectRtpSender implements RtpSendPath {
     return true;
   }
 
+  #transmitDetached(track: DetachedTrack, packetIndex: number, timestamp: number, marker: boolean, payload: Uint8Array): boolean {
+    if (track.link.closed) return false;
+    const { srtp } = track;
+    const header = { ssrc: track.ssrc, payloadType: track.payloadType, sequenceNumber: packetIndex & 0xffff, timestamp, marker };
+    const rollover = Math.floor(packetIndex / 0x10000);
+    track.link.queueWith(srtp.datagramSize(payload), (into, at) => srtp.encryptInto(header, rollover, payload, into, at));
+    return true;
+  }
+
   /** The encryptor for the current DTLS session's keys (a new handshake brings new keys). */
   #encryptor(): SrtpEncryptor | undefined {
-    const context = this.#sender.dtlsTransport?.srtp?.localContext;
+    const context = this.#sender?.dtlsTransport?.srtp?.localContext;
     if (!context) return undefined;
     if (context !== this.#srtpContext) {
       const profile = SRTP_PROFILES[context.profile];
@@ -169,7 +240,7 @@ export class DirectRtpSender implements RtpSendPath {
   }
 
   /** RFC 4585 6.2.1 Generic NACK: resend what the history still holds, under the same index (same SRTP bytes). */
-  #retransmit(lostSequenceNumbers: number[]): void {
+  retransmit(lostSequenceNumbers: number[]): void {
     for (const sequenceNumber of lostSequenceNumbers) {
       const slot = sequenceNumber & this.#mask;
       const packetIndex = this.#historyIndex[slot]!;

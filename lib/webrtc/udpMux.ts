@@ -5,6 +5,7 @@ import { type BatchSender, SendManySender } from "./batchSender.ts";
 import { DatagramBatch, MAX_UDP_PAYLOAD } from "./datagramBatch.ts";
 import { GsoBatchSender } from "./gsoBatchSender.ts";
 import { findUdpSocketFd, libcUdp } from "./libcUdp.ts";
+import { parseStun, STUN_BINDING_REQUEST } from "./stunMessage.ts";
 
 /** Where a datagram came from or goes to, as werift passes it: [host, port]. */
 export type Address = [string, number];
@@ -47,6 +48,20 @@ export class MuxedTransport {
     this.closed = true;
     this.mux.remove(this);
   }
+
+  /**
+   * Gives this transport's routes to a new owner (ViewerLink, once werift is
+   * done with the connection): a new transport receives from now on, and this
+   * one is closed without removing the routes, so whatever werift still
+   * sends or closes through it goes nowhere.
+   */
+  handOver(): MuxedTransport {
+    const ufrag = this.localUfrag(); // a string, not the closure over werift's connection
+    const successor = this.mux.createTransport(() => ufrag);
+    this.mux.reroute(this, successor);
+    this.closed = true;
+    return successor;
+  }
 }
 
 export interface UdpMuxOptions {
@@ -64,10 +79,6 @@ const MAX_SEND_RETRIES = 8;
 const MAX_BATCH_DATAGRAMS = 128;
 /** Room for a full batch of the largest media datagrams (128 * 1216 bytes) and then some. */
 const SLAB_BYTES = 256 * 1024;
-const STUN_HEADER = 20; // RFC 5389 6
-const STUN_MAGIC_COOKIE = 0x2112a442;
-const STUN_BINDING_REQUEST = 0x0001;
-const STUN_ATTR_USERNAME = 0x0006;
 
 /**
  * ICE UDP mux: every WebRTC peer connection's media on one UDP socket, as
@@ -237,6 +248,12 @@ export class UdpMux {
     this.stats.sendFailures += batch.count - from;
   }
 
+  /** Every route (and the ufrag lookup) of `from` now leads to `to`. */
+  reroute(from: MuxedTransport, to: MuxedTransport): void {
+    this.#transports.delete(from);
+    for (const [key, routed] of this.#routes) if (routed === from) this.#routes.set(key, to);
+  }
+
   remove(transport: MuxedTransport): void {
     this.#transports.delete(transport);
     for (const [key, routed] of this.#routes) if (routed === transport) this.#routes.delete(key);
@@ -273,23 +290,8 @@ export class UdpMux {
   }
 }
 
-/**
- * The local ufrag in a STUN Binding request's USERNAME ("ours:theirs"), or
- * undefined for anything else. Only the header and attribute TLVs are read.
- */
+/** The local ufrag in a STUN Binding request's USERNAME ("ours:theirs", RFC 8445 7.2.2), or undefined for anything else. */
 export function bindingRequestLocalUfrag(data: Uint8Array): string | undefined {
-  if (data.length < STUN_HEADER || (data[0]! & 0xc0) !== 0) return undefined; // RFC 7983: STUN starts 0-3
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  if (view.getUint16(0) !== STUN_BINDING_REQUEST || view.getUint32(4) !== STUN_MAGIC_COOKIE) return undefined;
-  const end = Math.min(data.length, STUN_HEADER + view.getUint16(2));
-  for (let i = STUN_HEADER; i + 4 <= end; ) {
-    const type = view.getUint16(i);
-    const length = view.getUint16(i + 2);
-    if (type === STUN_ATTR_USERNAME) {
-      const username = new TextDecoder().decode(data.subarray(i + 4, i + 4 + length));
-      return username.split(":")[0];
-    }
-    i += 4 + Math.ceil(length / 4) * 4; // attributes are padded to 4 bytes
-  }
-  return undefined;
+  const message = parseStun(data);
+  return message?.type === STUN_BINDING_REQUEST ? message.username?.split(":")[0] : undefined;
 }

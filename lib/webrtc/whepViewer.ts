@@ -9,6 +9,9 @@ import { unguessableId } from "../ids.ts";
 import { matchOffer, parseOffer, withoutMdnsCandidates, type PlayableTracks } from "./offer.ts";
 import { gatheringComplete, type PeerFactory } from "./peerFactory.ts";
 import { DirectRtpSender, type RtpSendPath } from "./directRtpSender.ts";
+import type { RtcpFeedback } from "../rtp/rtcpPackets.ts";
+import { isRtcp, ViewerLink } from "./viewerLink.ts";
+import { handOverState } from "./weriftHandover.ts";
 import { OutgoingTrack } from "./outgoingTrack.ts";
 import { WeriftRtpSender } from "./weriftRtpSender.ts";
 import { addTrickleCandidates } from "./trickle.ts";
@@ -28,6 +31,8 @@ export interface WhepViewerOptions {
   scheduler: SendScheduler;
   /** "direct" (default): our SRTP and batched sends; "werift": RTCRtpSender.sendRtp, the benchmark baseline. */
   sendPath?: "direct" | "werift";
+  /** Release werift's peer connection once connected (direct path on the UDP mux only); default true. */
+  handOver?: boolean;
   /** Give up when ICE/DTLS has not connected by then. */
   connectTimeoutMs?: number;
 }
@@ -43,6 +48,15 @@ const VIDEO_FRAME_STEP = 3000; // 90 kHz / 30 fps
 const OPUS_FRAME_STEP = 960; // 48 kHz * 20 ms
 const CATCH_UP_SPACING = 90; // 1 ms at 90 kHz between squeezed catch-up frames
 const VIDEO_NACK_HISTORY = 512; // packets kept for retransmission: ~1.2 s at 3 Mbit/s
+/**
+ * The hand-over waits for the viewer's first SRTCP packet: it only has SRTP
+ * keys once its DTLS handshake is complete, so it will not repeat its last
+ * flight, which only werift could answer. A viewer that sends no RTCP (no
+ * browser; some load clients) is handed over after this long: its DTLS
+ * retransmission timer (about a second, werift's 0.5 s and growing) would
+ * have repeated a lost flight, and werift answered it, by then.
+ */
+const HANDOVER_FALLBACK_MS = 4000;
 
 /**
  * One WHEP playback session: a sendonly werift peer connection fed from a
@@ -60,7 +74,13 @@ export class WhepViewer {
   closeReason: string | undefined;
   readonly #options: WhepViewerOptions;
   readonly #logger: Logger;
-  readonly #pc: RTCPeerConnection;
+  /** werift's connection until the hand-over; then undefined and the link carries on. */
+  #pc: RTCPeerConnection | undefined;
+  #link: ViewerLink | undefined;
+  #handOverTimer: ReturnType<typeof setTimeout> | undefined;
+  #handOverArmed = false;
+  #stopWatchingPc: () => void = () => {};
+  readonly #directSenders: DirectRtpSender[] = [];
   readonly #outgoing: { video?: OutgoingTrack; audio?: OutgoingTrack } = {};
   readonly #closeListeners = new Set<(viewer: WhepViewer) => void>();
   #session: IngestSession;
@@ -111,7 +131,13 @@ export class WhepViewer {
   }
 
   get connectionState(): string {
-    return this.#pc.connectionState;
+    if (this.#link) return this.#link.closed ? "closed" : "connected";
+    return this.#pc?.connectionState ?? "closed";
+  }
+
+  /** Whether werift has handed the connection over to Wisp's own ViewerLink. */
+  get handedOver(): boolean {
+    return this.#link !== undefined;
   }
 
   stats(): { packetsSent: number; droppedFrames: number } {
@@ -126,7 +152,8 @@ export class WhepViewer {
 
   /** Applies an application/trickle-ice-sdpfrag body (RFC 8840). */
   async addCandidates(fragment: string): Promise<void> {
-    await addTrickleCandidates(this.#pc, fragment);
+    // After the hand-over ICE is done: candidates change nothing (an ICE restart is refused either way).
+    if (this.#pc) await addTrickleCandidates(this.#pc, fragment);
   }
 
   /** Ends the session once, on every path. */
@@ -134,18 +161,20 @@ export class WhepViewer {
     if (this.closed) return;
     this.closeReason = reason;
     clearTimeout(this.#connectTimer);
+    clearTimeout(this.#handOverTimer);
     this.#stopWatchingEnd();
     this.#catchUp = [];
     this.#reader?.close();
     this.#options.slot.release();
-    this.#pc.close().catch((error: Error) => this.#logger.warn("peer connection close failed", { error: error.message }));
-    this.#logger.info("viewer closed", { reason, ...this.stats() });
+    this.#link?.close();
+    this.#pc?.close().catch((error: Error) => this.#logger.warn("peer connection close failed", { error: error.message }));
+    this.#logger.info("viewer closed", { reason, handedOver: this.handedOver, ...this.stats() });
     for (const listener of this.#closeListeners) listener(this);
     this.#closeListeners.clear();
   }
 
   async #negotiate(offerSdp: string): Promise<void> {
-    const pc = this.#pc;
+    const pc = this.#pc!;
     const video = this.tracks.video ? pc.addTransceiver("video", { direction: "sendonly" }) : undefined;
     const audio = this.tracks.audio ? pc.addTransceiver("audio", { direction: "sendonly" }) : undefined;
     await pc.setRemoteDescription({ type: "offer", sdp: withoutMdnsCandidates(offerSdp) });
@@ -163,23 +192,97 @@ export class WhepViewer {
 
   #sendPath(transceiver: RTCRtpTransceiver, historySize: number): RtpSendPath {
     if (this.#options.sendPath === "werift") return new WeriftRtpSender(transceiver.sender);
-    return new DirectRtpSender(transceiver.sender, { historySize });
+    const sender = new DirectRtpSender(transceiver.sender, { historySize });
+    this.#directSenders.push(sender);
+    return sender;
   }
 
   #watchConnection(pc: RTCPeerConnection, transceivers: Array<RTCRtpTransceiver | undefined>): void {
     const timeoutMs = this.#options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.#connectTimer = setTimeout(() => this.close(`not connected after ${timeoutMs} ms`), timeoutMs);
-    pc.connectionStateChange.subscribe((state) => {
-      if (state === "connected") {
-        clearTimeout(this.#connectTimer);
-        this.#logger.info("viewer connected");
-        this.#play().catch((error: Error) => this.close(`media loop failed: ${error.message}`));
-      } else if (state === "failed" || state === "closed") {
-        this.close(`peer connection ${state}`);
-      }
-    });
+    // Closures here must not capture `pc`: they outlive the hand-over, which lets werift's connection go.
+    const { unSubscribe } = pc.connectionStateChange.subscribe((state) => this.#onConnectionState(state));
+    this.#stopWatchingPc = unSubscribe;
     for (const t of transceivers) {
       t?.sender.onPictureLossIndication.subscribe(() => this.#session.requestKeyframe());
+    }
+  }
+
+  #onConnectionState(state: string): void {
+    if (state === "connected") {
+      clearTimeout(this.#connectTimer);
+      this.#connectTimer = undefined;
+      this.#logger.info("viewer connected");
+      this.#play().catch((error: Error) => this.close(`media loop failed: ${error.message}`));
+      if (this.#pc) this.#prepareHandOver(this.#pc);
+    } else if (state === "failed" || state === "closed") {
+      this.close(`peer connection ${state}`);
+    }
+  }
+
+  /**
+   * Arms the hand-over (see HANDOVER_FALLBACK_MS): on the viewer's first RTCP
+   * datagram, or after the fallback delay. Only our direct senders on the UDP
+   * mux can go on without werift.
+   */
+  #prepareHandOver(pc: RTCPeerConnection): void {
+    const ready = this.#options.handOver !== false && this.#directSenders.length > 0;
+    const state = ready ? handOverState(pc) : undefined;
+    if (!state || typeof state === "string") return;
+    const transport = state.transport;
+    const weriftOnData = transport.onData;
+    this.#handOverArmed = true;
+    transport.onData = (data, from) => {
+      weriftOnData(data, from); // werift reads this one (a NACK is answered); the next is ours
+      if (this.#handOverArmed && isRtcp(data)) queueMicrotask(() => this.#handOver());
+    };
+    this.#handOverTimer = setTimeout(() => this.#handOver(), HANDOVER_FALLBACK_MS);
+  }
+
+  /**
+   * werift's peer connection is released and a ViewerLink carries on with
+   * the same route, credentials and keys. If anything is missing werift just
+   * keeps the connection (logged), as with WEBRTC_HANDOVER=off.
+   */
+  #handOver(): void {
+    const pc = this.#pc;
+    if (!this.#handOverArmed || this.closed || !pc) return;
+    this.#handOverArmed = false;
+    clearTimeout(this.#handOverTimer);
+    this.#handOverTimer = undefined;
+    const state = handOverState(pc);
+    if (typeof state === "string") return this.#logger.warn("werift keeps the connection: no hand-over", { reason: state });
+    const link = new ViewerLink({
+      ...state,
+      transport: state.transport.handOver(),
+      cname: `wisp-${this.id}`,
+      senderReports: () => this.#senderReports(),
+      onFeedback: (feedback) => this.#onFeedback(feedback),
+      onClose: (reason) => this.close(reason),
+      logger: this.#logger,
+    });
+    for (const sender of this.#directSenders) {
+      if (!sender.handOver(link)) this.#logger.warn("a track could not be handed over: it stops", { ssrc: sender.ssrc });
+    }
+    this.#link = link;
+    this.#pc = undefined;
+    this.#stopWatchingPc();
+    this.#stopWatchingPc = () => {}; // its closure holds werift's event, and through it the peer connection
+    // Its transport is closed by now: werift's goodbye (DTLS close_notify) goes nowhere.
+    pc.close().catch((error: Error) => this.#logger.warn("peer connection release failed", { error: error.message }));
+    this.#logger.info("viewer handed over from werift");
+  }
+
+  #senderReports() {
+    return this.#directSenders.flatMap((sender) => sender.senderReport() ?? []);
+  }
+
+  /** RTCP from the viewer after the hand-over (RFC 4585, RFC 5104). */
+  #onFeedback(feedback: RtcpFeedback): void {
+    if (feedback.type === "nack") {
+      this.#directSenders.find((sender) => sender.ssrc === feedback.mediaSsrc)?.retransmit(feedback.lost);
+    } else if (feedback.type === "pli" || feedback.type === "fir") {
+      this.#session.requestKeyframe();
     }
   }
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Page } from "playwright-core";
 import { launchChromium, waitForPlayback } from "../helpers/browser.ts";
 import { ffmpegPush } from "../helpers/ffmpegPush.ts";
 import { startTestServer, type TestServer } from "../helpers/testServer.ts";
@@ -47,7 +48,49 @@ async function playAndCheck(stream: string, fixture: string, ready: (s: Stats) =
   }
 }
 
+/** What Chromium saw of the connection: ICE answers on the selected pair, sender reports, decoded frames. */
+function connectionStats(page: Page) {
+  return page.evaluate(async () => {
+    const pc = (window as unknown as { wispPlayer: { pc: RTCPeerConnection } }).wispPlayer.pc;
+    const stats = await pc.getStats();
+    const figures = { responsesReceived: 0, reportsReceived: 0, framesDecoded: 0 };
+    const byId = new Map<string, { responsesReceived?: number }>();
+    stats.forEach((r) => byId.set(r.id, r));
+    stats.forEach((r) => {
+      if (r.type === "transport") figures.responsesReceived = byId.get(r.selectedCandidatePairId)?.responsesReceived ?? 0;
+      if (r.type === "remote-outbound-rtp" && r.kind === "video") figures.reportsReceived = r.reportsSent ?? 0;
+      if (r.type === "inbound-rtp" && r.kind === "video") figures.framesDecoded = r.framesDecoded ?? 0;
+    });
+    return figures;
+  });
+}
+
 describe("Chromium plays MPEG-TS pushed by ffmpeg", () => {
+  test("once werift hands over, Chromium gets our ICE answers and sender reports, and hanging up ends the session", async () => {
+    const push = ffmpegPush("av-6s.mpegts", `${server.url}/ingest/handover`);
+    const page = await browser.context.newPage();
+    try {
+      await page.goto(`${server.url}/play/handover`);
+      await waitForPlayback(page, (s) => s.framesDecoded > 30);
+      await until(() => server.viewers.list("handover")[0]?.handedOver === true);
+      const before = await connectionStats(page);
+      await Bun.sleep(6000); // Chromium checks the selected pair every 2.5 s or so; we report every second
+      const after = await connectionStats(page);
+      expect(after.responsesReceived).toBeGreaterThan(before.responsesReceived);
+      expect(after.reportsReceived).toBeGreaterThan(before.reportsReceived + 3);
+      expect(after.framesDecoded).toBeGreaterThan(before.framesDecoded + 100);
+      // Closing the peer connection without a DELETE: only its DTLS close_notify tells the server.
+      const viewer = server.viewers.list("handover")[0]!;
+      await page.evaluate(() => (window as unknown as { wispPlayer: { pc: RTCPeerConnection } }).wispPlayer.pc.close());
+      await until(() => viewer.closed, 3000);
+      expect(viewer.closeReason).toBe("the viewer closed DTLS");
+    } finally {
+      await page.evaluate(() => (window as unknown as { wispPlayer: { stop(): Promise<void> } }).wispPlayer.stop());
+      await page.close();
+      await push.stop();
+    }
+  });
+
   test("H.264 + Opus: decoded frames at the right size and audio packets", async () => {
     await playAndCheck("av", "av-6s.mpegts", (s) => s.framesDecoded > 30 && s.audioPackets > 20, (s) => {
       expect(s.framesDecoded).toBeGreaterThan(30);

@@ -117,3 +117,35 @@ test("sender reports put audio that arrived 70 ms late on the same clock as vide
   expect(reportedTimeOf(audio.sender, audio.sender.rtpTimestamp)).toBeCloseTo(t0 + 71, 0);
   expect((audio.sender.rtpTimestamp - audioTs) >>> 0).toBe(71 * 48);
 });
+
+test("after handOver() packets go through the link with werift's SSRC and keys; reports and NACKs no longer need werift", () => {
+  const { sender, receiver, queued } = connectedSender();
+  const direct = new DirectRtpSender(sender as never, { historySize: 16, clock: () => 1_700_000_000_000 });
+  direct.send(100, 9000, false, randomBytes(50));
+  const throughLink: Uint8Array[] = [];
+  const link = {
+    closed: false,
+    queueWith(length: number, write: (into: Uint8Array, at: number) => void) {
+      const into = new Uint8Array(length);
+      write(into, 0);
+      throughLink.push(into);
+    },
+  };
+  expect(direct.handOver(link)).toBe(true);
+  expect(direct.handOver(link)).toBe(false); // once
+  sender.dtlsTransport.state = "closed"; // werift is gone: nothing of it is read any more
+  const payload = randomBytes(300);
+  expect(direct.send(101, 12000, true, payload)).toBe(true);
+  direct.markSent(12000, 1_700_000_000_000);
+  expect(queued).toHaveLength(1); // only the packet before the hand-over took werift's route
+  expect(throughLink).toHaveLength(1);
+  const decrypted = receiver.decrypt(Buffer.from(throughLink[0]!));
+  expect(decrypted.readUInt32BE(8)).toBe(1234); // werift's SSRC
+  expect(Buffer.from(decrypted.subarray(12)).equals(payload)).toBe(true);
+  expect(sender.packetCount).toBe(1); // werift's counters stopped at the hand-over ...
+  expect(direct.senderReport()).toMatchObject({ ssrc: 1234, rtpTimestamp: 12000, packetCount: 2, octetCount: 350 }); // ... ours go on
+  direct.retransmit([100]);
+  expect(throughLink).toHaveLength(2);
+  link.closed = true;
+  expect(direct.send(102, 15000, false, payload)).toBe(false);
+});

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import type { RtpPacket } from "werift";
+import { GenericNack, RtcpTransportLayerFeedback, type RtpPacket } from "werift";
 import { feedRealtime } from "../helpers/feed.ts";
 import { startTestServer, type TestServer } from "../helpers/testServer.ts";
 import { whepPlay, type WhepTestClient } from "../helpers/wheriftClient.ts";
@@ -125,6 +125,28 @@ describe("WHEP over loopback with a werift viewer", () => {
     expect(catchUp).toBeLessThan(60);
     expect(steps.slice(catchUp + 1)).toEqual(new Array(steps.length - catchUp - 1).fill(3000));
     expect(client.video[0]!.payload[0]! & 0x1f).toBe(24); // it starts with SPS/PPS + the IDR
+  });
+
+  test("werift hands the connection over: media goes on without a gap, and NACKs are still answered", async () => {
+    await liveServer();
+    const client = await play();
+    await client.until(() => client.video.length > 30);
+    const viewer = server!.viewers.list()[0]!;
+    // The werift client's first receiver report triggers the hand-over.
+    await client.until(() => viewer.handedOver, 10_000);
+    const atHandOver = client.video.length;
+    await client.until(() => client.video.length > atHandOver + 100);
+    const seqs = client.video.map((p) => p.header.sequenceNumber);
+    for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBe((seqs[i - 1]! + 1) & 0xffff);
+
+    // A NACK after the hand-over reaches the link, which resends the packet: the client sees it twice.
+    const lost = client.video.at(-5)!;
+    const dtls = client.pc.getTransceivers()[0]!.dtlsTransport!;
+    const nack = new GenericNack({ senderSsrc: 1, mediaSourceSsrc: lost.header.ssrc, lost: [lost.header.sequenceNumber] });
+    await dtls.sendRtcp([new RtcpTransportLayerFeedback({ feedback: nack })]);
+    const copies = () => client.video.filter((p) => p.header.sequenceNumber === lost.header.sequenceNumber).length;
+    await client.until(() => copies() === 2, 5000);
+    expect(viewer.connectionState).toBe("connected");
   });
 
   test("two viewers get their own SSRCs and sequence spaces for the same payloads", async () => {

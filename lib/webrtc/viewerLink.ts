@@ -1,0 +1,257 @@
+import type { Logger } from "../logger.ts";
+import { buildBye, buildSenderReports, parseRtcpCompound, type RtcpFeedback, type SenderReportFields } from "../rtp/rtcpPackets.ts";
+import { SrtcpProtector, SrtcpUnprotector, type SrtcpSessionKeys } from "../rtp/srtcp.ts";
+import {
+  STUN_BINDING_REQUEST,
+  STUN_BINDING_SUCCESS,
+  buildBindingRequest,
+  buildBindingSuccess,
+  parseStun,
+  verifyStunIntegrity,
+} from "./stunMessage.ts";
+import type { Address, DatagramWriter, MuxedTransport } from "./udpMux.ts";
+
+/** The ICE facts a link needs to answer and send connectivity checks (RFC 8445 7.2.2, short-term credentials). */
+export interface IceCredentials {
+  localUfrag: string;
+  localPassword: string;
+  remoteUfrag: string;
+  remotePassword: string;
+  /** Our role: werift answers as the controlled agent, browsers control. */
+  controlling: boolean;
+  tieBreaker: bigint;
+  /** PRIORITY for our checks (RFC 8445 7.1.1): the selected local candidate's. */
+  priority: number;
+}
+
+export interface LinkTiming {
+  /** Between our consent checks, ±20% (RFC 7675 5.1: 4-6 s). */
+  consentIntervalMs: number;
+  /** Without a consent response for this long, sending stops (RFC 7675 5.1: 30 s). */
+  consentTimeoutMs: number;
+  /** Between sender reports (werift and browsers send about one a second). */
+  reportIntervalMs: number;
+}
+
+/** What a link uses of its MuxedTransport (handed over by werift, MuxedTransport.handOver). */
+export type LinkTransport = Pick<MuxedTransport, "onData" | "send" | "queueWith" | "close">;
+
+export interface ViewerLinkOptions {
+  /** The viewer's route on the UDP mux. */
+  transport: LinkTransport;
+  /** The selected pair's remote address. */
+  destination: Address;
+  ice: IceCredentials;
+  srtcp: {
+    outgoing: SrtcpSessionKeys;
+    incoming: SrtcpSessionKeys;
+    /** Past the last SRTCP index werift used, so the viewer's replay check accepts ours (RFC 3711 3.3.2). */
+    firstIndex: number;
+  };
+  /** SDES CNAME for our reports (RFC 3550 6.5.1). */
+  cname: string;
+  /** The tracks' sender report fields now; a track that has not sent yet is left out. */
+  senderReports(): SenderReportFields[];
+  onFeedback(feedback: RtcpFeedback): void;
+  /** The link ended by itself: consent lost, or the viewer closed DTLS. Not called for close(). */
+  onClose(reason: string): void;
+  logger: Logger;
+  timing?: Partial<LinkTiming>;
+  /** ms clock for consent; tests inject one. */
+  now?: () => number;
+}
+
+const DEFAULT_TIMING: LinkTiming = { consentIntervalMs: 5000, consentTimeoutMs: 30_000, reportIntervalMs: 1000 };
+const DTLS_ALERT = 21; // RFC 6347 4.1 content types
+const DTLS_HANDSHAKE = 22;
+
+/**
+ * A viewer's connection once werift is done with it. werift runs ICE and the
+ * DTLS handshake, then hands over (lib/webrtc/weriftHandover.ts) and its peer
+ * connection is released: with 880 closures and 1 MB of state per
+ * connection (bench/viewerMemory.ts) it is the bulk of what a viewer costs.
+ * What the connection still needs afterwards is done here, on the same UDP
+ * mux route:
+ * - answer the viewer's ICE checks, follow its nomination to a new address (RFC 8445 7.3);
+ * - check its consent every 5 s and stop after 30 s without it (RFC 7675);
+ * - read its SRTCP: NACK, PLI and FIR go to `onFeedback` (RFC 4585, 5104);
+ * - send sender reports about once a second (RFC 3550 6.4.1);
+ * - end when the viewer closes DTLS (its close_notify alert, RFC 5246 7.2.1).
+ * Incoming datagrams are told apart by their first byte (RFC 7983 7).
+ */
+export class ViewerLink {
+  readonly stats = { stunRequests: 0, consentChecks: 0, consentResponses: 0, rtcpIn: 0, rtcpRejected: 0, reportsSent: 0 };
+  #destination: Address;
+  readonly #options: ViewerLinkOptions;
+  readonly #timing: LinkTiming;
+  readonly #now: () => number;
+  readonly #transport: LinkTransport;
+  readonly #protector: SrtcpProtector;
+  readonly #unprotector: SrtcpUnprotector;
+  readonly #timer: ReturnType<typeof setInterval>;
+  #lastConsentMs: number;
+  #nextCheckMs: number;
+  #pendingCheck: Uint8Array | undefined;
+  #closed = false;
+
+  constructor(options: ViewerLinkOptions) {
+    this.#options = options;
+    this.#timing = { ...DEFAULT_TIMING, ...options.timing };
+    this.#now = options.now ?? Date.now;
+    this.#destination = options.destination;
+    this.#transport = options.transport;
+    this.#protector = new SrtcpProtector(options.srtcp.outgoing, { firstIndex: options.srtcp.firstIndex });
+    this.#unprotector = new SrtcpUnprotector(options.srtcp.incoming);
+    // werift's ICE checked consent up to now: the clock starts fresh.
+    this.#lastConsentMs = this.#now();
+    this.#nextCheckMs = this.#lastConsentMs + this.#checkInterval();
+    this.#transport.onData = (data, from) => this.receive(data, from);
+    this.#timer = setInterval(() => this.#tick(), this.#timing.reportIntervalMs);
+  }
+
+  get destination(): Address {
+    return this.#destination;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Media: `length` bytes that `write` puts straight into the mux's send batch. */
+  queueWith(length: number, write: DatagramWriter): void {
+    this.#transport.queueWith(length, this.#destination, write);
+  }
+
+  /** One datagram from the viewer, sorted by its first byte (RFC 7983 7). */
+  receive(data: Uint8Array, from: Address): void {
+    if (this.#closed || data.length === 0) return;
+    const first = data[0]!;
+    if (first <= 3) this.#onStun(data, from);
+    else if (first >= 20 && first <= 63) this.#onDtls(first);
+    else if (first >= 128 && first <= 191 && isRtcp(data)) this.#onRtcp(data);
+  }
+
+  /** Says goodbye (RTCP BYE, RFC 3550 6.6) and releases the route; idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    const ssrcs = this.#options.senderReports().map((r) => r.ssrc);
+    if (ssrcs.length > 0) this.#sendRtcp(buildBye(ssrcs, this.#options.cname));
+    this.#closed = true;
+    clearInterval(this.#timer);
+    void this.#transport.close();
+  }
+
+  #end(reason: string): void {
+    if (this.#closed) return;
+    this.close();
+    this.#options.onClose(reason);
+  }
+
+  #tick(): void {
+    const now = this.#now();
+    if (now - this.#lastConsentMs > this.#timing.consentTimeoutMs) {
+      return this.#end(`ICE consent expired: no answer to our checks for ${this.#timing.consentTimeoutMs / 1000} s (RFC 7675)`);
+    }
+    if (now >= this.#nextCheckMs) this.#checkConsent(now);
+    this.#sendReports();
+  }
+
+  #checkInterval(): number {
+    return this.#timing.consentIntervalMs * (0.8 + 0.4 * Math.random());
+  }
+
+  /** RFC 7675 5.1: a Binding request on the selected pair; its answer renews consent. */
+  #checkConsent(now: number): void {
+    const { ice } = this.#options;
+    const transactionId = crypto.getRandomValues(new Uint8Array(12));
+    const tieBreaker = ice.controlling ? { iceControlling: ice.tieBreaker } : { iceControlled: ice.tieBreaker };
+    const request = buildBindingRequest({
+      transactionId,
+      username: `${ice.remoteUfrag}:${ice.localUfrag}`,
+      password: ice.remotePassword,
+      priority: ice.priority,
+      ...tieBreaker,
+    });
+    this.#pendingCheck = transactionId;
+    this.#nextCheckMs = now + this.#checkInterval();
+    this.stats.consentChecks++;
+    this.#send(request, this.#destination);
+  }
+
+  #onStun(data: Uint8Array, from: Address): void {
+    const message = parseStun(data);
+    if (!message) return;
+    const { ice } = this.#options;
+    if (message.type === STUN_BINDING_REQUEST) {
+      // RFC 8445 7.3: answer checks that carry our ufrag and password; anything else is dropped.
+      if (!message.username?.startsWith(`${ice.localUfrag}:`) || !verifyStunIntegrity(data, ice.localPassword)) return;
+      this.stats.stunRequests++;
+      this.#send(buildBindingSuccess({ transactionId: message.transactionId, mappedAddress: from, password: ice.localPassword }), from);
+      if (message.useCandidate && !sameAddress(from, this.#destination)) this.#moveTo(from);
+    } else if (message.type === STUN_BINDING_SUCCESS && this.#isAnswerToCheck(message.transactionId, data)) {
+      this.#pendingCheck = undefined;
+      this.#lastConsentMs = this.#now();
+      this.stats.consentResponses++;
+    }
+  }
+
+  #isAnswerToCheck(transactionId: Uint8Array, data: Uint8Array): boolean {
+    const pending = this.#pendingCheck;
+    return !!pending && sameBytes(pending, transactionId) && verifyStunIntegrity(data, this.#options.ice.remotePassword);
+  }
+
+  /** The controlling agent nominated another pair (a new network, NAT rebinding): media follows it. */
+  #moveTo(address: Address): void {
+    this.#options.logger.info("viewer moved to a new address", { from: this.#destination.join(":"), to: address.join(":") });
+    this.#destination = address;
+    this.#lastConsentMs = this.#now(); // the nomination is a fresh, authenticated check from there
+  }
+
+  /**
+   * After the handshake a DTLS record is the viewer closing (an alert:
+   * close_notify when it hangs up) or repeating its last flight, which only
+   * werift could answer and the hand-over waits long enough to rule out.
+   */
+  #onDtls(contentType: number): void {
+    if (contentType === DTLS_ALERT) this.#end("the viewer closed DTLS");
+    else if (contentType === DTLS_HANDSHAKE) this.#end("the viewer repeated its DTLS handshake after the hand-over");
+  }
+
+  #onRtcp(data: Uint8Array): void {
+    const plain = this.#unprotector.unprotect(data);
+    if (!plain) {
+      this.stats.rtcpRejected++;
+      return;
+    }
+    this.stats.rtcpIn++;
+    for (const feedback of parseRtcpCompound(plain)) this.#options.onFeedback(feedback);
+  }
+
+  #sendReports(): void {
+    const reports = this.#options.senderReports();
+    if (reports.length === 0) return;
+    this.#sendRtcp(buildSenderReports(reports, this.#options.cname));
+    this.stats.reportsSent++;
+  }
+
+  #sendRtcp(plain: Uint8Array): void {
+    this.#send(this.#protector.protect(plain), this.#destination);
+  }
+
+  #send(data: Uint8Array, to: Address): void {
+    void this.#transport.send(Buffer.from(data.buffer, data.byteOffset, data.byteLength), to);
+  }
+}
+
+/** RFC 5761 4: RTCP packet types 192-223 share the RTP range; the second byte tells. */
+export function isRtcp(data: Uint8Array): boolean {
+  return data.length >= 8 && data[1]! >= 192 && data[1]! <= 223;
+}
+
+function sameAddress(a: Address, b: Address): boolean {
+  return a[0] === b[0] && a[1] === b[1];
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
+}

@@ -1,0 +1,225 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { randomBytes } from "node:crypto";
+import { ntpNow } from "../../lib/rtp/ntpTime.ts";
+import { parseRtcpCompound, type RtcpFeedback } from "../../lib/rtp/rtcpPackets.ts";
+import { SrtcpProtector, SrtcpUnprotector, type SrtcpSessionKeys } from "../../lib/rtp/srtcp.ts";
+import {
+  STUN_BINDING_REQUEST,
+  STUN_BINDING_SUCCESS,
+  buildBindingRequest,
+  buildBindingSuccess,
+  parseStun,
+  verifyStunIntegrity,
+} from "../../lib/webrtc/stunMessage.ts";
+import type { Address } from "../../lib/webrtc/udpMux.ts";
+import { ViewerLink, type LinkTiming } from "../../lib/webrtc/viewerLink.ts";
+import { silentLogger } from "../../lib/logger.ts";
+
+const ICE = {
+  localUfrag: "wisp",
+  localPassword: "local-password-0123456789",
+  remoteUfrag: "view",
+  remotePassword: "remote-password-0123456789",
+  controlling: false,
+  tieBreaker: 0x0102030405060708n,
+  priority: 2130706431,
+};
+const VIEWER: Address = ["127.0.0.1", 5001];
+const gcmKeys = (): SrtcpSessionKeys => ({ profile: "AEAD_AES_128_GCM", key: randomBytes(16), salt: randomBytes(12) });
+
+/** A stand-in for the link's MuxedTransport (a unit test): records what the link sends. */
+function recordingTransport() {
+  return {
+    sent: [] as Array<{ data: Uint8Array; to: Address }>,
+    queued: [] as Array<{ data: Uint8Array; to: Address }>,
+    closed: false,
+    onData: (_data: Buffer, _from: Address) => {},
+    async send(data: Buffer, to?: Address) {
+      this.sent.push({ data: Uint8Array.from(data), to: to! });
+    },
+    queueWith(length: number, to: Address, write: (into: Uint8Array, at: number) => void) {
+      const into = new Uint8Array(length);
+      write(into, 0);
+      this.queued.push({ data: into, to });
+    },
+    async close() {
+      this.closed = true;
+    },
+  };
+}
+
+const links: ViewerLink[] = [];
+afterEach(() => links.splice(0).forEach((link) => link.close()));
+
+function openLink(timing: Partial<LinkTiming> = {}, reports = () => [{ ssrc: 1111, ntpTimestamp: ntpNow(), rtpTimestamp: 90_000, packetCount: 10, octetCount: 12_000 }]) {
+  const transport = recordingTransport();
+  const keys = { outgoing: gcmKeys(), incoming: gcmKeys() };
+  const feedback: RtcpFeedback[] = [];
+  const closedWith: string[] = [];
+  const link = new ViewerLink({
+    transport: transport as never,
+    destination: VIEWER,
+    ice: ICE,
+    srtcp: { ...keys, firstIndex: 5 },
+    cname: "test-cname",
+    senderReports: reports,
+    onFeedback: (f) => feedback.push(f),
+    onClose: (reason) => closedWith.push(reason),
+    logger: silentLogger,
+    timing: { consentIntervalMs: 60_000, consentTimeoutMs: 120_000, reportIntervalMs: 60_000, ...timing },
+  });
+  links.push(link);
+  const stunSent = () => transport.sent.filter((s) => s.data[0]! <= 3);
+  const rtcpSent = () => transport.sent.filter((s) => s.data[0]! >= 128);
+  return { link, transport, keys, feedback, closedWith, stunSent, rtcpSent };
+}
+
+/** What a browser sends: a check with our ufrag first (RFC 8445 7.2.2), keyed with our password. */
+function viewerCheck(options: { password?: string; username?: string; useCandidate?: boolean } = {}) {
+  return Buffer.from(
+    buildBindingRequest({
+      transactionId: randomBytes(12),
+      username: options.username ?? `${ICE.localUfrag}:${ICE.remoteUfrag}`,
+      password: options.password ?? ICE.localPassword,
+      priority: 1845501695,
+      iceControlling: 42n,
+      useCandidate: options.useCandidate ?? false,
+    }),
+  );
+}
+
+/** RFC 4585 6.2.1 Generic NACK for `pid` and the packet after it (BLP bit 0), from SSRC 7 about `mediaSsrc`. */
+function nack(mediaSsrc: number, pid: number): Uint8Array {
+  const packet = Buffer.alloc(16);
+  packet.writeUInt8(0x81, 0); // V=2, FMT=1
+  packet.writeUInt8(205, 1); // RTPFB
+  packet.writeUInt16BE(3, 2);
+  packet.writeUInt32BE(7, 4);
+  packet.writeUInt32BE(mediaSsrc, 8);
+  packet.writeUInt16BE(pid, 12);
+  packet.writeUInt16BE(1, 14);
+  return packet;
+}
+
+function pli(mediaSsrc: number): Uint8Array {
+  const packet = Buffer.alloc(12);
+  packet.writeUInt8(0x81, 0); // V=2, FMT=1
+  packet.writeUInt8(206, 1); // PSFB
+  packet.writeUInt16BE(2, 2);
+  packet.writeUInt32BE(7, 4);
+  packet.writeUInt32BE(mediaSsrc, 8);
+  return packet;
+}
+
+describe("ViewerLink: a viewer's connection after werift", () => {
+  test("answers ICE checks made with our credentials, from where they came, and drops the rest", () => {
+    const { link, stunSent } = openLink();
+    link.receive(viewerCheck(), VIEWER);
+    expect(stunSent()).toHaveLength(1);
+    const answer = stunSent()[0]!;
+    expect(answer.to).toEqual(VIEWER);
+    expect(parseStun(answer.data)?.type).toBe(STUN_BINDING_SUCCESS);
+    expect(parseStun(answer.data)?.xorMappedAddress).toEqual(VIEWER);
+    expect(verifyStunIntegrity(answer.data, ICE.localPassword)).toBe(true);
+
+    link.receive(viewerCheck({ password: "not-the-password-at-all" }), VIEWER);
+    link.receive(viewerCheck({ username: `someone-else:${ICE.remoteUfrag}` }), VIEWER);
+    expect(stunSent()).toHaveLength(1);
+  });
+
+  test("a nomination from a new address moves the media there (RFC 8445 7.3.1.5)", () => {
+    const { link, transport } = openLink();
+    const moved: Address = ["127.0.0.1", 6002];
+    link.receive(viewerCheck(), moved); // a check alone does not move anything
+    expect(link.destination).toEqual(VIEWER);
+    link.receive(viewerCheck({ useCandidate: true }), moved);
+    expect(link.destination).toEqual(moved);
+    link.queueWith(3, (into, at) => into.set([1, 2, 3], at));
+    expect(transport.queued.at(-1)).toEqual({ data: Uint8Array.of(1, 2, 3), to: moved });
+  });
+
+  test("consent (RFC 7675): checks keyed with the viewer's password; answers keep it, silence ends the link", async () => {
+    const { link, transport, stunSent, closedWith } = openLink({ consentIntervalMs: 40, consentTimeoutMs: 250, reportIntervalMs: 10 });
+    const answerChecks = () => {
+      for (const { data } of stunSent()) {
+        const check = parseStun(data);
+        if (check?.type !== STUN_BINDING_REQUEST || answered.has(data)) continue;
+        answered.add(data);
+        link.receive(Buffer.from(buildBindingSuccess({ transactionId: check.transactionId, mappedAddress: ["127.0.0.1", 40000], password: ICE.remotePassword })), VIEWER);
+      }
+    };
+    const answered = new Set<Uint8Array>();
+    const answering = setInterval(answerChecks, 5);
+    await Bun.sleep(500); // twice the timeout: the answers kept it alive
+    clearInterval(answering);
+    expect(closedWith).toEqual([]);
+    const first = stunSent()[0]!;
+    expect(parseStun(first.data)?.username).toBe(`${ICE.remoteUfrag}:${ICE.localUfrag}`);
+    expect(parseStun(first.data)?.iceControlled).toBe(ICE.tieBreaker);
+    expect(verifyStunIntegrity(first.data, ICE.remotePassword)).toBe(true);
+    expect(link.stats.consentResponses).toBeGreaterThanOrEqual(5);
+
+    // An answer to no check of ours (wrong transaction) renews nothing.
+    const forged = () => link.receive(Buffer.from(buildBindingSuccess({ transactionId: randomBytes(12), mappedAddress: VIEWER, password: ICE.remotePassword })), VIEWER);
+    const forging = setInterval(forged, 5);
+    await Bun.sleep(400);
+    clearInterval(forging);
+    expect(closedWith).toHaveLength(1);
+    expect(closedWith[0]).toContain("consent");
+    expect(link.closed).toBe(true);
+    expect(transport.closed).toBe(true);
+  });
+
+  test("the viewer's SRTCP: NACK and PLI reach onFeedback; tampered packets do not", () => {
+    const { link, keys, feedback } = openLink();
+    const viewer = new SrtcpProtector(keys.incoming);
+    link.receive(Buffer.from(viewer.protect(nack(1111, 65535))), VIEWER);
+    link.receive(Buffer.from(viewer.protect(pli(1111))), VIEWER);
+    const tampered = viewer.protect(nack(1111, 100));
+    tampered[10]! ^= 1;
+    link.receive(Buffer.from(tampered), VIEWER);
+    expect(feedback).toEqual([
+      { type: "nack", senderSsrc: 7, mediaSsrc: 1111, lost: [65535, 0] },
+      { type: "pli", senderSsrc: 7, mediaSsrc: 1111 },
+    ]);
+    expect(link.stats.rtcpRejected).toBe(1);
+  });
+
+  test("sender reports go out every interval, encrypted, with the tracks' fields", async () => {
+    const ntp = ntpNow();
+    const { rtcpSent, keys } = openLink({ reportIntervalMs: 20 }, () => [
+      { ssrc: 1111, ntpTimestamp: ntp, rtpTimestamp: 90_000, packetCount: 10, octetCount: 12_000 },
+      { ssrc: 2222, ntpTimestamp: ntp, rtpTimestamp: 48_000, packetCount: 50, octetCount: 4_000 },
+    ]);
+    await Bun.sleep(110);
+    expect(rtcpSent().length).toBeGreaterThanOrEqual(3);
+    const viewer = new SrtcpUnprotector(keys.outgoing);
+    const plain = viewer.unprotect(rtcpSent()[0]!.data);
+    expect(plain).toBeDefined();
+    expect(rtcpSent()[0]!.to).toEqual(VIEWER);
+    // Our parser reads the report blocks of SRs only; the SR header itself is checked byte by byte.
+    const view = new DataView(plain!.buffer, plain!.byteOffset);
+    expect(plain![1]).toBe(200);
+    expect(view.getUint32(4)).toBe(1111);
+    expect(view.getBigUint64(8)).toBe(ntp);
+    expect(view.getUint32(16)).toBe(90_000);
+  });
+
+  test("a DTLS alert from the viewer (it hung up) ends the link", () => {
+    const { link, transport, closedWith } = openLink();
+    link.receive(Buffer.from([21, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 5, 0, 26, ...randomBytes(26)]), VIEWER);
+    expect(closedWith).toEqual(["the viewer closed DTLS"]);
+    expect(transport.closed).toBe(true);
+  });
+
+  test("close() says BYE (RFC 3550 6.6), releases the route and ignores later datagrams", () => {
+    const { link, transport, keys, rtcpSent, stunSent, closedWith } = openLink();
+    link.close();
+    expect(transport.closed).toBe(true);
+    const bye = new SrtcpUnprotector(keys.outgoing).unprotect(rtcpSent()[0]!.data)!;
+    expect(parseRtcpCompound(bye).find((p) => p.type === "bye")).toEqual({ type: "bye", ssrcs: [1111] });
+    link.receive(viewerCheck(), VIEWER);
+    expect(stunSent()).toHaveLength(0);
+    expect(closedWith).toEqual([]); // the owner closed it: no callback
+  });
+});
