@@ -31,6 +31,8 @@ export function describe(ctx: AppContext, session: IngestSession) {
     })),
     video: info.video ?? null,
     viewers: ctx.registry.viewerCount(session.name),
+    // Viewers whose connection Wisp keeps itself, werift's released (WEBRTC_HANDOVER).
+    viewersHandedOver: viewers.filter((v) => v.handedOver).length,
     // Frames the viewers' queues skipped because a viewer fell behind (a slow network or a stalled server).
     viewerDroppedFrames: viewers.reduce((sum, v) => sum + v.stats().droppedFrames, 0),
     bitrateBps: info.bitrateBps,

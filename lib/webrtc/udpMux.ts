@@ -23,6 +23,14 @@ export class MuxedTransport {
   readonly addressFamily = 4;
   closed = false;
   onData: (data: Buffer, addr: Address) => void = () => {};
+  /**
+   * The DTLS datagrams of the last flight sent (RFC 6347 4.2.4): the
+   * side that sends the handshake's last flight must repeat it when the peer
+   * repeats its own, which a ViewerLink does after werift has gone.
+   */
+  lastDtlsFlight: Uint8Array[] = [];
+  /** A DTLS datagram came in since we last sent one: the next one we send starts a new flight. */
+  #peerSentDtls = true;
 
   constructor(
     private readonly mux: UdpMux,
@@ -30,12 +38,26 @@ export class MuxedTransport {
     readonly localUfrag: () => string,
   ) {}
 
+  /** One datagram from the socket for this transport's connection. */
+  receive(data: Buffer, from: Address): void {
+    if (isDtls(data)) this.#peerSentDtls = true;
+    this.onData(data, from);
+  }
+
   get address(): { address: string; port: number } {
     return { address: this.mux.address, port: this.mux.port };
   }
 
   async send(data: Buffer, addr?: Address): Promise<void> {
-    if (!this.closed && addr) this.mux.send(data, addr);
+    if (this.closed || !addr) return;
+    if (isDtls(data)) this.#keepDtlsFlight(data);
+    this.mux.send(data, addr);
+  }
+
+  #keepDtlsFlight(data: Buffer): void {
+    if (this.#peerSentDtls) this.lastDtlsFlight = [];
+    this.#peerSentDtls = false;
+    this.lastDtlsFlight.push(Uint8Array.from(data));
   }
 
   /** Media: `length` bytes written by `write` straight into the mux's next batch (see UdpMux.queueWith). */
@@ -58,6 +80,7 @@ export class MuxedTransport {
   handOver(): MuxedTransport {
     const ufrag = this.localUfrag(); // a string, not the closure over werift's connection
     const successor = this.mux.createTransport(() => ufrag);
+    successor.lastDtlsFlight = this.lastDtlsFlight;
     this.mux.reroute(this, successor);
     this.closed = true;
     return successor;
@@ -281,13 +304,18 @@ export class UdpMux {
       this.#routes.set(key, transport);
     }
     this.stats.routed++;
-    transport.onData(data, from);
+    transport.receive(data, from);
   }
 
   #byUfrag(ufrag: string): MuxedTransport | undefined {
     for (const transport of this.#transports) if (transport.localUfrag() === ufrag) return transport;
     return undefined;
   }
+}
+
+/** RFC 7983 7: DTLS records start with a content type of 20-63. */
+export function isDtls(data: Uint8Array): boolean {
+  return data.length > 0 && data[0]! >= 20 && data[0]! <= 63;
 }
 
 /** The local ufrag in a STUN Binding request's USERNAME ("ours:theirs", RFC 8445 7.2.2), or undefined for anything else. */

@@ -34,7 +34,7 @@ export interface LinkTiming {
 }
 
 /** What a link uses of its MuxedTransport (handed over by werift, MuxedTransport.handOver). */
-export type LinkTransport = Pick<MuxedTransport, "onData" | "send" | "queueWith" | "close">;
+export type LinkTransport = Pick<MuxedTransport, "onData" | "send" | "queueWith" | "close" | "lastDtlsFlight">;
 
 export interface ViewerLinkOptions {
   /** The viewer's route on the UDP mux. */
@@ -62,8 +62,11 @@ export interface ViewerLinkOptions {
 }
 
 const DEFAULT_TIMING: LinkTiming = { consentIntervalMs: 5000, consentTimeoutMs: 30_000, reportIntervalMs: 1000 };
-const DTLS_ALERT = 21; // RFC 6347 4.1 content types
+const DTLS_CHANGE_CIPHER_SPEC = 20; // RFC 6347 4.1 content types
+const DTLS_ALERT = 21;
 const DTLS_HANDSHAKE = 22;
+/** A repeated flight often spans several datagrams: ours is repeated once for them all. */
+const MIN_FLIGHT_REPEAT_MS = 250;
 
 /**
  * A viewer's connection once werift is done with it. werift runs ICE and the
@@ -80,7 +83,7 @@ const DTLS_HANDSHAKE = 22;
  * Incoming datagrams are told apart by their first byte (RFC 7983 7).
  */
 export class ViewerLink {
-  readonly stats = { stunRequests: 0, consentChecks: 0, consentResponses: 0, rtcpIn: 0, rtcpRejected: 0, reportsSent: 0 };
+  readonly stats = { stunRequests: 0, consentChecks: 0, consentResponses: 0, rtcpIn: 0, rtcpRejected: 0, reportsSent: 0, flightsRepeated: 0 };
   #destination: Address;
   readonly #options: ViewerLinkOptions;
   readonly #timing: LinkTiming;
@@ -92,6 +95,7 @@ export class ViewerLink {
   #lastConsentMs: number;
   #nextCheckMs: number;
   #pendingCheck: Uint8Array | undefined;
+  #flightRepeatedMs = -Infinity;
   #closed = false;
 
   constructor(options: ViewerLinkOptions) {
@@ -127,7 +131,7 @@ export class ViewerLink {
     if (this.#closed || data.length === 0) return;
     const first = data[0]!;
     if (first <= 3) this.#onStun(data, from);
-    else if (first >= 20 && first <= 63) this.#onDtls(first);
+    else if (first >= 20 && first <= 63) this.#onDtls(first, from);
     else if (first >= 128 && first <= 191 && isRtcp(data)) this.#onRtcp(data);
   }
 
@@ -209,12 +213,19 @@ export class ViewerLink {
 
   /**
    * After the handshake a DTLS record is the viewer closing (an alert:
-   * close_notify when it hangs up) or repeating its last flight, which only
-   * werift could answer and the hand-over waits long enough to rule out.
+   * close_notify when it hangs up) or repeating its last flight because ours
+   * (ChangeCipherSpec, Finished) was lost: then werift's last flight is sent
+   * again, as RFC 6347 4.2.4 asks of the side that sent the last flight.
    */
-  #onDtls(contentType: number): void {
-    if (contentType === DTLS_ALERT) this.#end("the viewer closed DTLS");
-    else if (contentType === DTLS_HANDSHAKE) this.#end("the viewer repeated its DTLS handshake after the hand-over");
+  #onDtls(contentType: number, from: Address): void {
+    if (contentType === DTLS_ALERT) return this.#end("the viewer closed DTLS");
+    if (contentType !== DTLS_HANDSHAKE && contentType !== DTLS_CHANGE_CIPHER_SPEC) return;
+    const now = this.#now();
+    if (now - this.#flightRepeatedMs < MIN_FLIGHT_REPEAT_MS) return;
+    this.#flightRepeatedMs = now;
+    this.stats.flightsRepeated++;
+    this.#options.logger.info("the viewer repeated its last DTLS flight: ours goes again", { times: this.stats.flightsRepeated });
+    for (const datagram of this.#transport.lastDtlsFlight) this.#send(datagram, from);
   }
 
   #onRtcp(data: Uint8Array): void {

@@ -250,6 +250,7 @@ export class WhepViewer {
     this.#handOverArmed = false;
     clearTimeout(this.#handOverTimer);
     this.#handOverTimer = undefined;
+    const startedMs = performance.now();
     const state = handOverState(pc);
     if (typeof state === "string") return this.#logger.warn("werift keeps the connection: no hand-over", { reason: state });
     const link = new ViewerLink({
@@ -270,7 +271,7 @@ export class WhepViewer {
     this.#stopWatchingPc = () => {}; // its closure holds werift's event, and through it the peer connection
     // Its transport is closed by now: werift's goodbye (DTLS close_notify) goes nowhere.
     pc.close().catch((error: Error) => this.#logger.warn("peer connection release failed", { error: error.message }));
-    this.#logger.info("viewer handed over from werift");
+    this.#logger.info("viewer handed over from werift", { ms: Number((performance.now() - startedMs).toFixed(2)) });
   }
 
   #senderReports() {

@@ -92,6 +92,48 @@ describe.each([
   });
 });
 
+describe("MuxedTransport hand-over", () => {
+  test("keeps the last DTLS flight sent, routes to its successor, and drops what werift sends after", async () => {
+    const mux = await UdpMux.open({ port: 0, address: "127.0.0.1", logger: silentLogger });
+    const peer = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0, socket: { data: () => {} } });
+    try {
+      const to: [string, number] = ["127.0.0.1", peer.port];
+      const transport = mux.createTransport(() => "ours");
+      const dtls = (type: number, tag: number) => Buffer.from([type, 0xfe, 0xfd, tag]);
+      transport.receive(dtls(22, 1), to); // ClientHello
+      await transport.send(dtls(22, 2), to); // ServerHello ... one flight of two datagrams
+      await transport.send(dtls(22, 3), to);
+      expect(transport.lastDtlsFlight.map((d) => d[3])).toEqual([2, 3]);
+      transport.receive(dtls(22, 4), to); // the client's Finished flight
+      await transport.send(dtls(20, 5), to); // our ChangeCipherSpec + Finished: a new flight
+      await transport.send(Buffer.from([0x80, 200, 0, 1]), to); // RTCP is not part of it
+      expect(transport.lastDtlsFlight.map((d) => d[3])).toEqual([5]);
+
+      const received: Buffer[] = [];
+      const successor = transport.handOver();
+      successor.onData = (data) => received.push(data);
+      expect(successor.lastDtlsFlight.map((d) => d[3])).toEqual([5]);
+      mux.receive(Buffer.from(bindingRequestFor("ours")), to); // first contact binds the route to the successor
+      expect(received).toHaveLength(1);
+      const sentBefore = mux.stats.datagramsSent;
+      await transport.send(dtls(21, 6), to); // werift's goodbye after the hand-over: dropped
+      await transport.close(); // and its close leaves the successor's route alone
+      expect(mux.stats.datagramsSent).toBe(sentBefore);
+      mux.receive(dtls(23, 7), to);
+      expect(received).toHaveLength(2);
+    } finally {
+      peer.close();
+      await mux.close();
+    }
+  });
+});
+
+function bindingRequestFor(ufrag: string): Uint8Array {
+  const request = new Message(methods.BINDING, classes.REQUEST);
+  request.setAttribute("USERNAME", `${ufrag}:theirs`);
+  return request.bytes;
+}
+
 describe("all WebRTC media on one UDP port", () => {
   test("50 viewers over 3 streams: one socket, candidates on the mux port, no cross-talk", async () => {
     server = await startTestServer({ WHEP_MAX_VIEWERS: "0" }, { listen: true });

@@ -33,6 +33,7 @@ function recordingTransport() {
     sent: [] as Array<{ data: Uint8Array; to: Address }>,
     queued: [] as Array<{ data: Uint8Array; to: Address }>,
     closed: false,
+    lastDtlsFlight: [Uint8Array.of(20, 0xfe, 0xfd, 1), Uint8Array.of(22, 0xfe, 0xfd, 2)], // werift's ChangeCipherSpec, Finished
     onData: (_data: Buffer, _from: Address) => {},
     async send(data: Buffer, to?: Address) {
       this.sent.push({ data: Uint8Array.from(data), to: to! });
@@ -210,6 +211,21 @@ describe("ViewerLink: a viewer's connection after werift", () => {
     link.receive(Buffer.from([21, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 5, 0, 26, ...randomBytes(26)]), VIEWER);
     expect(closedWith).toEqual(["the viewer closed DTLS"]);
     expect(transport.closed).toBe(true);
+  });
+
+  test("the viewer repeating its last DTLS flight (ours was lost) gets werift's last flight again, once per burst", async () => {
+    const { link, transport, closedWith } = openLink();
+    const dtlsSent = () => transport.sent.filter((s) => s.data[0]! >= 20 && s.data[0]! <= 63);
+    const repeatedFinished = Buffer.from([22, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 9, 0, 4, 1, 2, 3, 4]);
+    link.receive(repeatedFinished, VIEWER);
+    link.receive(Buffer.from([20, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 8, 0, 1, 1]), VIEWER); // same flight, next datagram
+    expect(dtlsSent().map((s) => [...s.data])).toEqual(transport.lastDtlsFlight.map((d) => [...d]));
+    expect(dtlsSent()[0]!.to).toEqual(VIEWER);
+    await Bun.sleep(300);
+    link.receive(repeatedFinished, VIEWER); // its timer fired again: so do we
+    expect(dtlsSent()).toHaveLength(4);
+    expect(link.stats.flightsRepeated).toBe(2);
+    expect(closedWith).toEqual([]);
   });
 
   test("close() says BYE (RFC 3550 6.6), releases the route and ignores later datagrams", () => {
