@@ -68,7 +68,7 @@ export async function measureFanout(counts: number[], options: { baseline?: bool
   const base = `http://127.0.0.1:${port}`;
   const baselineEnv = options.baseline ? { RTP_SEND_PATH: "werift", WEBRTC_UDP_ADDR: "off" } : { WEBRTC_UDP_ADDR: "127.0.0.1:0" };
   const server = Bun.spawn([process.execPath, "main.ts"], {
-    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", WHEP_MAX_VIEWERS: "0", LOG_LEVEL: "warn", ...baselineEnv },
+    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", WHEP_MAX_VIEWERS: "0", LOG_LEVEL: process.env.LOG_LEVEL ?? "warn", ...baselineEnv },
     stdio: ["ignore", "inherit", "inherit"],
   });
   const units = await accessUnitsOf(testSource({ gopSeconds: 2, bitrateKbps: 3000, size: "1280x720" }));
@@ -80,7 +80,7 @@ export async function measureFanout(counts: number[], options: { baseline?: bool
     const idleRss = rssMb(server.pid);
     for (const n of counts) {
       console.error(`fanout (${path}): ${n} viewers…`);
-      results.push({ path, ...(await measureOnce(n, base, server.pid, idleRss)) });
+      results.push({ path, ...(await measureOnce(n, base, server.pid, idleRss, path === "direct")) });
       console.error(formatFanout(results.at(-1)!));
     }
   } finally {
@@ -89,6 +89,20 @@ export async function measureFanout(counts: number[], options: { baseline?: bool
     await server.exited;
   }
   return results;
+}
+
+/**
+ * Waits (up to 15 s) until werift has handed every viewer over (WEBRTC_HANDOVER,
+ * 4 s after connecting at the latest for these clients, which send no RTCP), so
+ * the window measures the steady state, not the hand-over.
+ */
+async function handOversDone(base: string, n: number): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    const { viewersHandedOver } = (await (await fetch(`${base}/api/streams/load`)).json()) as { viewersHandedOver: number };
+    if (viewersHandedOver >= n) return;
+    await Bun.sleep(250);
+  }
 }
 
 async function streamFigures(base: string): Promise<StreamFigures> {
@@ -118,7 +132,7 @@ function loadClient(base: string, n: number) {
  * trusted for the delay) plus N-1 load viewers in processes of up to
  * VIEWERS_PER_CLIENT; the window opens for all when all are receiving.
  */
-async function measureOnce(n: number, base: string, pid: number, idleRss: number): Promise<Omit<FanoutResult, "path">> {
+async function measureOnce(n: number, base: string, pid: number, idleRss: number, handOver: boolean): Promise<Omit<FanoutResult, "path">> {
   const probe = loadClient(base, 1);
   const loads: ReturnType<typeof loadClient>[] = [];
   for (let left = n - 1; left > 0; left -= VIEWERS_PER_CLIENT) loads.push(loadClient(base, Math.min(left, VIEWERS_PER_CLIENT)));
@@ -132,6 +146,7 @@ async function measureOnce(n: number, base: string, pid: number, idleRss: number
   let ready = 0;
   const reports: LoadReport[] = [];
   const openWindow = async () => {
+    if (handOver) await handOversDone(base, n);
     [cpu.server, cpu.system] = [cpuSeconds(pid), cpuTimes(pid).system];
     for (const c of clients) {
       c.stdin.write("go\n");
