@@ -113,6 +113,11 @@ export class ViewerLink {
     this.#timer = setInterval(() => this.#tick(), this.#timing.reportIntervalMs);
   }
 
+  /** The viewer's ICE ufrag: a trickle fragment with another one asks for an ICE restart. */
+  get remoteUfrag(): string {
+    return this.#options.ice.remoteUfrag;
+  }
+
   get destination(): Address {
     return this.#destination;
   }

@@ -14,7 +14,7 @@ import { isRtcp, ViewerLink } from "./viewerLink.ts";
 import { handOverState } from "./weriftHandover.ts";
 import { OutgoingTrack } from "./outgoingTrack.ts";
 import { WeriftRtpSender } from "./weriftRtpSender.ts";
-import { addTrickleCandidates } from "./trickle.ts";
+import { addTrickleCandidates, checkTrickleFragment } from "./trickle.ts";
 
 export interface WhepViewerOptions {
   offerSdp: string;
@@ -152,8 +152,8 @@ export class WhepViewer {
 
   /** Applies an application/trickle-ice-sdpfrag body (RFC 8840). */
   async addCandidates(fragment: string): Promise<void> {
-    // After the hand-over ICE is done: candidates change nothing (an ICE restart is refused either way).
     if (this.#pc) await addTrickleCandidates(this.#pc, fragment);
+    else checkTrickleFragment(fragment, this.#link?.remoteUfrag); // after the hand-over ICE is done: candidates change nothing
   }
 
   /** Ends the session once, on every path. */

@@ -147,6 +147,12 @@ describe("WHEP over loopback with a werift viewer", () => {
     const copies = () => client.video.filter((p) => p.header.sequenceNumber === lost.header.sequenceNumber).length;
     await client.until(() => copies() === 2, 5000);
     expect(viewer.connectionState).toBe("connected");
+
+    // Trickle PATCHes still get their answers: candidates change nothing now, an ICE restart is refused.
+    const patch = (body: string) =>
+      fetch(`${server!.url}${client.location}`, { method: "PATCH", headers: { "Content-Type": "application/trickle-ice-sdpfrag" }, body });
+    expect((await patch("a=mid:0\r\na=candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host\r\n")).status).toBe(204);
+    expect((await patch("a=ice-ufrag:restart\r\na=ice-pwd:restartrestartrestartrestart\r\n")).status).toBe(422);
   });
 
   test("two viewers get their own SSRCs and sequence spaces for the same payloads", async () => {
