@@ -5,6 +5,7 @@ import { measureLiveDelay } from "./liveDelay.ts";
 import { formatSendPath, measureSendPath } from "./sendPath.ts";
 import { formatLiveDelay } from "./liveDelayReport.ts";
 import { measureTtff } from "./ttff.ts";
+import { formatViewerMemory, measureViewerMemory } from "./viewerMemory.ts";
 import { measureWhipLatency } from "./whipLatency.ts";
 
 const cpus = (await Bun.file("/proc/cpuinfo").text()).match(/model name\s*:\s*(.*)/)?.[1] ?? "unknown CPU";
@@ -30,3 +31,5 @@ for (const r of await measureSendPath(100)) console.log(formatSendPath(r));
 // The baseline first, in the same run: the ratio is what a noisy shared machine cannot blur.
 for (const r of await measureFanout([1, 50, 100, 200], { baseline: true })) console.log(formatFanout(r));
 for (const r of await measureFanout([1, 50, 100, 200])) console.log(formatFanout(r));
+// Memory per further viewer, with werift released after the handshake and (the baseline) kept.
+for (const handOver of [false, true]) console.log(formatViewerMemory(await measureViewerMemory(50, { handOver })));

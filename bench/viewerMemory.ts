@@ -4,17 +4,12 @@
 // shows what each further viewer costs, once werift has handed the connections
 // over (lib/webrtc/viewerLink.ts). Usage: bun bench/viewerMemory.ts [N] [--handover=off]
 import { heapStats } from "bun:jsc";
-import { startTestServer } from "../tests/helpers/testServer.ts";
+import { startTestServer, type TestServer } from "../tests/helpers/testServer.ts";
 import { testSource } from "./sources.ts";
 import { accessUnitsOf, stampedPush } from "./stampedPush.ts";
 
-const n = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 50);
-const handOver = process.argv.includes("--handover=off") ? "off" : "on";
-const server = await startTestServer({ WHEP_MAX_VIEWERS: "0", WEBRTC_HANDOVER: handOver }, { listen: true });
-const push = stampedPush(`${server.url}/ingest/load`, await accessUnitsOf(testSource({ gopSeconds: 2, bitrateKbps: 3000, size: "1280x720" })));
 /** The allocator gives the handshakes' freed pages back to the system over some seconds. */
 const SETTLE_MS = 10_000;
-const batches: Array<ReturnType<typeof Bun.spawn>> = [];
 
 interface Sample {
   rss: number;
@@ -23,59 +18,100 @@ interface Sample {
   types: Record<string, number>;
 }
 
+/** Bytes per viewer between two samples. */
+export interface MemoryPerViewer {
+  rss: number;
+  heap: number;
+  buffers: number;
+}
+
+export interface ViewerMemoryResult {
+  handOver: boolean;
+  viewers: number;
+  handedOver: number;
+  /** The first N viewers, one-time costs included. */
+  first: MemoryPerViewer;
+  /** The next N, as they joined and SETTLE_MS later. */
+  next: MemoryPerViewer;
+  nextSettled: MemoryPerViewer;
+  /** JS objects per further viewer, by type, most first. */
+  objects: Array<[string, number]>;
+}
+
 function sample(): Sample {
   Bun.gc(true);
   const heap = heapStats();
   return { rss: process.memoryUsage().rss, heap: heap.heapSize, buffers: heap.extraMemorySize, types: heap.objectTypeCounts };
 }
 
+function perViewer(from: Sample, to: Sample, n: number): MemoryPerViewer {
+  return { rss: (to.rss - from.rss) / n, heap: (to.heap - from.heap) / n, buffers: (to.buffers - from.buffers) / n };
+}
+
+function grownTypes(from: Sample, to: Sample, n: number): Array<[string, number]> {
+  return Object.entries(to.types)
+    .map(([type, count]): [string, number] => [type, (count - (from.types[type] ?? 0)) / n])
+    .filter(([, count]) => count >= 1)
+    .sort((a, b) => b[1] - a[1]);
+}
+
 /** N more viewers, once they all receive media and (with the hand-over) have left werift. */
-async function addViewers(): Promise<void> {
-  const load = Bun.spawn([process.execPath, new URL("./loadViewers.ts", import.meta.url).pathname, `${server.url}/whep/load`, String(n), "600"], {
-    stdout: "pipe",
-    stderr: "inherit",
-  });
-  batches.push(load);
+async function addViewers(server: TestServer, n: number, handOver: boolean): Promise<ReturnType<typeof Bun.spawn>> {
+  const script = new URL("./loadViewers.ts", import.meta.url).pathname;
+  const load = Bun.spawn([process.execPath, script, `${server.url}/whep/load`, String(n), "600"], { stdout: "pipe", stderr: "inherit" });
   const reader = load.stdout.getReader();
   for (let text = ""; !text.includes("window"); ) text += new TextDecoder().decode((await reader.read()).value);
   reader.releaseLock();
   const deadline = Date.now() + 15_000;
-  const settled = () => handOver === "off" || server.viewers.list().every((v) => v.handedOver);
+  const settled = () => !handOver || server.viewers.list().every((v) => v.handedOver);
   while (!settled() && Date.now() < deadline) await Bun.sleep(250);
   await Bun.sleep(2000); // the released connections' timers run out
+  return load;
 }
 
-function perViewer(from: Sample, to: Sample): string {
-  const kb = (bytes: number) => `${(bytes / n / 1024).toFixed(0)} KB`;
-  return `RSS ${kb(to.rss - from.rss)}, JS heap ${kb(to.heap - from.heap)}, buffers ${kb(to.buffers - from.buffers)}`;
+export async function measureViewerMemory(n: number, options: { handOver: boolean }): Promise<ViewerMemoryResult> {
+  const server = await startTestServer({ WHEP_MAX_VIEWERS: "0", WEBRTC_HANDOVER: options.handOver ? "on" : "off" }, { listen: true });
+  const units = await accessUnitsOf(testSource({ gopSeconds: 2, bitrateKbps: 3000, size: "1280x720" }));
+  const push = stampedPush(`${server.url}/ingest/load`, units);
+  const batches: Array<ReturnType<typeof Bun.spawn>> = [];
+  try {
+    await Bun.sleep(2000);
+    const idle = sample();
+    batches.push(await addViewers(server, n, options.handOver));
+    const first = sample();
+    batches.push(await addViewers(server, n, options.handOver));
+    const second = sample();
+    await Bun.sleep(SETTLE_MS);
+    const settled = sample();
+    return {
+      handOver: options.handOver,
+      viewers: server.viewers.size,
+      handedOver: server.viewers.list().filter((v) => v.handedOver).length,
+      first: perViewer(idle, first, n),
+      next: perViewer(first, second, n),
+      nextSettled: perViewer(first, settled, n),
+      objects: grownTypes(first, settled, n),
+    };
+  } finally {
+    for (const load of batches) load.kill();
+    await Promise.all(batches.map((load) => load.exited));
+    await push.stop();
+    await server.close();
+  }
 }
 
-function grownTypes(from: Sample, to: Sample): string {
-  return Object.entries(to.types)
-    .map(([type, count]) => [type, (count - (from.types[type] ?? 0)) / n] as const)
-    .filter(([, perViewer]) => perViewer >= 1)
-    .sort((a, b) => b[1] - a[1])
-    .map(([type, perViewer]) => `${perViewer.toFixed(0)} ${type}`)
-    .join(", ");
+export function formatViewerMemory(r: ViewerMemoryResult): string {
+  const kb = (m: MemoryPerViewer) => `RSS ${(m.rss / 1024).toFixed(0)} KB, JS heap ${(m.heap / 1024).toFixed(0)} KB, buffers ${(m.buffers / 1024).toFixed(0)} KB`;
+  const n = r.viewers / 2;
+  return [
+    `memory, hand-over ${r.handOver ? "on" : "off"} (${r.handedOver} of ${r.viewers} viewers handed over):`,
+    `  first ${n} viewers, per viewer (one-time costs included): ${kb(r.first)}`,
+    `  next ${n}, per viewer: ${kb(r.next)}; ${SETTLE_MS / 1000} s later ${kb(r.nextSettled)}`,
+    `  JS objects per further viewer: ${r.objects.map(([type, count]) => `${count.toFixed(0)} ${type}`).join(", ")}`,
+  ].join("\n");
 }
 
-try {
-  await Bun.sleep(2000);
-  const idle = sample();
-  await addViewers();
-  const first = sample();
-  await addViewers();
-  const second = sample();
-  await Bun.sleep(SETTLE_MS);
-  const settled = sample();
-  const handedOver = server.viewers.list().filter((v) => v.handedOver).length;
-  console.log(`hand-over ${handOver}: ${server.viewers.size} viewers, ${handedOver} handed over by werift`);
-  console.log(`first ${n} viewers, per viewer (with one-time costs): ${perViewer(idle, first)}`);
-  console.log(`next ${n} viewers, per viewer: ${perViewer(first, second)}; ${SETTLE_MS / 1000} s later ${perViewer(first, settled)}`);
-  console.log(`objects per further viewer: ${grownTypes(first, settled)}`);
-} finally {
-  for (const load of batches) load.kill();
-  await Promise.all(batches.map((load) => load.exited));
-  await push.stop();
-  await server.close();
+if (import.meta.main) {
+  const n = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 50);
+  console.log(formatViewerMemory(await measureViewerMemory(n, { handOver: !process.argv.includes("--handover=off") })));
 }
