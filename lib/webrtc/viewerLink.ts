@@ -50,6 +50,8 @@ export interface ViewerLinkOptions {
   };
   /** SDES CNAME for our reports (RFC 3550 6.5.1). */
   cname: string;
+  /** Whether a DTLS alert datagram authenticates under the session's keys (weriftHandover.ts). */
+  isAuthenticDtlsAlert(datagram: Uint8Array): boolean;
   /** The tracks' sender report fields now; a track that has not sent yet is left out. */
   senderReports(): SenderReportFields[];
   onFeedback(feedback: RtcpFeedback): void;
@@ -83,7 +85,7 @@ const MIN_FLIGHT_REPEAT_MS = 250;
  * Incoming datagrams are told apart by their first byte (RFC 7983 7).
  */
 export class ViewerLink {
-  readonly stats = { stunRequests: 0, consentChecks: 0, consentResponses: 0, rtcpIn: 0, rtcpRejected: 0, reportsSent: 0, flightsRepeated: 0 };
+  readonly stats = { stunRequests: 0, consentChecks: 0, consentResponses: 0, rtcpIn: 0, rtcpRejected: 0, reportsSent: 0, flightsRepeated: 0, forgedAlerts: 0 };
   #destination: Address;
   readonly #options: ViewerLinkOptions;
   readonly #timing: LinkTiming;
@@ -136,7 +138,7 @@ export class ViewerLink {
     if (this.#closed || data.length === 0) return;
     const first = data[0]!;
     if (first <= 3) this.#onStun(data, from);
-    else if (first >= 20 && first <= 63) this.#onDtls(first, from);
+    else if (first >= 20 && first <= 63) this.#onDtls(data, from);
     else if (first >= 128 && first <= 191 && isRtcp(data)) this.#onRtcp(data);
   }
 
@@ -218,12 +220,18 @@ export class ViewerLink {
 
   /**
    * After the handshake a DTLS record is the viewer closing (an alert:
-   * close_notify when it hangs up) or repeating its last flight because ours
-   * (ChangeCipherSpec, Finished) was lost: then werift's last flight is sent
-   * again, as RFC 6347 4.2.4 asks of the side that sent the last flight.
+   * close_notify when it hangs up; one that does not authenticate is
+   * ignored) or repeating its last flight because ours (ChangeCipherSpec,
+   * Finished) was lost: then werift's last flight is sent again, as RFC 6347
+   * 4.2.4 asks of the side that sent the last flight.
    */
-  #onDtls(contentType: number, from: Address): void {
-    if (contentType === DTLS_ALERT) return this.#end("the viewer closed DTLS");
+  #onDtls(data: Uint8Array, from: Address): void {
+    const contentType = data[0];
+    if (contentType === DTLS_ALERT) {
+      if (this.#options.isAuthenticDtlsAlert(data)) return this.#end("the viewer closed DTLS");
+      this.stats.forgedAlerts++;
+      return;
+    }
     if (contentType !== DTLS_HANDSHAKE && contentType !== DTLS_CHANGE_CIPHER_SPEC) return;
     const now = this.#now();
     if (now - this.#flightRepeatedMs < MIN_FLIGHT_REPEAT_MS) return;

@@ -256,7 +256,6 @@ export class WhepViewer {
     const link = new ViewerLink({
       ...state,
       transport: state.transport.handOver(),
-      cname: `wisp-${this.id}`,
       senderReports: () => this.#senderReports(),
       onFeedback: (feedback) => this.#onFeedback(feedback),
       onClose: (reason) => this.close(reason),

@@ -63,6 +63,7 @@ function openLink(timing: Partial<LinkTiming> = {}, reports = () => [{ ssrc: 111
     ice: ICE,
     srtcp: { ...keys, firstIndex: 5 },
     cname: "test-cname",
+    isAuthenticDtlsAlert: (datagram) => datagram[3] !== 0xff, // a stand-in for the session's DTLS keys
     senderReports: reports,
     onFeedback: (f) => feedback.push(f),
     onClose: (reason) => closedWith.push(reason),
@@ -206,8 +207,11 @@ describe("ViewerLink: a viewer's connection after werift", () => {
     expect(view.getUint32(16)).toBe(90_000);
   });
 
-  test("a DTLS alert from the viewer (it hung up) ends the link", () => {
+  test("a DTLS alert from the viewer (it hung up) ends the link; one that does not authenticate does not", () => {
     const { link, transport, closedWith } = openLink();
+    link.receive(Buffer.from([21, 0xfe, 0xfd, 0xff, 1, 0, 0, 0, 0, 0, 5, 0, 26, ...randomBytes(26)]), VIEWER);
+    expect(closedWith).toEqual([]);
+    expect(link.stats.forgedAlerts).toBe(1);
     link.receive(Buffer.from([21, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 5, 0, 26, ...randomBytes(26)]), VIEWER);
     expect(closedWith).toEqual(["the viewer closed DTLS"]);
     expect(transport.closed).toBe(true);

@@ -8,6 +8,15 @@ import { TsDemuxer } from "../../lib/mpegts/tsDemuxer.ts";
 import { H264Packetizer } from "../../lib/rtp/h264Packetizer.ts";
 import { MAX_RTP_PACKET_SIZE } from "../../lib/rtp/rtpPayload.ts";
 
+// werift's DTLS record writer, not exported from the package: the test writes records with the client's keys.
+import { createPlaintext } from "../../node_modules/werift/lib/dtls/src/record/builder.js";
+
+interface WeriftDtlsSocket {
+  dtls: { recordSequenceNumber: number };
+  cipher: { encryptPacket(plaintext: unknown): { serialize(): Uint8Array } };
+  transport: { send(data: Buffer): Promise<void> };
+}
+
 const AV = readFixture("av.mpegts"); // 2 s, H.264 GOP 30 at 30 fps + Opus
 
 let server: TestServer | undefined;
@@ -153,6 +162,27 @@ describe("WHEP over loopback with a werift viewer", () => {
       fetch(`${server!.url}${client.location}`, { method: "PATCH", headers: { "Content-Type": "application/trickle-ice-sdpfrag" }, body });
     expect((await patch("a=mid:0\r\na=candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host\r\n")).status).toBe(204);
     expect((await patch("a=ice-ufrag:restart\r\na=ice-pwd:restartrestartrestartrestart\r\n")).status).toBe(422);
+  });
+
+  test("after the hand-over the viewer's DTLS alert ends the session at once; a forged one does not", async () => {
+    await liveServer();
+    const client = await play();
+    const viewer = server!.viewers.list()[0]!;
+    await client.until(() => viewer.handedOver, 10_000);
+    // The werift client's DTLS session, to write records with its keys (werift itself never sends an alert).
+    const dtls = (client.pc.getTransceivers()[0]!.dtlsTransport as unknown as { dtls: WeriftDtlsSocket }).dtls;
+    const record = (contentType: number) => {
+      const plaintext = createPlaintext(dtls.dtls as never)([{ type: contentType, fragment: Buffer.from([1, 0]) }], ++dtls.dtls.recordSequenceNumber)[0];
+      return Buffer.from(dtls.cipher.encryptPacket(plaintext).serialize());
+    };
+    const forged = record(23); // application data, relabelled an alert: its tag no longer checks out
+    forged[0] = 21;
+    await dtls.transport.send(forged);
+    await Bun.sleep(300);
+    expect(viewer.closed).toBe(false);
+    await dtls.transport.send(record(21)); // close_notify (warning level 1, description 0)
+    for (let i = 0; i < 30 && !viewer.closed; i++) await Bun.sleep(100);
+    expect(viewer.closeReason).toBe("the viewer closed DTLS");
   });
 
   test("two viewers get their own SSRCs and sequence spaces for the same payloads", async () => {
