@@ -56,7 +56,7 @@ interface ViewerPages {
 export async function measureLiveDelay(gopSeconds: number, options: LiveDelayOptions = {}): Promise<LiveDelayResult> {
   const { pairs = DEFAULT_PAIRS, settleMs = SETTLE_MS, audio = true, control = false, onePage = false, keyframeAimMs = KEYFRAME_JOIN_AIM_MS } = options;
   const cpuBefore = machineCpuTicks();
-  const server = await startTestServer({ WHEP_MAX_VIEWERS: "0" }, { listen: true });
+  const server = await startTestServer({ WHEP_MAX_VIEWERS: "0", WEBRTC_HANDOVER: process.env.WEBRTC_HANDOVER ?? "on" }, { listen: true });
   const source = startClockSource(`${server.url}/ingest/${STREAM}`, { gopSeconds, audio });
   const browsers: Browser[] = [];
   let tap: OutputTap | undefined;
