@@ -160,7 +160,11 @@ describe("all WebRTC media on one UDP port", () => {
         const candidates = [...v.answer.matchAll(/a=candidate:\S+ \d+ udp \d+ (\S+) (\d+) typ host/g)];
         expect([...new Set(candidates.map((m) => `${m[1]}:${m[2]}`))]).toEqual([`127.0.0.1:${muxPort}`]);
       }
-      await Promise.all(viewers.map((v) => v.until(() => v.video.length > 30, 30_000)));
+      await Promise.all(viewers.map((v) => v.until(() => v.video.length > 30, 30_000))).catch((error: Error) => {
+        // Say what the server thinks of its viewers, so a rare failure here can be told apart.
+        const states = server!.viewers.list().map((v) => `${v.connectionState}${v.handedOver ? "/handed over" : ""} ${v.closeReason ?? ""}`);
+        throw new Error(`${error.message}; server viewers: ${JSON.stringify(states)}; mux ${JSON.stringify(server!.webrtc.mux!.stats)}`);
+      });
       viewers.forEach((v, i) => {
         const name = names[i % 3]!;
         expect(firstSpsSize(v.video.map((p) => p.payload))).toBe(sizes[name]!);
