@@ -4,7 +4,13 @@
 // another process that only count; the server-side cost is this process's CPU.
 // Compares the shipped path (libcrypto + sendmmsg/GSO) with node:crypto and
 // Bun's sendMany, so the gain of each part shows in one run.
-// Usage: bun bench/sendPath.ts [viewers] [seconds]
+// On loopback the kernel time includes delivering into the sinks' sockets, which a
+// NIC would not charge to the server: --to=HOST sends to HOST instead, with no
+// sinks, e.g. an address behind a veth pair whose far end drops what it gets
+// (as root: ip link add wispv0 type veth peer name wispv1; ip addr add 10.77.0.1/24
+// dev wispv0; ip link set wispv0 up; ip link set wispv1 up; ip neigh replace
+// 10.77.0.2 lladdr 02:00:00:00:00:02 dev wispv0; then --to=10.77.0.2).
+// Usage: bun bench/sendPath.ts [viewers] [seconds] [--to=HOST]
 import { randomBytes } from "node:crypto";
 import type { AesGcmBackend } from "../lib/rtp/aesGcm.ts";
 import { SrtpEncryptor } from "../lib/rtp/srtpEncryptor.ts";
@@ -18,8 +24,8 @@ export interface SendPathResult {
   packets: number;
   userUsPerPacket: number;
   kernelUsPerPacket: number;
-  /** Datagrams the sinks counted / datagrams sent, %. */
-  receivedPercent: number;
+  /** Datagrams the sinks counted / datagrams sent, %; undefined with --to (nobody counts). */
+  receivedPercent: number | undefined;
   datagramsPerMessage: number;
 }
 
@@ -52,8 +58,16 @@ async function startSinks(count: number) {
   };
 }
 
-async function measure(label: string, ports: number[], seconds: number, options: { gso: boolean; gcm: AesGcmBackend }, received: () => Promise<number>): Promise<SendPathResult> {
-  const mux = await UdpMux.open({ port: 0, address: "127.0.0.1", logger: silentLogger, gso: options.gso });
+interface Destinations {
+  host: string;
+  ports: number[];
+  /** The sinks' count so far; undefined when nobody counts (--to). */
+  received?: () => Promise<number>;
+}
+
+async function measure(label: string, to: Destinations, seconds: number, options: { gso: boolean; gcm: AesGcmBackend }): Promise<SendPathResult> {
+  const { host, ports, received } = to;
+  const mux = await UdpMux.open({ port: 0, address: host === "127.0.0.1" ? host : "0.0.0.0", logger: silentLogger, gso: options.gso });
   const viewers = ports.map((port) => ({
     port,
     srtp: new SrtpEncryptor({ profile: "AEAD_AES_128_GCM", key: randomBytes(16), salt: randomBytes(12) }, { gcmBackend: options.gcm }),
@@ -65,12 +79,12 @@ async function measure(label: string, ports: number[], seconds: number, options:
       for (let i = 0; i < sizes.length; i++) {
         const body = payload.subarray(0, sizes[i]);
         const header = { ssrc: v.port, payloadType, sequenceNumber: v.sequence++ & 0xffff, timestamp, marker: i === sizes.length - 1 };
-        mux.queueWith(v.srtp.datagramSize(body), ["127.0.0.1", v.port], (into, at) => v.srtp.encryptInto(header, 0, body, into, at));
+        mux.queueWith(v.srtp.datagramSize(body), [host, v.port], (into, at) => v.srtp.encryptInto(header, 0, body, into, at));
       }
     }
     mux.flush();
   };
-  const receivedBefore = await received();
+  const receivedBefore = (await received?.()) ?? 0;
   const cpuBefore = cpuTimes(process.pid);
   const start = performance.now();
   let frames = 0;
@@ -83,7 +97,7 @@ async function measure(label: string, ports: number[], seconds: number, options:
   }
   const cpuAfter = cpuTimes(process.pid);
   await Bun.sleep(200);
-  const receivedCount = (await received()) - receivedBefore;
+  const receivedCount = received ? (await received()) - receivedBefore : undefined;
   const sent = mux.stats.datagramsSent;
   await mux.close();
   return {
@@ -92,13 +106,16 @@ async function measure(label: string, ports: number[], seconds: number, options:
     packets: sent,
     userUsPerPacket: ((cpuAfter.user - cpuBefore.user) * 1e6) / sent,
     kernelUsPerPacket: ((cpuAfter.system - cpuBefore.system) * 1e6) / sent,
-    receivedPercent: (receivedCount / sent) * 100,
+    receivedPercent: receivedCount === undefined ? undefined : (receivedCount / sent) * 100,
     datagramsPerMessage: sent / mux.messagesSent,
   };
 }
 
-export async function measureSendPath(viewers = 100, seconds = 8): Promise<SendPathResult[]> {
-  const sinks = await startSinks(viewers);
+export async function measureSendPath(viewers = 100, seconds = 8, options: { to?: string } = {}): Promise<SendPathResult[]> {
+  const sinks = options.to ? undefined : await startSinks(viewers);
+  const to: Destinations = sinks
+    ? { host: "127.0.0.1", ports: sinks.ports, received: sinks.received }
+    : { host: options.to!, ports: Array.from({ length: viewers }, (_, i) => 40_000 + i) };
   try {
     const runs: Array<[string, { gso: boolean; gcm: AesGcmBackend }]> = [
       ["libcrypto + sendmmsg/GSO (shipped)", { gso: true, gcm: "libcrypto" }],
@@ -106,10 +123,10 @@ export async function measureSendPath(viewers = 100, seconds = 8): Promise<SendP
       ["node:crypto + Bun sendMany", { gso: false, gcm: "node:crypto" }],
     ];
     const results: SendPathResult[] = [];
-    for (const [label, options] of runs) results.push(await measure(label, sinks.ports, seconds, options, sinks.received));
+    for (const [label, runOptions] of runs) results.push(await measure(label, to, seconds, runOptions));
     return results;
   } finally {
-    sinks.stop();
+    sinks?.stop();
   }
 }
 
@@ -117,11 +134,13 @@ export function formatSendPath(r: SendPathResult): string {
   const total = r.userUsPerPacket + r.kernelUsPerPacket;
   return (
     `send path ${r.label.padEnd(34)} N=${r.viewers}: ${total.toFixed(2)} us/packet/viewer (user ${r.userUsPerPacket.toFixed(2)}, kernel ${r.kernelUsPerPacket.toFixed(2)}), ` +
-    `${r.datagramsPerMessage.toFixed(1)} datagrams per kernel message, sinks received ${r.receivedPercent.toFixed(1)}%`
+    `${r.datagramsPerMessage.toFixed(1)} datagrams per kernel message, ` +
+    (r.receivedPercent === undefined ? "no sinks (--to)" : `sinks received ${r.receivedPercent.toFixed(1)}%`)
   );
 }
 
 if (import.meta.main) {
-  const [viewers = "100", seconds = "8"] = process.argv.slice(2);
-  for (const r of await measureSendPath(Number(viewers), Number(seconds))) console.log(formatSendPath(r));
+  const to = process.argv.find((a) => a.startsWith("--to="))?.slice("--to=".length);
+  const [viewers = "100", seconds = "8"] = process.argv.slice(2).filter((a) => !a.startsWith("--"));
+  for (const r of await measureSendPath(Number(viewers), Number(seconds), { to })) console.log(formatSendPath(r));
 }
