@@ -104,8 +104,12 @@ export class DirectRtpSender implements RtpSendPath {
   #srtpContext: WeriftSrtpContext | undefined;
   #rtcpStarted = false;
   readonly #clock: () => number;
-  /** Sender report fields (RFC 3550 6.4.1), kept here so they outlive werift's sender. */
-  readonly #report = { rtpTimestamp: 0, ntpTimestamp: 0n, packetCount: 0, octetCount: 0, marked: false };
+  /**
+   * Sender report fields (RFC 3550 6.4.1), kept here so they outlive werift's
+   * sender; the time as ms, made an NTP timestamp only when a report is built
+   * (no BigInt per frame per viewer).
+   */
+  readonly #report = { rtpTimestamp: 0, atMs: 0, packetCount: 0, octetCount: 0, marked: false };
 
   constructor(sender: RTCRtpSender, options: DirectRtpSenderOptions) {
     this.#sender = sender as unknown as SenderInternals;
@@ -153,12 +157,12 @@ export class DirectRtpSender implements RtpSendPath {
     const nowMs = this.#clock();
     const report = this.#report;
     report.rtpTimestamp = (timestamp + Math.round(((nowMs - mediaTimeMs) * clockRate) / 1000)) >>> 0;
-    report.ntpTimestamp = ntpNow(nowMs);
+    report.atMs = nowMs;
     report.marked = true;
     const s = this.#sender;
     if (!s) return;
     s.rtpTimestamp = report.rtpTimestamp;
-    s.ntpTimestamp = report.ntpTimestamp;
+    s.ntpTimestamp = ntpNow(nowMs);
     if (!this.#rtcpStarted) {
       this.#rtcpStarted = true;
       void s.runRtcp();
@@ -167,8 +171,8 @@ export class DirectRtpSender implements RtpSendPath {
 
   /** This track's sender report now, once a frame has gone out (for ViewerLink). */
   senderReport(): SenderReportFields | undefined {
-    const { marked, rtpTimestamp, ntpTimestamp, packetCount, octetCount } = this.#report;
-    return marked ? { ssrc: this.ssrc, rtpTimestamp, ntpTimestamp, packetCount, octetCount } : undefined;
+    const { marked, rtpTimestamp, atMs, packetCount, octetCount } = this.#report;
+    return marked ? { ssrc: this.ssrc, rtpTimestamp, ntpTimestamp: ntpNow(atMs), packetCount, octetCount } : undefined;
   }
 
   /**

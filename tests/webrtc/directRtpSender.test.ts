@@ -143,7 +143,7 @@ test("after handOver() packets go through the link with werift's SSRC and keys; 
   expect(decrypted.readUInt32BE(8)).toBe(1234); // werift's SSRC
   expect(Buffer.from(decrypted.subarray(12)).equals(payload)).toBe(true);
   expect(sender.packetCount).toBe(1); // werift's counters stopped at the hand-over ...
-  expect(direct.senderReport()).toMatchObject({ ssrc: 1234, rtpTimestamp: 12000, packetCount: 2, octetCount: 350 }); // ... ours go on
+  expect(direct.senderReport()).toMatchObject({ ssrc: 1234, rtpTimestamp: 12000, ntpTimestamp: ntpNow(1_700_000_000_000), packetCount: 2, octetCount: 350 }); // ... ours go on
   direct.retransmit([100]);
   expect(throughLink).toHaveLength(2);
   link.closed = true;
