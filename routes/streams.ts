@@ -31,8 +31,11 @@ export function describe(ctx: AppContext, session: IngestSession) {
     })),
     video: info.video ?? null,
     viewers: ctx.registry.viewerCount(session.name),
-    // Viewers whose connection Wisp keeps itself, werift's released (WEBRTC_HANDOVER).
+    // Viewers whose connection Wisp keeps itself, werift's released (WEBRTC_HANDOVER), and what
+    // their links have seen: consent checks answered, RTCP read or rejected, forged alerts, repeated flights.
     viewersHandedOver: viewers.filter((v) => v.handedOver).length,
+    viewerLinks: sumLinkStats(viewers.map((v) => v.linkStats())),
+    retransmitted: viewers.reduce((sum, v) => sum + v.stats().retransmitted, 0),
     // Frames the viewers' queues skipped because a viewer fell behind (a slow network or a stalled server).
     viewerDroppedFrames: viewers.reduce((sum, v) => sum + v.stats().droppedFrames, 0),
     bitrateBps: info.bitrateBps,
@@ -44,4 +47,11 @@ export function describe(ctx: AppContext, session: IngestSession) {
     whep: `/whep/${encodeURIComponent(session.name)}`,
     player: `/play/${encodeURIComponent(session.name)}`,
   };
+}
+
+/** The viewers' link counters added up (each key summed over the handed-over viewers). */
+function sumLinkStats(all: Array<Record<string, number> | undefined>): Record<string, number> {
+  const sum: Record<string, number> = {};
+  for (const stats of all) for (const [key, value] of Object.entries(stats ?? {})) sum[key] = (sum[key] ?? 0) + value;
+  return sum;
 }

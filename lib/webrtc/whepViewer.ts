@@ -140,9 +140,15 @@ export class WhepViewer {
     return this.#link !== undefined;
   }
 
-  stats(): { packetsSent: number; droppedFrames: number } {
+  stats(): { packetsSent: number; droppedFrames: number; retransmitted: number } {
     const sent = (this.#outgoing.video?.packetsSent ?? 0) + (this.#outgoing.audio?.packetsSent ?? 0);
-    return { packetsSent: sent, droppedFrames: this.#reader?.droppedFrames ?? 0 };
+    const retransmitted = this.#directSenders.reduce((sum, sender) => sum + sender.retransmitted, 0);
+    return { packetsSent: sent, droppedFrames: this.#reader?.droppedFrames ?? 0, retransmitted };
+  }
+
+  /** What the ViewerLink has seen since the hand-over (ICE consent, RTCP, DTLS); undefined before it. */
+  linkStats(): ViewerLink["stats"] | undefined {
+    return this.#link?.stats;
   }
 
   onClose(listener: (viewer: WhepViewer) => void): void {

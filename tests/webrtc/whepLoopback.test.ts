@@ -156,6 +156,14 @@ describe("WHEP over loopback with a werift viewer", () => {
     const copies = () => client.video.filter((p) => p.header.sequenceNumber === lost.header.sequenceNumber).length;
     await client.until(() => copies() === 2, 5000);
     expect(viewer.connectionState).toBe("connected");
+    const figures = (await (await fetch(`${server!.url}/api/streams/cam`)).json()) as {
+      viewersHandedOver: number;
+      retransmitted: number;
+      viewerLinks: { rtcpIn: number };
+    };
+    expect(figures.viewersHandedOver).toBe(1);
+    expect(figures.retransmitted).toBeGreaterThanOrEqual(1);
+    expect(figures.viewerLinks.rtcpIn).toBeGreaterThanOrEqual(1); // the NACK at least, read by the link
 
     // Trickle PATCHes still get their answers: candidates change nothing now, an ICE restart is refused.
     const patch = (body: string) =>
