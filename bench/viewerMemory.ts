@@ -65,7 +65,7 @@ async function addViewers(server: TestServer, n: number, handOver: boolean): Pro
   const deadline = Date.now() + 15_000;
   const settled = () => !handOver || server.viewers.list().every((v) => v.handedOver);
   while (!settled() && Date.now() < deadline) await Bun.sleep(250);
-  await Bun.sleep(8000); // the released connections' timers run out, and lib/memoryRelief.ts asks for memory back
+  await Bun.sleep(2000); // the released connections' timers run out
   return load;
 }
 

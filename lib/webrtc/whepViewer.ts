@@ -6,7 +6,6 @@ import type { FrameReader } from "../pipeline/frameReader.ts";
 import type { MediaFrame } from "../pipeline/mediaFrame.ts";
 import type { Pump, SendScheduler } from "../pipeline/sendScheduler.ts";
 import { unguessableId } from "../ids.ts";
-import { releaseMemorySoon } from "../memoryRelief.ts";
 import { matchOffer, parseOffer, withoutMdnsCandidates, type PlayableTracks } from "./offer.ts";
 import { gatheringComplete, type PeerFactory } from "./peerFactory.ts";
 import { DirectRtpSender, type RtpSendPath } from "./directRtpSender.ts";
@@ -277,7 +276,6 @@ export class WhepViewer {
     this.#stopWatchingPc = () => {}; // its closure holds werift's event, and through it the peer connection
     // Its transport is closed by now: werift's goodbye (DTLS close_notify) goes nowhere.
     pc.close().catch((error: Error) => this.#logger.warn("peer connection release failed", { error: error.message }));
-    releaseMemorySoon();
     this.#logger.info("viewer handed over from werift", { ms: Number((performance.now() - startedMs).toFixed(2)) });
   }
 
