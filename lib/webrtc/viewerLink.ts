@@ -9,7 +9,7 @@ import {
   parseStun,
   verifyStunIntegrity,
 } from "./stunMessage.ts";
-import type { Address, DatagramWriter, MuxedTransport } from "./udpMux.ts";
+import { isDtls, type Address, type DatagramWriter, type MuxedTransport } from "./udpMux.ts";
 
 /** The ICE facts a link needs to answer and send connectivity checks (RFC 8445 7.2.2, short-term credentials). */
 export interface IceCredentials {
@@ -138,7 +138,7 @@ export class ViewerLink {
     if (this.#closed || data.length === 0) return;
     const first = data[0]!;
     if (first <= 3) this.#onStun(data, from);
-    else if (first >= 20 && first <= 63) this.#onDtls(data, from);
+    else if (isDtls(data)) this.#onDtls(data, from);
     else if (first >= 128 && first <= 191 && isRtcp(data)) this.#onRtcp(data);
   }
 

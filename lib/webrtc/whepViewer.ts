@@ -77,8 +77,8 @@ export class WhepViewer {
   /** werift's connection until the hand-over; then undefined and the link carries on. */
   #pc: RTCPeerConnection | undefined;
   #link: ViewerLink | undefined;
+  /** Set while a hand-over is due (its fallback timer); the viewer's first RTCP may bring it forward. */
   #handOverTimer: ReturnType<typeof setTimeout> | undefined;
-  #handOverArmed = false;
   #stopWatchingPc: () => void = () => {};
   readonly #directSenders: DirectRtpSender[] = [];
   readonly #outgoing: { video?: OutgoingTrack; audio?: OutgoingTrack } = {};
@@ -237,10 +237,9 @@ export class WhepViewer {
     if (!state || typeof state === "string") return;
     const transport = state.transport;
     const weriftOnData = transport.onData;
-    this.#handOverArmed = true;
     transport.onData = (data, from) => {
       weriftOnData(data, from); // werift reads this one (a NACK is answered); the next is ours
-      if (this.#handOverArmed && isRtcp(data)) queueMicrotask(() => this.#handOver());
+      if (this.#handOverTimer && isRtcp(data)) queueMicrotask(() => this.#handOver());
     };
     this.#handOverTimer = setTimeout(() => this.#handOver(), HANDOVER_FALLBACK_MS);
   }
@@ -252,12 +251,11 @@ export class WhepViewer {
    */
   #handOver(): void {
     const pc = this.#pc;
-    if (!this.#handOverArmed || this.closed || !pc) return;
-    this.#handOverArmed = false;
+    if (!this.#handOverTimer || this.closed || !pc) return;
     clearTimeout(this.#handOverTimer);
     this.#handOverTimer = undefined;
     const startedMs = performance.now();
-    const state = handOverState(pc);
+    const state = handOverState(pc); // read again: the selected pair and werift's SRTCP index are this moment's
     if (typeof state === "string") return this.#logger.warn("werift keeps the connection: no hand-over", { reason: state });
     const link = new ViewerLink({
       ...state,

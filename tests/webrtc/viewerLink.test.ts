@@ -90,28 +90,22 @@ function viewerCheck(options: { password?: string; username?: string; useCandida
   );
 }
 
-/** RFC 4585 6.2.1 Generic NACK for `pid` and the packet after it (BLP bit 0), from SSRC 7 about `mediaSsrc`. */
-function nack(mediaSsrc: number, pid: number): Uint8Array {
-  const packet = Buffer.alloc(16);
-  packet.writeUInt8(0x81, 0); // V=2, FMT=1
-  packet.writeUInt8(205, 1); // RTPFB
-  packet.writeUInt16BE(3, 2);
+/** RFC 4585 6.1 feedback from SSRC 7 about `mediaSsrc`: header, the two SSRCs, then the FCI. */
+function feedback(packetType: number, mediaSsrc: number, fci: number[] = []): Uint8Array {
+  const packet = Buffer.alloc(12 + fci.length * 2);
+  packet.writeUInt8(0x81, 0); // V=2, FMT=1 (Generic NACK in RTPFB, PLI in PSFB)
+  packet.writeUInt8(packetType, 1);
+  packet.writeUInt16BE(packet.length / 4 - 1, 2);
   packet.writeUInt32BE(7, 4);
   packet.writeUInt32BE(mediaSsrc, 8);
-  packet.writeUInt16BE(pid, 12);
-  packet.writeUInt16BE(1, 14);
+  fci.forEach((word, i) => packet.writeUInt16BE(word, 12 + i * 2));
   return packet;
 }
 
-function pli(mediaSsrc: number): Uint8Array {
-  const packet = Buffer.alloc(12);
-  packet.writeUInt8(0x81, 0); // V=2, FMT=1
-  packet.writeUInt8(206, 1); // PSFB
-  packet.writeUInt16BE(2, 2);
-  packet.writeUInt32BE(7, 4);
-  packet.writeUInt32BE(mediaSsrc, 8);
-  return packet;
-}
+/** RFC 4585 6.2.1 Generic NACK for `pid` and the packet after it (BLP bit 0). */
+const nack = (mediaSsrc: number, pid: number) => feedback(205, mediaSsrc, [pid, 1]);
+/** RFC 4585 6.3.1 Picture Loss Indication. */
+const pli = (mediaSsrc: number) => feedback(206, mediaSsrc);
 
 describe("ViewerLink: a viewer's connection after werift", () => {
   test("answers ICE checks made with our credentials, from where they came, and drops the rest", () => {
