@@ -23,7 +23,7 @@ const logger = createLogger(config.logLevel);
 const webrtc = await setUpWebrtc(config, logger).catch(exitOnConfigError);
 const registry = new Registry(logger);
 const viewers = new ViewerTable();
-const app = createApp({ config, logger, registry, viewers, peers: webrtc.peers, scheduler: webrtc.scheduler, mux: webrtc.mux });
+const app = createApp({ config, logger, registry, viewers, peers: webrtc.peers, scheduler: webrtc.scheduler, mux: webrtc.mux, srtpSealing: webrtc.srtpSealing });
 
 const server = Bun.serve({ port: config.port, hostname: config.host, fetch: app.fetch });
 logger.info("wisp listening", { url: `http://${config.host}:${server.port}/`, udp: webrtc.mux ? `${webrtc.mux.address}:${webrtc.mux.port}` : "per connection" });

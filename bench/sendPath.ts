@@ -2,8 +2,9 @@
 // batched send, with nothing else (no werift, no RTCP, no scheduler, no WebRTC
 // client decrypting on the same cores). N destinations are plain UDP sockets in
 // another process that only count; the server-side cost is this process's CPU.
-// Compares the shipped path (libcrypto + sendmmsg/GSO) with node:crypto and
-// Bun's sendMany, so the gain of each part shows in one run.
+// Compares the shipped path (a frame per native call, sendmmsg/GSO) with
+// libcrypto per packet from JS, node:crypto and Bun's sendMany, so the gain of
+// each part shows in one run.
 // On loopback the kernel time includes delivering into the sinks' sockets, which a
 // NIC would not charge to the server: --to=HOST sends to HOST instead, with no
 // sinks, e.g. an address behind a veth pair whose far end drops what it gets
@@ -14,6 +15,7 @@
 import { randomBytes } from "node:crypto";
 import type { AesGcmBackend } from "../lib/rtp/aesGcm.ts";
 import { SrtpEncryptor } from "../lib/rtp/srtpEncryptor.ts";
+import { sealableFrame, sealFrame } from "../lib/rtp/srtpFrameSealer.ts";
 import { silentLogger } from "../lib/logger.ts";
 import { UdpMux } from "../lib/webrtc/udpMux.ts";
 import { cpuTimes } from "./procStats.ts";
@@ -65,7 +67,14 @@ interface Destinations {
   received?: () => Promise<number>;
 }
 
-async function measure(label: string, to: Destinations, seconds: number, options: { gso: boolean; gcm: AesGcmBackend }): Promise<SendPathResult> {
+interface RunOptions {
+  gso: boolean;
+  gcm: AesGcmBackend;
+  /** Each frame sealed for a viewer in one native call (srtpFrameSealer.ts), as after the hand-over. */
+  nativeFrames?: boolean;
+}
+
+async function measure(label: string, to: Destinations, seconds: number, options: RunOptions): Promise<SendPathResult> {
   const { host, ports, received } = to;
   const mux = await UdpMux.open({ port: 0, address: host === "127.0.0.1" ? host : "0.0.0.0", logger: silentLogger, gso: options.gso });
   const viewers = ports.map((port) => ({
@@ -73,8 +82,10 @@ async function measure(label: string, to: Destinations, seconds: number, options
     srtp: new SrtpEncryptor({ profile: "AEAD_AES_128_GCM", key: randomBytes(16), salt: randomBytes(12) }, { gcmBackend: options.gcm }),
     sequence: 0,
   }));
+  const targets = viewers.map((v) => (options.nativeFrames ? v.srtp.frameSealTarget(v.port, 96) : undefined));
   const payload = randomBytes(1172);
   const sendFrame = (sizes: number[], timestamp: number, payloadType: number) => {
+    if (options.nativeFrames) return sendWholeFrames(sizes, timestamp, payloadType);
     for (const v of viewers) {
       for (let i = 0; i < sizes.length; i++) {
         const body = payload.subarray(0, sizes[i]);
@@ -82,6 +93,18 @@ async function measure(label: string, to: Destinations, seconds: number, options
         mux.queueWith(v.srtp.datagramSize(body), [host, v.port], (into, at) => v.srtp.encryptInto(header, 0, body, into, at));
       }
     }
+    mux.flush();
+  };
+  /** The frame laid out once (per stream, as the server does), then one native call and one queued run per viewer. */
+  const sendWholeFrames = (sizes: number[], timestamp: number, payloadType: number) => {
+    const packets = sizes.map((size, i) => ({ payload: payload.subarray(0, size), timestamp, marker: i === sizes.length - 1 }));
+    const frame = sealableFrame(packets);
+    viewers.forEach((v, i) => {
+      const target = { ...targets[i]!, payloadType };
+      const first = v.sequence;
+      v.sequence += sizes.length;
+      mux.queueRun(frame.datagramLengths, frame.datagramBytes, [host, v.port], (into, at) => sealFrame(frame, target, first, 0, into, at));
+    });
     mux.flush();
   };
   const receivedBefore = (await received?.()) ?? 0;
@@ -117,8 +140,9 @@ export async function measureSendPath(viewers = 100, seconds = 8, options: { to?
     ? { host: "127.0.0.1", ports: sinks.ports, received: sinks.received }
     : { host: options.to!, ports: Array.from({ length: viewers }, (_, i) => 40_000 + i) };
   try {
-    const runs: Array<[string, { gso: boolean; gcm: AesGcmBackend }]> = [
-      ["libcrypto + sendmmsg/GSO (shipped)", { gso: true, gcm: "libcrypto" }],
+    const runs: Array<[string, RunOptions]> = [
+      ["native frames + sendmmsg/GSO (shipped)", { gso: true, gcm: "libcrypto", nativeFrames: true }],
+      ["libcrypto per packet + sendmmsg/GSO", { gso: true, gcm: "libcrypto" }],
       ["libcrypto + Bun sendMany", { gso: false, gcm: "libcrypto" }],
       ["node:crypto + Bun sendMany", { gso: false, gcm: "node:crypto" }],
     ];
@@ -133,7 +157,7 @@ export async function measureSendPath(viewers = 100, seconds = 8, options: { to?
 export function formatSendPath(r: SendPathResult): string {
   const total = r.userUsPerPacket + r.kernelUsPerPacket;
   return (
-    `send path ${r.label.padEnd(34)} N=${r.viewers}: ${total.toFixed(2)} us/packet/viewer (user ${r.userUsPerPacket.toFixed(2)}, kernel ${r.kernelUsPerPacket.toFixed(2)}), ` +
+    `send path ${r.label.padEnd(40)} N=${r.viewers}: ${total.toFixed(2)} us/packet/viewer (user ${r.userUsPerPacket.toFixed(2)}, kernel ${r.kernelUsPerPacket.toFixed(2)}), ` +
     `${r.datagramsPerMessage.toFixed(1)} datagrams per kernel message, ` +
     (r.receivedPercent === undefined ? "no sinks (--to)" : `sinks received ${r.receivedPercent.toFixed(1)}%`)
   );

@@ -34,6 +34,8 @@ export interface Config {
   udpGso: "on" | "off";
   /** "on": viewers leave werift once connected (lib/webrtc/viewerLink.ts); "off": werift to the end. */
   handOver: "on" | "off";
+  /** "on": after the hand-over a viewer's frame is sealed (AES-GCM SRTP) in one native call (lib/rtp/srtpFrameSealer.ts); "off": packet by packet from JS. */
+  nativeSrtp: "on" | "off";
   /** Log level: "debug" | "info" | "warn" | "error". */
   logLevel: LogLevel;
 }
@@ -126,6 +128,12 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     defaultValue: "on",
     description:
       "`on`: on Linux the UDP mux sends each batch in one libc `sendmmsg` (through bun:ffi) with UDP GSO, a viewer's run of packets as one message; falls back by itself where that is unavailable; `off`: Bun's `sendMany`.",
+  },
+  {
+    env: "WEBRTC_NATIVE_SRTP",
+    defaultValue: "on",
+    description:
+      "`on`: once a viewer is handed over, each frame's AES-GCM SRTP packets for it are made in one call into C compiled at start-up by Bun's built-in TinyCC (OpenSSL does the AES); falls back by itself to packet-by-packet JS where TinyCC, libcrypto or AES-GCM is missing; `off`: always packet by packet.",
   },
   { env: "LOG_LEVEL", defaultValue: "info", description: "debug, info, warn or error." },
 ];
@@ -224,6 +232,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     rtpSendPath: oneOf(env, "RTP_SEND_PATH", ["direct", "werift"] as const),
     udpGso: oneOf(env, "WEBRTC_UDP_GSO", ["on", "off"] as const),
     handOver: oneOf(env, "WEBRTC_HANDOVER", ["on", "off"] as const),
+    nativeSrtp: oneOf(env, "WEBRTC_NATIVE_SRTP", ["on", "off"] as const),
     logLevel: oneOf(env, "LOG_LEVEL", ["debug", "info", "warn", "error"] as const),
   });
 }

@@ -5,6 +5,7 @@ import type { ViewerTable } from "../lib/viewerTable.ts";
 import type { SendScheduler } from "../lib/pipeline/sendScheduler.ts";
 import type { PeerFactory } from "../lib/webrtc/peerFactory.ts";
 import type { UdpMux } from "../lib/webrtc/udpMux.ts";
+import type { SrtpSealing } from "../lib/webrtc/webrtcSetup.ts";
 
 /** Everything the routes need, built once by main.ts (or a test). */
 export interface AppContext {
@@ -16,6 +17,8 @@ export interface AppContext {
   scheduler: SendScheduler;
   /** The one UDP socket of all WebRTC media; undefined with WEBRTC_UDP_ADDR=off. */
   mux: UdpMux | undefined;
+  /** How handed-over viewers' SRTP is made (lib/webrtc/webrtcSetup.ts). */
+  srtpSealing: SrtpSealing;
 }
 
 /** Bun's server, when the app runs under Bun.serve (absent under app.request() in tests). */

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { NotFoundError } from "../lib/errors.ts";
 import type { AppContext } from "./context.ts";
 
-/** GET /api/udp: the UDP mux's address, how it sends, and its counters. */
+/** GET /api/udp: the UDP mux's address, how it encrypts and sends, and its counters. */
 export function udpRoutes(ctx: AppContext): Hono {
   const app = new Hono();
   app.get("/", (c) => {
@@ -12,6 +12,7 @@ export function udpRoutes(ctx: AppContext): Hono {
       address: mux.address,
       port: mux.port,
       sendMethod: mux.sendMethod,
+      srtpSealing: ctx.srtpSealing,
       peers: mux.transportCount,
       routes: mux.routeCount,
       messagesSent: mux.messagesSent,

@@ -74,6 +74,7 @@ async function answerWhenLive(
     scheduler: ctx.scheduler,
     sendPath: ctx.config.rtpSendPath,
     handOver: ctx.config.handOver === "on",
+    nativeSrtp: ctx.config.nativeSrtp === "on",
     maxQueueBytes: ctx.config.viewerQueueBytes,
     logger: session.logger,
   });

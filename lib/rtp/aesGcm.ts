@@ -45,6 +45,22 @@ export function createAesGcmSealer(key: Uint8Array, options: AesGcmSealerOptions
   return new NodeCryptoSealer(key);
 }
 
+/**
+ * For native code that seals with the same key (lib/rtp/srtpFrameSealer.ts):
+ * a libcrypto sealer's EVP_CIPHER_CTX, or undefined (node:crypto, disposed).
+ */
+export function nativeGcmContext(sealer: AesGcmSealer): NativePointer | undefined {
+  return sealer instanceof LibcryptoSealer ? (sealer.context ?? undefined) : undefined;
+}
+
+/** The addresses of the four EVP functions a seal makes (same order as LibcryptoSealer.seal), or undefined. */
+export function evpSealFunctions(): [NativePointer, NativePointer, NativePointer, NativePointer] | undefined {
+  const lib = libcrypto()?.lib;
+  if (!lib) return undefined;
+  const address = (f: unknown) => (f as { ptr: NativePointer }).ptr;
+  return [address(lib.EVP_EncryptInit_ex), address(lib.EVP_EncryptUpdate), address(lib.EVP_EncryptFinal_ex), address(lib.EVP_CIPHER_CTX_ctrl)];
+}
+
 /** Whether the system OpenSSL loads in this process (tried once). */
 export function libcryptoAvailable(): boolean {
   return libcrypto() !== null;
@@ -78,7 +94,7 @@ function openLibcrypto() {
 
 type Libcrypto = ReturnType<typeof openLibcrypto>;
 /** A native address returned by OpenSSL (not a typed array's, so it never moves). */
-type NativePointer = Pointer | bigint;
+export type NativePointer = Pointer | bigint;
 interface Loaded {
   lib: Libcrypto;
   /** EVP_aes_128_gcm(): a static OpenSSL object. */
@@ -159,6 +175,11 @@ class LibcryptoSealer implements AesGcmSealer {
     const tag = ptr(out, outOffset + n);
     check(lib, lib.EVP_EncryptFinal_ex(ctx, tag, outl), "EVP_EncryptFinal_ex"); // GCM writes no bytes here
     check(lib, lib.EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, AES_GCM_TAG_SIZE, tag), "EVP_CIPHER_CTX_ctrl (GET_TAG)");
+  }
+
+  /** The EVP_CIPHER_CTX, key set (for nativeGcmContext); null after dispose(). */
+  get context(): NativePointer | null {
+    return this.#ctx;
   }
 
   dispose(): void {

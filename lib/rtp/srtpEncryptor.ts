@@ -1,5 +1,6 @@
 import { createCipheriv } from "node:crypto";
-import { AES_GCM_TAG_SIZE, createAesGcmSealer, type AesGcmBackend, type AesGcmSealer } from "./aesGcm.ts";
+import { AES_GCM_TAG_SIZE, createAesGcmSealer, nativeGcmContext, type AesGcmBackend, type AesGcmSealer } from "./aesGcm.ts";
+import { frameSealingAvailable, type FrameSealTarget } from "./srtpFrameSealer.ts";
 
 /** The two SRTP protection profiles WebRTC negotiates over DTLS (RFC 5764 4.1.2, RFC 7714 14.2). */
 export type SrtpProfile = "AEAD_AES_128_GCM" | "AES_CM_128_HMAC_SHA1_80";
@@ -66,6 +67,17 @@ export class SrtpEncryptor {
       // HMAC state with the key absorbed once; each packet works on a copy (RFC 2104).
       this.#hmac = new Bun.CryptoHasher("sha1", keys.authKey);
     }
+  }
+
+  /**
+   * This sender's keys for sealing whole frames natively (srtpFrameSealer.ts),
+   * or undefined where that cannot be done: AES-CM, or no libcrypto or TinyCC.
+   * The target is only valid while this encryptor is alive (it owns the key context).
+   */
+  frameSealTarget(ssrc: number, payloadType: number): FrameSealTarget | undefined {
+    const context = this.#gcm && nativeGcmContext(this.#gcm);
+    if (!context || !frameSealingAvailable()) return undefined;
+    return { context, salt: this.#salt, ssrc, payloadType };
   }
 
   /** Bytes an encrypted packet adds to header + payload. */

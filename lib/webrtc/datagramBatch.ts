@@ -37,9 +37,9 @@ export class DatagramBatch {
     return this.#count;
   }
 
-  /** Whether one more datagram of `length` bytes fits (slab space and a slot). */
-  hasRoom(length: number): boolean {
-    return this.#count < this.maxDatagrams && this.#used + length <= this.slab.length;
+  /** Whether `count` more datagrams of `length` bytes in all fit (slab space and slots). */
+  hasRoom(length: number, count = 1): boolean {
+    return this.#count + count <= this.maxDatagrams && this.#used + length <= this.slab.length;
   }
 
   /**
@@ -60,6 +60,15 @@ export class DatagramBatch {
     this.lengths[i] = length;
     this.ports[i] = port;
     this.hosts[i] = host;
+  }
+
+  /** Adds datagrams written back to back from a reserved offset, `lengths` long, all to one destination. */
+  addRun(offset: number, lengths: Int32Array, host: string, port: number): void {
+    let at = offset;
+    for (let i = 0; i < lengths.length; i++) {
+      this.addReserved(at, lengths[i]!, host, port);
+      at += lengths[i]!;
+    }
   }
 
   /** Adds a copy of `data` (callers check hasRoom() first). */

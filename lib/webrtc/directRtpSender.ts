@@ -2,13 +2,21 @@ import type { RTCRtpSender } from "werift";
 import { wallClockMs } from "../pipeline/mediaClock.ts";
 import { ntpNow } from "../rtp/ntpTime.ts";
 import type { SenderReportFields } from "../rtp/rtcpPackets.ts";
+import type { RtpPayload } from "../rtp/rtpPayload.ts";
 import { SrtpEncryptor, type SrtpProfile } from "../rtp/srtpEncryptor.ts";
+import { sealableFrame, sealFrame, type FrameSealTarget } from "../rtp/srtpFrameSealer.ts";
 import type { Address, DatagramWriter } from "./udpMux.ts";
 
 /** How one viewer's track puts RTP on the wire: the direct path below, or werift's own (the benchmark baseline). */
 export interface RtpSendPath {
   /** Sends one packet; false when the transport is not ready (the packet is dropped, as werift does). */
   send(packetIndex: number, timestamp: number, marker: boolean, payload: Uint8Array): boolean;
+  /**
+   * Sends a whole frame at once where the path can: packet i with index
+   * firstIndex + i and timestamp (packets[i].timestamp + timestampAdd) mod 2^32.
+   * False when it cannot (nothing sent): the caller sends packet by packet.
+   */
+  sendFrame?(packets: RtpPayload[], firstIndex: number, timestampAdd: number): boolean;
   /**
    * After a live frame: `timestamp` (its RTP timestamp) stands for `mediaTimeMs`
    * on the stream's media clock; sender reports carry the pair (RFC 3550 6.4.1).
@@ -60,6 +68,7 @@ export const SRTP_PROFILES: Record<number, SrtpProfile> = { 0x0001: "AES_CM_128_
 export interface MediaLink {
   readonly closed: boolean;
   queueWith(length: number, write: DatagramWriter): void;
+  queueRun(lengths: Int32Array, bytes: number, write: DatagramWriter): boolean;
 }
 
 /** What a track sends with after the hand-over: fixed at that moment, no werift object behind it. */
@@ -69,6 +78,8 @@ interface DetachedTrack {
   ssrc: number;
   payloadType: number;
   clockRate: number;
+  /** Set when whole frames are sealed natively (AES-GCM, lib/rtp/srtpFrameSealer.ts); else packet by packet. */
+  frameSeal: FrameSealTarget | undefined;
 }
 
 export interface DirectRtpSenderOptions {
@@ -76,6 +87,8 @@ export interface DirectRtpSenderOptions {
   historySize: number;
   /** Wall-clock ms now (Date.now() epoch); default wallClockMs. Tests inject one. */
   clock?: () => number;
+  /** After the hand-over, seal each frame in one native call where possible (WEBRTC_NATIVE_SRTP); default true. */
+  nativeFrames?: boolean;
 }
 
 /**
@@ -104,6 +117,7 @@ export class DirectRtpSender implements RtpSendPath {
   #srtpContext: WeriftSrtpContext | undefined;
   #rtcpStarted = false;
   readonly #clock: () => number;
+  readonly #nativeFrames: boolean;
   /**
    * Sender report fields (RFC 3550 6.4.1), kept here so they outlive werift's
    * sender; the time as ms, made an NTP timestamp only when a report is built
@@ -114,6 +128,7 @@ export class DirectRtpSender implements RtpSendPath {
   constructor(sender: RTCRtpSender, options: DirectRtpSenderOptions) {
     this.#sender = sender as unknown as SenderInternals;
     this.#clock = options.clock ?? wallClockMs;
+    this.#nativeFrames = options.nativeFrames ?? true;
     const size = options.historySize > 0 ? 2 ** Math.ceil(Math.log2(options.historySize)) : 0;
     this.#mask = size - 1;
     this.#historyPayload = new Array(size);
@@ -141,6 +156,30 @@ export class DirectRtpSender implements RtpSendPath {
       s.packetCount = report.packetCount;
       s.octetCount = report.octetCount;
     }
+    return true;
+  }
+
+  /**
+   * After the hand-over, with AES-GCM: the frame's datagrams for this viewer
+   * sealed in one native call, straight into the mux's batch. The history
+   * keeps the shared payloads as send() does, so NACKs are answered the same way.
+   */
+  sendFrame(packets: RtpPayload[], firstIndex: number, timestampAdd: number): boolean {
+    const track = this.#detached;
+    const target = track?.frameSeal;
+    if (!target || track.link.closed) return false;
+    const frame = sealableFrame(packets);
+    const write = (into: Uint8Array, at: number) => sealFrame(frame, target, firstIndex, timestampAdd, into, at);
+    if (!track.link.queueRun(frame.datagramLengths, frame.datagramBytes, write)) return false;
+    if (this.#mask >= 0) {
+      for (let i = 0; i < packets.length; i++) {
+        const { timestamp, marker, payload } = packets[i]!;
+        this.#remember(firstIndex + i, (timestamp + timestampAdd) >>> 0, marker, payload);
+      }
+    }
+    const report = this.#report;
+    report.packetCount = (report.packetCount + packets.length) >>> 0;
+    report.octetCount = (report.octetCount + frame.payloadBytes) >>> 0;
     return true;
   }
 
@@ -184,7 +223,10 @@ export class DirectRtpSender implements RtpSendPath {
     const s = this.#sender;
     const srtp = this.#encryptor();
     if (!s?.codec || !srtp || this.#detached) return false;
-    this.#detached = { link, srtp, ssrc: s.ssrc, payloadType: s.codec.payloadType, clockRate: s.codec.clockRate };
+    const { ssrc } = s;
+    const { payloadType, clockRate } = s.codec;
+    const frameSeal = this.#nativeFrames ? srtp.frameSealTarget(ssrc, payloadType) : undefined;
+    this.#detached = { link, srtp, ssrc, payloadType, clockRate, frameSeal };
     this.#sender = undefined;
     this.#srtpContext = undefined;
     return true;

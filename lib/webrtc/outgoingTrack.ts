@@ -39,23 +39,29 @@ export class OutgoingTrack {
    * for catch-up frames, whose squeezed timestamps are off that clock.
    */
   send(packets: RtpPayload[], timestampShift = 0, mediaTimeMs?: number): void {
-    let timestamp = 0;
-    for (const payload of packets) {
-      timestamp = this.#timestamp(payload.timestamp, timestampShift);
-      this.#packetIndex++;
-      if (this.path.send(this.#packetIndex, timestamp, payload.marker, payload.payload)) this.packetsSent++;
+    const last = packets.at(-1);
+    if (!last) return;
+    const timestampAdd = this.#timestampAdd(packets[0]!.timestamp, timestampShift);
+    if (this.path.sendFrame?.(packets, this.#packetIndex + 1, timestampAdd)) {
+      this.#packetIndex += packets.length;
+      this.packetsSent += packets.length;
+    } else {
+      for (const { timestamp, marker, payload } of packets) {
+        this.#packetIndex++;
+        if (this.path.send(this.#packetIndex, mod32(timestamp + timestampAdd), marker, payload)) this.packetsSent++;
+      }
     }
-    if (packets.length > 0 && mediaTimeMs !== undefined) this.path.markSent(timestamp, mediaTimeMs);
+    this.#lastTimestamp = mod32(last.timestamp + timestampAdd);
+    if (mediaTimeMs !== undefined) this.path.markSent(this.#lastTimestamp, mediaTimeMs);
   }
 
-  #timestamp(source: number, shift: number): number {
+  /** What this frame's timestamps get added (mod 2^32): the session's offset, after a rebase the new one, and the shift. */
+  #timestampAdd(firstSource: number, shift: number): number {
     if (this.#rebasePending) {
-      this.#timestampOffset = mod32(this.#lastTimestamp! + this.frameStep - source);
+      this.#timestampOffset = mod32(this.#lastTimestamp! + this.frameStep - firstSource);
       this.#rebasePending = false;
     }
-    const timestamp = mod32(source + this.#timestampOffset + shift);
-    this.#lastTimestamp = timestamp;
-    return timestamp;
+    return mod32(this.#timestampOffset + shift);
   }
 }
 

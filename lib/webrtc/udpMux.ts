@@ -65,6 +65,11 @@ export class MuxedTransport {
     if (!this.closed) this.mux.queueWith(length, addr, write);
   }
 
+  /** Media: a run of datagrams written by one `write` (see UdpMux.queueRun); false: queue them one by one. */
+  queueRun(lengths: Int32Array, bytes: number, addr: Address, write: DatagramWriter): boolean {
+    return this.closed || this.mux.queueRun(lengths, bytes, addr, write);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -219,6 +224,28 @@ export class UdpMux {
     const at = this.#batch.reserve(length);
     write(this.#batch.slab, at);
     this.#batch.addReserved(at, length, host, port);
+    this.#sendSoon();
+  }
+
+  /**
+   * Queues a run of datagrams to one address (a frame for one viewer), `lengths`
+   * long, `bytes` in all, which one `write` call puts back to back into the
+   * batch's slab. False, queueing nothing, when the run is longer than a whole
+   * batch: the caller then queues its datagrams one by one.
+   */
+  queueRun(lengths: Int32Array, bytes: number, [host, port]: Address, write: DatagramWriter): boolean {
+    if (lengths.length > MAX_BATCH_DATAGRAMS || bytes > SLAB_BYTES) return false;
+    if (!this.#canSend(0)) return true; // closed: dropped, as queueWith does
+    if (!this.#batch.hasRoom(bytes, lengths.length)) this.flush();
+    const at = this.#batch.reserve(bytes);
+    write(this.#batch.slab, at);
+    this.#batch.addRun(at, lengths, host, port);
+    this.#sendSoon();
+    return true;
+  }
+
+  /** Queued datagrams leave when the batch is full, else at the end of the current JS turn. */
+  #sendSoon(): void {
     if (this.#batch.count >= MAX_BATCH_DATAGRAMS) this.flush();
     else if (!this.#flushQueued) {
       this.#flushQueued = true;

@@ -34,7 +34,7 @@ export interface LinkTiming {
 }
 
 /** What a link uses of its MuxedTransport (handed over by werift, MuxedTransport.handOver). */
-export type LinkTransport = Pick<MuxedTransport, "onData" | "send" | "queueWith" | "close" | "lastDtlsFlight">;
+export type LinkTransport = Pick<MuxedTransport, "onData" | "send" | "queueWith" | "queueRun" | "close" | "lastDtlsFlight">;
 
 export interface ViewerLinkOptions {
   /** The viewer's route on the UDP mux. */
@@ -131,6 +131,11 @@ export class ViewerLink {
   /** Media: `length` bytes that `write` puts straight into the mux's send batch. */
   queueWith(length: number, write: DatagramWriter): void {
     this.#transport.queueWith(length, this.#destination, write);
+  }
+
+  /** Media: a frame's datagrams, written back to back by one `write`; false when they must go one by one. */
+  queueRun(lengths: Int32Array, bytes: number, write: DatagramWriter): boolean {
+    return this.#transport.queueRun(lengths, bytes, this.#destination, write);
   }
 
   /** One datagram from the viewer, sorted by its first byte (RFC 7983 7). */

@@ -2,6 +2,8 @@ import type { Config } from "../config.ts";
 import { ConfigError } from "../config.ts";
 import type { Logger } from "../logger.ts";
 import { SendScheduler } from "../pipeline/sendScheduler.ts";
+import { libcryptoAvailable } from "../rtp/aesGcm.ts";
+import { frameSealingAvailable } from "../rtp/srtpFrameSealer.ts";
 import { PeerFactory } from "./peerFactory.ts";
 import { installUdpErrorGuard } from "./udpErrorGuard.ts";
 import { UdpMux } from "./udpMux.ts";
@@ -11,6 +13,8 @@ export interface WebrtcSetup {
   mux: UdpMux | undefined;
   /** Spreads every viewer's sending over event-loop turns. */
   scheduler: SendScheduler;
+  /** How viewers' SRTP is made once handed over (for the log and /api/udp). */
+  srtpSealing: SrtpSealing;
   close(): Promise<void>;
 }
 
@@ -26,8 +30,25 @@ export async function setUpWebrtc(config: Readonly<Config>, logger: Logger): Pro
     announcedAddresses,
     announceMode: config.announceMode,
   });
-  if (mux) logger.info("webrtc media on one UDP port", { address: mux.address, port: mux.port, send: mux.sendMethod, announced: announcedAddresses.join(",") });
-  return { peers, mux, scheduler: new SendScheduler(), close: async () => mux?.close() };
+  const srtpSealing = srtpSealingIn(config);
+  if (mux) {
+    const announced = announcedAddresses.join(",");
+    logger.info("webrtc media on one UDP port", { address: mux.address, port: mux.port, send: mux.sendMethod, srtp: srtpSealing, announced });
+  }
+  return { peers, mux, scheduler: new SendScheduler(), srtpSealing, close: async () => mux?.close() };
+}
+
+export type SrtpSealing = "frames in C + libcrypto" | "packets, libcrypto" | "packets, node:crypto" | "werift";
+
+/**
+ * Compiles the native frame sealer now, if it is to be used, so the first
+ * viewer's hand-over does not wait for TinyCC (~15 ms); says what sealing is in use.
+ */
+function srtpSealingIn(config: Readonly<Config>): SrtpSealing {
+  if (config.rtpSendPath === "werift") return "werift";
+  const handedOver = config.handOver === "on" && config.udpMux !== undefined;
+  if (handedOver && config.nativeSrtp === "on" && frameSealingAvailable()) return "frames in C + libcrypto";
+  return libcryptoAvailable() ? "packets, libcrypto" : "packets, node:crypto";
 }
 
 async function openMux(address: { host: string; port: number }, gso: boolean, logger: Logger): Promise<UdpMux> {

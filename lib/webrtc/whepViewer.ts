@@ -33,6 +33,8 @@ export interface WhepViewerOptions {
   sendPath?: "direct" | "werift";
   /** Release werift's peer connection once connected (direct path on the UDP mux only); default true. */
   handOver?: boolean;
+  /** After the hand-over, seal whole frames natively where possible (WEBRTC_NATIVE_SRTP); default true. */
+  nativeSrtp?: boolean;
   /** Give up when ICE/DTLS has not connected by then. */
   connectTimeoutMs?: number;
 }
@@ -198,7 +200,7 @@ export class WhepViewer {
 
   #sendPath(transceiver: RTCRtpTransceiver, historySize: number): RtpSendPath {
     if (this.#options.sendPath === "werift") return new WeriftRtpSender(transceiver.sender);
-    const sender = new DirectRtpSender(transceiver.sender, { historySize });
+    const sender = new DirectRtpSender(transceiver.sender, { historySize, nativeFrames: this.#options.nativeSrtp });
     this.#directSenders.push(sender);
     return sender;
   }

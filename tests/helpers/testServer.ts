@@ -25,7 +25,7 @@ export async function startTestServer(
   const webrtc = await setUpWebrtc(config, logger);
   const registry = new Registry(logger);
   const viewers = new ViewerTable();
-  const ctx: AppContext = { config, logger, registry, viewers, peers: webrtc.peers, scheduler: webrtc.scheduler, mux: webrtc.mux };
+  const ctx: AppContext = { config, logger, registry, viewers, peers: webrtc.peers, scheduler: webrtc.scheduler, mux: webrtc.mux, srtpSealing: webrtc.srtpSealing };
   const app = createApp(ctx);
   const server = options.listen
     ? Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: app.fetch }) // Bun's default 10 s idle timeout, as main.ts

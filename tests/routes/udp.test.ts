@@ -18,10 +18,20 @@ describe("GET /api/udp", () => {
       mux.flush();
       const info = await (await server.app.request("/api/udp")).json();
       expect(info).toMatchObject({ address: "127.0.0.1", port: mux.port, sendMethod: "sendmmsg+gso", datagramsSent: 3, messagesSent: 1, sendFailures: 0 });
+      expect(info.srtpSealing).toBe("frames in C + libcrypto"); // TinyCC and libcrypto.so.3 are on this machine and in the image
       for (let i = 0; i < 100 && received < 3; i++) await Bun.sleep(5);
       expect(received).toBe(3);
     } finally {
       peer.close();
+    }
+  });
+
+  test("says when SRTP is sealed packet by packet: WEBRTC_NATIVE_SRTP=off, or no hand-over", async () => {
+    for (const env of [{ WEBRTC_NATIVE_SRTP: "off" }, { WEBRTC_HANDOVER: "off" }] as Record<string, string>[]) {
+      server = await startTestServer(env);
+      expect((await (await server.app.request("/api/udp")).json()).srtpSealing).toBe("packets, libcrypto");
+      await server.close();
+      server = undefined;
     }
   });
 

@@ -1,8 +1,9 @@
-import { expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { RTCPeerConnection, SrtpSession } from "werift";
 import { MediaClock, wallClockMs } from "../../lib/pipeline/mediaClock.ts";
 import { msFromNtp, ntpNow } from "../../lib/rtp/ntpTime.ts";
+import { frameSealingAvailable } from "../../lib/rtp/srtpFrameSealer.ts";
 import { DirectRtpSender } from "../../lib/webrtc/directRtpSender.ts";
 import type { Address } from "../../lib/webrtc/udpMux.ts";
 
@@ -118,11 +119,10 @@ test("sender reports put audio that arrived 70 ms late on the same clock as vide
   expect((audio.sender.rtpTimestamp - audioTs) >>> 0).toBe(71 * 48);
 });
 
-test("after handOver() packets go through the link with werift's SSRC and keys; reports and NACKs no longer need werift", () => {
-  const { sender, receiver, queued } = connectedSender();
-  const direct = new DirectRtpSender(sender as never, { historySize: 16, clock: () => 1_700_000_000_000 });
-  direct.send(100, 9000, false, randomBytes(50));
+/** A MediaLink that records what it is given, datagram by datagram; runs are taken whole, as the mux takes them. */
+function recordingLink() {
   const throughLink: Uint8Array[] = [];
+  let runs = 0;
   const link = {
     closed: false,
     queueWith(length: number, write: (into: Uint8Array, at: number) => void) {
@@ -130,7 +130,23 @@ test("after handOver() packets go through the link with werift's SSRC and keys; 
       write(into, 0);
       throughLink.push(into);
     },
+    queueRun(lengths: Int32Array, bytes: number, write: (into: Uint8Array, at: number) => void) {
+      const into = new Uint8Array(bytes + 3); // written at an offset, as into a batch's slab
+      write(into, 3);
+      let at = 3;
+      for (const length of lengths) throughLink.push(into.subarray(at, (at += length)));
+      runs++;
+      return true;
+    },
   };
+  return { link, throughLink, runs: () => runs };
+}
+
+test("after handOver() packets go through the link with werift's SSRC and keys; reports and NACKs no longer need werift", () => {
+  const { sender, receiver, queued } = connectedSender();
+  const direct = new DirectRtpSender(sender as never, { historySize: 16, clock: () => 1_700_000_000_000 });
+  direct.send(100, 9000, false, randomBytes(50));
+  const { link, throughLink } = recordingLink();
   expect(direct.handOver(link)).toBe(true);
   expect(direct.handOver(link)).toBe(false); // once
   sender.dtlsTransport.state = "closed"; // werift is gone: nothing of it is read any more
@@ -148,4 +164,37 @@ test("after handOver() packets go through the link with werift's SSRC and keys; 
   expect(throughLink).toHaveLength(2);
   link.closed = true;
   expect(direct.send(102, 15000, false, payload)).toBe(false);
+});
+
+describe("whole frames after the hand-over (lib/rtp/srtpFrameSealer.ts)", () => {
+  const frame = (timestamp: number) =>
+    [1172, 1172, 1, 0, 600].map((size, i, all) => ({ payload: randomBytes(size), timestamp, marker: i === all.length - 1 }));
+
+  test.skipIf(!frameSealingAvailable())("one run per frame, byte for byte what packet-by-packet sealing makes, across a rollover", () => {
+    const { sender, receiver } = connectedSender();
+    const native = new DirectRtpSender(sender as never, { historySize: 16 });
+    const perPacket = new DirectRtpSender(sender as never, { historySize: 16, nativeFrames: false });
+    const a = recordingLink();
+    const b = recordingLink();
+    native.handOver(a.link);
+    perPacket.handOver(b.link);
+    const packets = frame(0xfffffff0);
+    const firstIndex = 0xfffe; // sequence 65534: the frame crosses into rollover counter 1
+    expect(native.sendFrame(packets, firstIndex, 0x20)).toBe(true);
+    expect(perPacket.sendFrame(packets, firstIndex, 0x20)).toBe(false); // WEBRTC_NATIVE_SRTP=off: the caller goes packet by packet
+    packets.forEach((p, i) => perPacket.send(firstIndex + i, (p.timestamp + 0x20) >>> 0, p.marker, p.payload));
+    expect(a.runs()).toBe(1);
+    expect(a.throughLink.map((d) => Buffer.from(d).toString("hex"))).toEqual(b.throughLink.map((d) => Buffer.from(d).toString("hex")));
+    const first = a.throughLink[0]!;
+    expect(Buffer.from(first).readUInt16BE(2)).toBe(0xfffe);
+    expect(Buffer.from(first).readUInt32BE(4)).toBe(0x10); // (0xfffffff0 + 0x20) mod 2^32
+    expect(Buffer.from(receiver.decrypt(Buffer.from(first)).subarray(12)).equals(packets[0]!.payload)).toBe(true);
+    expect(native.senderReport()).toBeUndefined(); // no frame marked yet
+    native.markSent(0x10, wallClockMs());
+    expect(native.senderReport()).toMatchObject({ packetCount: 5, octetCount: 1172 + 1172 + 1 + 600 });
+    // A NACK for the frame's third packet (sequence 0, ROC 1) resends its very bytes.
+    native.retransmit([0]);
+    expect(Buffer.from(a.throughLink.at(-1)!).equals(Buffer.from(a.throughLink[2]!))).toBe(true);
+    expect(native.retransmitted).toBe(1);
+  });
 });

@@ -67,6 +67,25 @@ describe.each([
     }
   });
 
+  test("queueRun: a frame's datagrams written by one call arrive one by one, in order; a run longer than a batch is refused", async () => {
+    const mux = await UdpMux.open({ port: 0, address: "127.0.0.1", logger: silentLogger, gso });
+    const received: Buffer[] = [];
+    const peer = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0, socket: { data: (_s, data) => void received.push(Buffer.from(data)) } });
+    try {
+      const lengths = Int32Array.of(1200, 1200, 1200, 700); // a GSO run and its shorter last segment
+      const write = (into: Uint8Array, at: number) => lengths.forEach((length, i) => into.fill(i + 1, at + 1200 * i, at + 1200 * i + length));
+      mux.queueWith(50, ["127.0.0.1", peer.port], (into, at) => into.fill(9, at, at + 50)); // something queued before it
+      expect(mux.queueRun(lengths, 4300, ["127.0.0.1", peer.port], write)).toBe(true);
+      expect(mux.queueRun(new Int32Array(129).fill(100), 12_900, ["127.0.0.1", peer.port], () => {})).toBe(false);
+      for (let i = 0; i < 100 && received.length < 5; i++) await Bun.sleep(5);
+      expect(received.map((d) => [d.length, d[0], d.at(-1)])).toEqual([[50, 9, 9], [1200, 1, 1], [1200, 2, 2], [1200, 3, 3], [700, 4, 4]]);
+      expect(mux.stats.datagramsSent).toBe(5);
+    } finally {
+      peer.close();
+      await mux.close();
+    }
+  });
+
   test("a departed peer's ICMP errors cost the other peers nothing", async () => {
     const mux = await UdpMux.open({ port: 0, address: "127.0.0.1", logger: silentLogger, gso });
     let received = 0;
