@@ -1,7 +1,8 @@
 # Wisp on a pinned Bun image; runs the README's start command (`bun run main.ts`).
 FROM oven/bun:1.4.5-slim
 
-# libcrypto.so.3: SRTP AES-GCM calls it through bun:ffi (lib/rtp/aesGcm.ts), else falls back to slower node:crypto.
+# libcrypto.so.3: SRTP AES-GCM calls it through bun:ffi (lib/rtp/aesGcm.ts) and from lib/rtp/srtpFrame.c
+# (compiled at start-up by Bun's built-in TinyCC), else falls back to slower node:crypto.
 RUN apt-get update && apt-get install -y --no-install-recommends libssl3 && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
