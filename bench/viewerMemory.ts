@@ -2,7 +2,7 @@
 // viewers in other processes. A first batch of N viewers pays the one-time costs
 // too (JIT-compiled code, the DTLS handshakes' allocations); a second batch of N
 // shows what each further viewer costs, once werift has handed the connections
-// over (lib/webrtc/viewerLink.ts). Usage: bun bench/viewerMemory.ts [N] [--handover=off]
+// over (lib/webrtc/viewerLink.ts). Usage: [WEBRTC_NATIVE_SRTP=off] bun bench/viewerMemory.ts [N] [--handover=off]
 import { heapStats } from "bun:jsc";
 import { startTestServer, type TestServer } from "../tests/helpers/testServer.ts";
 import { testSource } from "./sources.ts";
@@ -70,7 +70,8 @@ async function addViewers(server: TestServer, n: number, handOver: boolean): Pro
 }
 
 export async function measureViewerMemory(n: number, options: { handOver: boolean }): Promise<ViewerMemoryResult> {
-  const server = await startTestServer({ WHEP_MAX_VIEWERS: "0", WEBRTC_HANDOVER: options.handOver ? "on" : "off" }, { listen: true });
+  const nativeSrtp = process.env.WEBRTC_NATIVE_SRTP ?? "on"; // passed through, to compare
+  const server = await startTestServer({ WHEP_MAX_VIEWERS: "0", WEBRTC_HANDOVER: options.handOver ? "on" : "off", WEBRTC_NATIVE_SRTP: nativeSrtp }, { listen: true });
   const units = await accessUnitsOf(testSource({ gopSeconds: 2, bitrateKbps: 3000, size: "1280x720" }));
   const push = stampedPush(`${server.url}/ingest/load`, units);
   const batches: Array<ReturnType<typeof Bun.spawn>> = [];
