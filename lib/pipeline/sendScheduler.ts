@@ -4,6 +4,8 @@ export interface Pump {
   sendNextFrame(): number;
   /** Whether frames are still waiting. */
   readonly hasPending: boolean;
+  /** sendNextFrame() threw: the pump is not served again until woken, and should end itself. */
+  failed(error: unknown): void;
 }
 
 export interface SendSchedulerOptions {
@@ -69,11 +71,26 @@ export class SendScheduler {
     for (; i < round.length && budget > 0; i++) {
       const pump = round[i]!;
       this.#waiting.delete(pump);
-      budget -= Math.max(1, pump.sendNextFrame());
-      if (pump.hasPending) this.wake(pump); // back of the line: one frame per turn keeps it fair
+      const sent = this.#serve(pump);
+      budget -= Math.max(1, sent ?? 0);
+      if (sent !== undefined && pump.hasPending) this.wake(pump); // back of the line: one frame per turn keeps it fair
     }
     // Not served in this slice: first in the next one.
     if (i < round.length) this.#ready = round.slice(i).concat(this.#ready);
     if (this.#ready.length > 0) this.#schedule();
+  }
+
+  /**
+   * One frame of one pump. A pump that throws is told so and left out, never
+   * the slice: the viewers after it in this round would otherwise be dropped
+   * from the queue while still marked waiting, and never be woken again.
+   */
+  #serve(pump: Pump): number | undefined {
+    try {
+      return pump.sendNextFrame();
+    } catch (error) {
+      pump.failed(error);
+      return undefined;
+    }
   }
 }

@@ -116,7 +116,13 @@ export class WhepViewer {
     this.tracks = matchOffer(offered, { video: output.hasVideo, audio: output.hasAudio }, this.streamName);
     this.#pc = options.peers.create();
     const hasPending = () => !this.closed && (this.#catchUp.length > 0 || (this.#reader?.size ?? 0) > 0);
-    this.#pump = { sendNextFrame: () => this.#sendNextFrame(), get hasPending() { return hasPending(); } };
+    this.#pump = {
+      sendNextFrame: () => this.#sendNextFrame(),
+      get hasPending() {
+        return hasPending();
+      },
+      failed: (error) => this.#sendFailed(error),
+    };
     // Until media flows, the play loop cannot see the stream end: watch it here.
     this.#stopWatchingEnd = options.session.onEnd((reason) => {
       if (this.#playing || (options.follow && reason === "replaced")) return;
@@ -323,6 +329,13 @@ export class WhepViewer {
     if (catchUp) return this.#sendFrame(catchUp.frame, catchUp.shift);
     const frame = this.#reader?.poll();
     return frame ? this.#sendFrame(frame, 0) : 0;
+  }
+
+  /** Sending to this viewer threw (an encryption or batch error): it ends; the others go on. */
+  #sendFailed(error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    this.#logger.error("sending to the viewer failed", { error: message });
+    this.close(`sending failed: ${message}`);
   }
 
   #sendFrame(frame: MediaFrame, timestampShift: number): number {

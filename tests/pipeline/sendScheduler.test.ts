@@ -15,6 +15,7 @@ function manualScheduler(packetsPerSlice: number) {
 /** A viewer with `frames` frames of `packets` packets each; records the order it was served in. */
 function viewer(name: string, frames: number, packets: number, log: string[]): Pump & { left: number } {
   return {
+    failed: (error) => log.push(`${name} failed: ${(error as Error).message}`),
     left: frames,
     get hasPending() {
       return this.left > 0;
@@ -79,4 +80,21 @@ test("by default slices run after the current turn (setImmediate), not inside wa
   expect(log).toEqual(["a"]);
   await new Promise((resolve) => setImmediate(resolve));
   expect(log).toEqual(["a", "a"]);
+});
+
+test("a viewer whose send throws is told and left out; the viewers after it in the slice and later slices go on", () => {
+  const log: string[] = [];
+  const { scheduler, runSlice, pendingSlices } = manualScheduler(100);
+  const broken = viewer("b", 3, 10, log);
+  broken.sendNextFrame = () => {
+    throw new Error("OpenSSL refused");
+  };
+  const [a, c] = [viewer("a", 2, 10, log), viewer("c", 2, 10, log)];
+  for (const v of [a, broken, c]) scheduler.wake(v);
+  runSlice();
+  expect(log).toEqual(["a", "b failed: OpenSSL refused", "c"]);
+  runSlice();
+  expect(log.slice(3)).toEqual(["a", "c"]);
+  expect(pendingSlices()).toBe(0);
+  expect(scheduler.waitingCount).toBe(0);
 });
