@@ -2,7 +2,10 @@
 // viewer from /proc, RSS per viewer, loss, and the delay the server adds (MPEG-TS
 // written -> RTP received). With --baseline the same server sends through
 // werift's own path (RTP_SEND_PATH=werift, a socket per connection).
-// Usage: bun bench/fanout.ts [--baseline] [N...]
+// --pin puts the server on CPU 0 and everything else (load clients, the pusher)
+// on CPU 1 (taskset), so the server's figure is not the clients' contention;
+// the clients need ~55% of a core at N=100, more than one core at 200.
+// Usage: bun bench/fanout.ts [--baseline] [--pin] [N...]
 import { cpuSeconds, cpuTimes, rssMb } from "./procStats.ts";
 import { testSource } from "./sources.ts";
 import { accessUnitsOf, stampedPush } from "./stampedPush.ts";
@@ -62,12 +65,18 @@ async function lines(stream: ReadableStream<Uint8Array>, onLine: (line: string) 
   }
 }
 
-export async function measureFanout(counts: number[], options: { baseline?: boolean } = {}): Promise<FanoutResult[]> {
+/** With --pin: the command run on one CPU, by taskset (util-linux). */
+function onCpu(cpu: number | undefined, command: string[]): string[] {
+  return cpu === undefined ? command : ["taskset", "-c", String(cpu), ...command];
+}
+
+export async function measureFanout(counts: number[], options: { baseline?: boolean; pin?: boolean } = {}): Promise<FanoutResult[]> {
+  if (options.pin) Bun.spawnSync(["taskset", "-a", "-p", "-c", "1", String(process.pid)], { stdout: "ignore" });
   const path = options.baseline ? "werift" : "direct";
   const port = 18000 + Math.floor(Math.random() * 1000);
   const base = `http://127.0.0.1:${port}`;
   const baselineEnv = options.baseline ? { RTP_SEND_PATH: "werift", WEBRTC_UDP_ADDR: "off" } : { WEBRTC_UDP_ADDR: "127.0.0.1:0" };
-  const server = Bun.spawn([process.execPath, "main.ts"], {
+  const server = Bun.spawn(onCpu(options.pin ? 0 : undefined, [process.execPath, "main.ts"]), {
     env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", WHEP_MAX_VIEWERS: "0", LOG_LEVEL: process.env.LOG_LEVEL ?? "warn", ...baselineEnv },
     stdio: ["ignore", "inherit", "inherit"],
   });
@@ -80,7 +89,8 @@ export async function measureFanout(counts: number[], options: { baseline?: bool
     const idleRss = rssMb(server.pid);
     for (const n of counts) {
       console.error(`fanout (${path}): ${n} viewers…`);
-      results.push({ path, ...(await measureOnce(n, base, server.pid, idleRss, path === "direct")) });
+      const clientCpu = options.pin ? 1 : undefined;
+      results.push({ path, ...(await measureOnce(n, base, server.pid, idleRss, path === "direct", clientCpu)) });
       console.error(formatFanout(results.at(-1)!));
     }
   } finally {
@@ -122,8 +132,9 @@ interface LoadReport {
 /** Load viewers per client process: one JS thread counts ~40k packets/s (100 viewers of 3 Mbit/s) without falling behind. */
 const VIEWERS_PER_CLIENT = 100;
 
-function loadClient(base: string, n: number) {
-  const args = [process.execPath, new URL("./loadViewers.ts", import.meta.url).pathname, `${base}/whep/load`, String(n), String(WINDOW_S), "--go-on-stdin"];
+/** `cpu`: the one CPU the client runs on (--pin), else undefined. */
+function loadClient(base: string, n: number, cpu: number | undefined) {
+  const args = [...onCpu(cpu, [process.execPath]), new URL("./loadViewers.ts", import.meta.url).pathname, `${base}/whep/load`, String(n), String(WINDOW_S), "--go-on-stdin"];
   return Bun.spawn(args, { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
 }
 
@@ -132,10 +143,17 @@ function loadClient(base: string, n: number) {
  * trusted for the delay) plus N-1 load viewers in processes of up to
  * VIEWERS_PER_CLIENT; the window opens for all when all are receiving.
  */
-async function measureOnce(n: number, base: string, pid: number, idleRss: number, handOver: boolean): Promise<Omit<FanoutResult, "path">> {
-  const probe = loadClient(base, 1);
+async function measureOnce(
+  n: number,
+  base: string,
+  pid: number,
+  idleRss: number,
+  handOver: boolean,
+  clientCpu: number | undefined,
+): Promise<Omit<FanoutResult, "path">> {
+  const probe = loadClient(base, 1, clientCpu);
   const loads: ReturnType<typeof loadClient>[] = [];
-  for (let left = n - 1; left > 0; left -= VIEWERS_PER_CLIENT) loads.push(loadClient(base, Math.min(left, VIEWERS_PER_CLIENT)));
+  for (let left = n - 1; left > 0; left -= VIEWERS_PER_CLIENT) loads.push(loadClient(base, Math.min(left, VIEWERS_PER_CLIENT), clientCpu));
   const clients = [probe, ...loads];
   const cpu = { server: 0, client: 0, system: 0 };
   let rss = 0;
@@ -227,7 +245,8 @@ export function formatFanout(r: FanoutResult): string {
 
 if (import.meta.main) {
   const args = process.argv.slice(2);
-  const counts = args.filter((a) => a !== "--baseline").map(Number);
-  const results = await measureFanout(counts.length ? counts : [1, 50, 100, 200], { baseline: args.includes("--baseline") });
+  const counts = args.filter((a) => !a.startsWith("--")).map(Number);
+  const options = { baseline: args.includes("--baseline"), pin: args.includes("--pin") };
+  const results = await measureFanout(counts.length ? counts : [1, 50, 100, 200], options);
   for (const r of results) console.log(formatFanout(r));
 }
