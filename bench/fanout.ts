@@ -5,7 +5,10 @@
 // --pin puts the server on CPU 0 and everything else (load clients, the pusher)
 // on CPU 1 (taskset), so the server's figure is not the clients' contention;
 // the clients need ~55% of a core at N=100, more than one core at 200.
-// Usage: bun bench/fanout.ts [--baseline] [--pin] [N...]
+// --bounded-pes writes video PES lengths (ffmpeg's -omit_video_pes_length 0):
+// without them a picture whose PES ends exactly at a TS packet boundary is
+// known to be complete only when the next one starts, a frame interval later.
+// Usage: bun bench/fanout.ts [--baseline] [--pin] [--bounded-pes] [N...]
 import { cpuSeconds, cpuTimes, rssMb } from "./procStats.ts";
 import { testSource } from "./sources.ts";
 import { accessUnitsOf, stampedPush } from "./stampedPush.ts";
@@ -70,7 +73,13 @@ function onCpu(cpu: number | undefined, command: string[]): string[] {
   return cpu === undefined ? command : ["taskset", "-c", String(cpu), ...command];
 }
 
-export async function measureFanout(counts: number[], options: { baseline?: boolean; pin?: boolean } = {}): Promise<FanoutResult[]> {
+export interface FanoutOptions {
+  baseline?: boolean;
+  pin?: boolean;
+  boundedPes?: boolean;
+}
+
+export async function measureFanout(counts: number[], options: FanoutOptions = {}): Promise<FanoutResult[]> {
   if (options.pin) Bun.spawnSync(["taskset", "-a", "-p", "-c", "1", String(process.pid)], { stdout: "ignore" });
   const path = options.baseline ? "werift" : "direct";
   const port = 18000 + Math.floor(Math.random() * 1000);
@@ -82,7 +91,7 @@ export async function measureFanout(counts: number[], options: { baseline?: bool
   });
   const units = await accessUnitsOf(testSource({ gopSeconds: 2, bitrateKbps: 3000, size: "1280x720" }));
   await waitForHttp(`${base}/healthz`);
-  const push = stampedPush(`${base}/ingest/load`, units);
+  const push = stampedPush(`${base}/ingest/load`, units, { boundedVideoPes: options.boundedPes });
   const results: FanoutResult[] = [];
   try {
     await Bun.sleep(1500);
@@ -246,7 +255,7 @@ export function formatFanout(r: FanoutResult): string {
 if (import.meta.main) {
   const args = process.argv.slice(2);
   const counts = args.filter((a) => !a.startsWith("--")).map(Number);
-  const options = { baseline: args.includes("--baseline"), pin: args.includes("--pin") };
+  const options = { baseline: args.includes("--baseline"), pin: args.includes("--pin"), boundedPes: args.includes("--bounded-pes") };
   const results = await measureFanout(counts.length ? counts : [1, 50, 100, 200], options);
   for (const r of results) console.log(formatFanout(r));
 }

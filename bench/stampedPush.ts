@@ -36,10 +36,13 @@ export async function accessUnitsOf(file: string): Promise<AccessUnit[]> {
 
 /**
  * Pushes `units` in a loop to `url` in real time until stop() is called.
- * Video PES lengths are written as 0 (unbounded), as ffmpeg writes them, so
- * the measured delay includes finding where a picture ends.
+ * Video PES lengths are written as 0 (unbounded), as ffmpeg writes them by
+ * default, so the measured delay includes finding where a picture ends;
+ * `boundedVideoPes` keeps the lengths of PES under 64 KiB, as ffmpeg's
+ * `-omit_video_pes_length 0` does.
  */
-export function stampedPush(url: string, units: AccessUnit[]): { stop(): Promise<void> } {
+export function stampedPush(url: string, units: AccessUnit[], options: { boundedVideoPes?: boolean } = {}): { stop(): Promise<void> } {
+  const finish = options.boundedVideoPes ? (packets: Uint8Array) => packets : unboundedVideoPes;
   const loopTicks = loopDuration(units);
   const muxer = new TsMuxer({ video: true, audio: { channels: 2 } });
   let stopped = false;
@@ -55,7 +58,7 @@ export function stampedPush(url: string, units: AccessUnit[]): { stop(): Promise
           if (stopped) break;
           const shifted = { ...unit, pts: (unit.pts + loop * loopTicks) % 2 ** 33 } as AccessUnit;
           if (shifted.track === "video") (shifted as VideoAccessUnit).dts = shifted.pts;
-          controller.enqueue(unboundedVideoPes(muxer.push(stamp(shifted))));
+          controller.enqueue(finish(muxer.push(stamp(shifted))));
         }
       }
       controller.close();
