@@ -213,13 +213,20 @@ export class WhepViewer {
 
   #watchConnection(pc: RTCPeerConnection, transceivers: Array<RTCRtpTransceiver | undefined>): void {
     const timeoutMs = this.#options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-    this.#connectTimer = setTimeout(() => this.close(`not connected after ${timeoutMs} ms`), timeoutMs);
+    this.#connectTimer = setTimeout(() => this.close(`not connected after ${timeoutMs} ms (${this.#connectionStates()})`), timeoutMs);
     // Closures here must not capture `pc`: they outlive the hand-over, which lets werift's connection go.
     const { unSubscribe } = pc.connectionStateChange.subscribe((state) => this.#onConnectionState(state));
     this.#stopWatchingPc = unSubscribe;
     for (const t of transceivers) {
       t?.sender.onPictureLossIndication.subscribe(() => this.#session.requestKeyframe());
     }
+  }
+
+  /** Where a connection that never connected got stuck: ICE, DTLS, or both fine and werift did not say. */
+  #connectionStates(): string {
+    const pc = this.#pc;
+    if (!pc) return "released";
+    return `ICE ${pc.iceConnectionState}, DTLS ${pc.dtlsTransports.map((t) => t.state).join(",") || "none"}`;
   }
 
   #onConnectionState(state: string): void {
