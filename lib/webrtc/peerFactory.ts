@@ -1,5 +1,6 @@
 import { RTCPeerConnection, RTCRtpCodecParameters, type RTCIceServer } from "werift";
 import type { UdpMux } from "./udpMux.ts";
+import { setIceCredentials } from "./iceCredentials.ts";
 import { useUdpMux } from "./weriftUdpMux.ts";
 
 export interface PeerFactoryOptions {
@@ -62,7 +63,9 @@ export class PeerFactory {
   /** Between setRemoteDescription and createAnswer: DTLS role, and the mux before gathering starts. */
   prepareAnswer(pc: RTCPeerConnection): void {
     answerAsDtlsServer(pc);
-    if (this.#options.mux) useUdpMux(pc, this.#options.mux);
+    const mux = this.#options.mux;
+    setIceCredentials(pc, (ufrag) => mux?.hasUfrag(ufrag) ?? false);
+    if (mux) useUdpMux(pc, mux);
   }
 
   /** The answer as sent: in "replace" mode only host candidates on announced addresses remain. */

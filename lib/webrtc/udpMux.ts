@@ -334,6 +334,11 @@ export class UdpMux {
     transport.receive(data, from);
   }
 
+  /** Whether a live connection on the mux has this local ufrag (they must be unique: they route first checks). */
+  hasUfrag(ufrag: string): boolean {
+    return this.#byUfrag(ufrag) !== undefined;
+  }
+
   #byUfrag(ufrag: string): MuxedTransport | undefined {
     for (const transport of this.#transports) if (transport.localUfrag() === ufrag) return transport;
     return undefined;
