@@ -31,9 +31,19 @@ export function randomIceString(length: number): string {
 }
 
 /** werift 0.25.2's ICE agent fields (read when the answer is made and on every STUN check). */
-interface IceAgent {
+export interface IceAgent {
   localUsername: string;
   localPassword: string;
+}
+
+/** The ICE agents (werift `Connection`s) behind a peer connection's transceivers, each once: bundled ones share one. */
+export function iceAgentsOf(pc: RTCPeerConnection): Set<IceAgent> {
+  const agents = new Set<IceAgent>();
+  for (const transceiver of pc.getTransceivers()) {
+    const agent = (transceiver.dtlsTransport?.iceTransport as unknown as { connection?: IceAgent } | undefined)?.connection;
+    if (agent) agents.add(agent);
+  }
+  return agents;
 }
 
 /**
@@ -42,12 +52,7 @@ interface IceAgent {
  * writes the answer and checks every STUN request against them.
  */
 export function setIceCredentials(pc: RTCPeerConnection, taken: (ufrag: string) => boolean): void {
-  const agents = new Set<IceAgent>();
-  for (const transceiver of pc.getTransceivers()) {
-    const agent = (transceiver.dtlsTransport?.iceTransport as unknown as { connection?: IceAgent } | undefined)?.connection;
-    if (agent) agents.add(agent);
-  }
-  for (const agent of agents) {
+  for (const agent of iceAgentsOf(pc)) {
     let ufrag = randomIceString(ICE_UFRAG_LENGTH);
     while (taken(ufrag)) ufrag = randomIceString(ICE_UFRAG_LENGTH);
     agent.localUsername = ufrag;

@@ -235,7 +235,7 @@ export class UdpMux {
    */
   queueRun(lengths: Int32Array, bytes: number, [host, port]: Address, write: DatagramWriter): boolean {
     if (lengths.length > MAX_BATCH_DATAGRAMS || bytes > SLAB_BYTES) return false;
-    if (!this.#canSend(0)) return true; // closed: dropped, as queueWith does
+    if (this.#closed) return true; // dropped, as queueWith does
     if (!this.#batch.hasRoom(bytes, lengths.length)) this.flush();
     const at = this.#batch.reserve(bytes);
     write(this.#batch.slab, at);

@@ -1,4 +1,5 @@
 import { Connection, StunProtocol, UdpTransport, type RTCPeerConnection } from "werift";
+import { iceAgentsOf, type IceAgent } from "./iceCredentials.ts";
 import type { UdpMux } from "./udpMux.ts";
 
 /**
@@ -11,22 +12,18 @@ import type { UdpMux } from "./udpMux.ts";
  * connections given to useUdpMux() are muxed: test clients in the same
  * process, TURN sockets and werift's own STUN lookups keep their sockets.
  *
- * tests/webrtc/weriftUdpMux.test.ts fails if a werift upgrade changes this path.
+ * tests/webrtc/udpMux.test.ts ("one socket", "add no UDP socket") fails if a werift upgrade changes this path.
  */
 
-interface IceConnection {
-  localUsername: string;
-}
-
 const muxOf = new WeakMap<object, UdpMux>();
-let gathering: { connection: IceConnection; mux: UdpMux } | undefined;
+let gathering: { connection: IceAgent; mux: UdpMux } | undefined;
 let patched = false;
 
 function patchWerift(): void {
   if (patched) return;
   patched = true;
   const connectionProto = Connection.prototype as unknown as {
-    ensureProtocol(this: IceConnection, protocol: unknown): void;
+    ensureProtocol(this: IceAgent, protocol: unknown): void;
   };
   const originalEnsure = connectionProto.ensureProtocol;
   connectionProto.ensureProtocol = function (protocol: unknown) {
@@ -47,12 +44,7 @@ function patchWerift(): void {
 /** Puts a peer connection's ICE agents on `mux`; call after setRemoteDescription, before setLocalDescription. */
 export function useUdpMux(pc: RTCPeerConnection, mux: UdpMux): void {
   patchWerift();
-  let marked = 0;
-  for (const transceiver of pc.getTransceivers()) {
-    const connection = (transceiver.dtlsTransport?.iceTransport as unknown as { connection?: object })?.connection;
-    if (!connection) continue;
-    muxOf.set(connection, mux);
-    marked++;
-  }
-  if (marked === 0) throw new Error("werift peer connection has no ICE connection to put on the UDP mux");
+  const agents = iceAgentsOf(pc);
+  if (agents.size === 0) throw new Error("werift peer connection has no ICE connection to put on the UDP mux");
+  for (const agent of agents) muxOf.set(agent, mux);
 }
