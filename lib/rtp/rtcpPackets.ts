@@ -209,7 +209,7 @@ export function buildSenderReports(reports: SenderReportFields[], cname: string)
   checkSourceCount(reports.length, "buildSenderReports");
   const senderReports = reports.map(senderReport);
   const ssrcs = reports.map((report) => report.ssrc);
-  return concatBytes([...senderReports, sourceDescription(ssrcs, cname)]);
+  return Buffer.concat([...senderReports, sourceDescription(ssrcs, cname)]);
 }
 
 /**
@@ -224,7 +224,7 @@ export function buildBye(ssrcs: number[], cname: string): Uint8Array {
   checkSourceCount(ssrcs.length, "buildBye");
   const emptyReceiverReport = rtcpPacket(PT_RR, 0, uint32s([ssrcs[0]!]));
   const bye = rtcpPacket(PT_BYE, ssrcs.length, uint32s(ssrcs));
-  return concatBytes([emptyReceiverReport, sourceDescription(ssrcs, cname), bye]);
+  return Buffer.concat([emptyReceiverReport, sourceDescription(ssrcs, cname), bye]);
 }
 
 function checkSourceCount(count: number, caller: string): void {
@@ -287,14 +287,4 @@ function uint32s(values: number[]): Uint8Array {
 
 function padTo32Bits(bytes: number): number {
   return Math.ceil(bytes / 4) * 4;
-}
-
-function concatBytes(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
