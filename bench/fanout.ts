@@ -8,7 +8,13 @@
 // --bounded-pes writes video PES lengths (ffmpeg's -omit_video_pes_length 0):
 // without them a picture whose PES ends exactly at a TS packet boundary is
 // known to be complete only when the next one starts, a frame interval later.
-// Usage: bun bench/fanout.ts [--baseline] [--pin] [--bounded-pes] [N...]
+// The delay probe is one node-datachannel viewer (loadViewers.ts); the other
+// N-1 are werift-handshaken viewers that count RTP headers and authenticate a
+// sample (headerLoadViewers.ts), a third of node-datachannel's CPU per packet,
+// so that 200 of them leave the server its share of this 2-core machine.
+// --ndc-load makes them node-datachannel viewers too (decrypting everything).
+// Usage: bun bench/fanout.ts [--baseline] [--pin] [--bounded-pes] [--ndc-load] [N...]
+import type { LoadReport } from "./loadWindow.ts";
 import { cpuSeconds, cpuTimes, rssMb } from "./procStats.ts";
 import { testSource } from "./sources.ts";
 import { accessUnitsOf, stampedPush } from "./stampedPush.ts";
@@ -33,6 +39,9 @@ export interface FanoutResult {
   /** MPEG-TS picture written -> its last RTP packet received, ms. */
   delayP50Ms: number;
   delayP99Ms: number;
+  /** Sampled load packets decrypted and authenticated, and those that failed (headerLoadViewers.ts). */
+  sampledPackets: number;
+  badAuth: number;
   /** CPU of the load-client process (it shares the machine's cores with the server). */
   clientCpuPercent: number;
   /** Share of the server's CPU spent in the kernel (UDP sends, on loopback including delivery to the receivers). */
@@ -77,6 +86,8 @@ export interface FanoutOptions {
   baseline?: boolean;
   pin?: boolean;
   boundedPes?: boolean;
+  /** Load viewers on node-datachannel (decrypting every packet) instead of headerLoadViewers.ts. */
+  ndcLoad?: boolean;
 }
 
 export async function measureFanout(counts: number[], options: FanoutOptions = {}): Promise<FanoutResult[]> {
@@ -99,7 +110,7 @@ export async function measureFanout(counts: number[], options: FanoutOptions = {
     for (const n of counts) {
       console.error(`fanout (${path}): ${n} viewers…`);
       const clientCpu = options.pin ? 1 : undefined;
-      results.push({ path, ...(await measureOnce(n, base, server.pid, idleRss, path === "direct", clientCpu)) });
+      results.push({ path, ...(await measureOnce(n, base, server.pid, idleRss, path === "direct", { cpu: clientCpu, ndc: options.ndcLoad })) });
       console.error(formatFanout(results.at(-1)!));
     }
   } finally {
@@ -111,15 +122,17 @@ export async function measureFanout(counts: number[], options: FanoutOptions = {
 }
 
 /**
- * Waits (up to 15 s) until werift has handed every viewer over (WEBRTC_HANDOVER,
- * 4 s after connecting at the latest for these clients, which send no RTCP), so
- * the window measures the steady state, not the hand-over.
+ * Waits (up to 15 s) for the steady state: werift has handed every viewer
+ * over (WEBRTC_HANDOVER, 4 s after connecting at the latest for these
+ * clients, which send no RTCP) and the viewers' queues hold no backlog from
+ * the joins (200 DTLS handshakes on 2 cores leave the server behind for a
+ * while), so the window measures neither the hand-over nor the catching up.
  */
-async function handOversDone(base: string, n: number): Promise<void> {
+async function steadyState(base: string, n: number, handOver: boolean): Promise<void> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
-    const { viewersHandedOver } = (await (await fetch(`${base}/api/streams/load`)).json()) as { viewersHandedOver: number };
-    if (viewersHandedOver >= n) return;
+    const figures = (await (await fetch(`${base}/api/streams/load`)).json()) as { viewersHandedOver: number; viewerQueuedFrames: number };
+    if ((!handOver || figures.viewersHandedOver >= n) && figures.viewerQueuedFrames <= 2 * n) return;
     await Bun.sleep(250);
   }
 }
@@ -128,29 +141,31 @@ async function streamFigures(base: string): Promise<StreamFigures> {
   return (await fetch(`${base}/api/streams/load`)).json() as Promise<StreamFigures>;
 }
 
-interface LoadReport {
-  viewers: number;
-  /** The client process's CPU over its window. */
-  cpuSeconds: number;
-  starved: number;
-  packets: number[];
-  lost: number[];
-  delay: { pictures: number; p50: number; p99: number };
-}
+type ClientReport = LoadReport & { delay?: { pictures: number; p50: number; p99: number }; checked?: number; badAuth?: number };
 
 /** Load viewers per client process: one JS thread counts ~40k packets/s (100 viewers of 3 Mbit/s) without falling behind. */
 const VIEWERS_PER_CLIENT = 100;
 
-/** `cpu`: the one CPU the client runs on (--pin), else undefined. */
-function loadClient(base: string, n: number, cpu: number | undefined) {
-  const args = [...onCpu(cpu, [process.execPath]), new URL("./loadViewers.ts", import.meta.url).pathname, `${base}/whep/load`, String(n), String(WINDOW_S), "--go-on-stdin"];
+interface ClientOptions {
+  /** The one CPU the client runs on (--pin), else undefined. */
+  cpu: number | undefined;
+  /** node-datachannel viewers (the probe always is one). */
+  ndc?: boolean;
+}
+
+type LoadClient = ReturnType<typeof loadClient>;
+
+function loadClient(base: string, n: number, options: ClientOptions) {
+  const script = options.ndc ? "./loadViewers.ts" : "./headerLoadViewers.ts";
+  const args = [...onCpu(options.cpu, [process.execPath]), new URL(script, import.meta.url).pathname, `${base}/whep/load`, String(n), String(WINDOW_S), "--go-on-stdin"];
   return Bun.spawn(args, { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
 }
 
 /**
- * One probe viewer in its own, lightly loaded process (its clock readings are
- * trusted for the delay) plus N-1 load viewers in processes of up to
- * VIEWERS_PER_CLIENT; the window opens for all when all are receiving.
+ * N-1 load viewers in processes of up to VIEWERS_PER_CLIENT, then one probe
+ * viewer in its own, lightly loaded process (its clock readings are trusted
+ * for the delay); the window opens for all when all are receiving and the
+ * probe's pictures arrive live.
  */
 async function measureOnce(
   n: number,
@@ -158,22 +173,21 @@ async function measureOnce(
   pid: number,
   idleRss: number,
   handOver: boolean,
-  clientCpu: number | undefined,
+  client: ClientOptions,
 ): Promise<Omit<FanoutResult, "path">> {
-  const probe = loadClient(base, 1, clientCpu);
-  const loads: ReturnType<typeof loadClient>[] = [];
-  for (let left = n - 1; left > 0; left -= VIEWERS_PER_CLIENT) loads.push(loadClient(base, Math.min(left, VIEWERS_PER_CLIENT), clientCpu));
-  const clients = [probe, ...loads];
+  const loads: LoadClient[] = [];
+  for (let left = n - 1; left > 0; left -= VIEWERS_PER_CLIENT) loads.push(loadClient(base, Math.min(left, VIEWERS_PER_CLIENT), client));
+  const clients = [...loads];
   const cpu = { server: 0, client: 0, system: 0 };
   let rss = 0;
   let before: StreamFigures | undefined;
   let after: StreamFigures | undefined;
   let udpBefore: Awaited<ReturnType<typeof udpFigures>>;
   let udpAfter: Awaited<ReturnType<typeof udpFigures>>;
-  let ready = 0;
-  const reports: LoadReport[] = [];
+  const reports: ClientReport[] = [];
+  let probeReport: ClientReport | undefined;
   const openWindow = async () => {
-    if (handOver) await handOversDone(base, n);
+    await steadyState(base, n, handOver);
     [cpu.server, cpu.system] = [cpuSeconds(pid), cpuTimes(pid).system];
     for (const c of clients) {
       c.stdin.write("go\n");
@@ -182,8 +196,10 @@ async function measureOnce(
     before = await streamFigures(base);
     udpBefore = await udpFigures(base);
   };
-  const onReport = async (line: string) => {
-    reports.push(JSON.parse(line));
+  const onReport = async (line: string, fromProbe: boolean) => {
+    const report = JSON.parse(line) as ClientReport;
+    reports.push(report);
+    if (fromProbe) probeReport = report;
     if (reports.length < clients.length) return;
     [cpu.server, cpu.system] = [cpuSeconds(pid) - cpu.server, cpuTimes(pid).system - cpu.system];
     cpu.client = reports.reduce((sum, r) => sum + r.cpuSeconds, 0);
@@ -191,21 +207,33 @@ async function measureOnce(
     after = await streamFigures(base);
     udpAfter = await udpFigures(base);
   };
-  await Promise.all(
-    clients.map((c) =>
-      lines(c.stdout, async (line) => {
-        if (line === "ready" && ++ready === clients.length) await openWindow();
-        else if (line.startsWith("{")) await onReport(line);
-      }),
-    ),
-  );
+  // The probe joins last, when every load viewer receives, and says "ready"
+  // once its pictures arrive live: the window opens on the steady state.
+  let loadsReady = 0;
+  let allLoadsReady!: () => void;
+  const loadsAreReady = new Promise<void>((resolve) => (allLoadsReady = resolve));
+  if (loads.length === 0) allLoadsReady();
+  const follow = (c: LoadClient, isProbe: boolean) =>
+    lines(c.stdout, async (line) => {
+      if (line === "ready") {
+        if (isProbe) await openWindow();
+        else if (++loadsReady === loads.length) allLoadsReady();
+      } else if (line.startsWith("{")) await onReport(line, isProbe);
+    });
+  const following = loads.map((c) => follow(c, false));
+  await Promise.race([loadsAreReady, Promise.any(following)]); // or a load client ended early: reported below
+  const probe = loadClient(base, 1, { cpu: client.cpu, ndc: true });
+  clients.push(probe);
+  await Promise.all([...following, follow(probe, true)]);
   const exits = await Promise.all(clients.map((c) => c.exited));
-  if (exits.some((code) => code !== 0) || !before || !after) throw new Error(`load clients with ${n} viewers failed`);
+  if (exits.some((code) => code !== 0) || !before || !after || !probeReport?.delay) throw new Error(`load clients with ${n} viewers failed`);
   const report = {
     starved: reports.reduce((a, r) => a + r.starved, 0),
     packets: reports.flatMap((r) => r.packets),
     lost: reports.flatMap((r) => r.lost),
-    delay: reports.find((r) => r.viewers === 1)!.delay, // the probe's
+    delay: probeReport.delay,
+    checked: reports.reduce((a, r) => a + (r.checked ?? 0), 0),
+    badAuth: reports.reduce((a, r) => a + (r.badAuth ?? 0), 0),
   };
   await Bun.sleep(1000); // let DELETEs settle before the next round
   const packets = report.packets.reduce((a, b) => a + b, 0);
@@ -226,6 +254,8 @@ async function measureOnce(
     droppedFrames: after.viewerDroppedFrames - before.viewerDroppedFrames,
     delayP50Ms: report.delay.p50,
     delayP99Ms: report.delay.p99,
+    sampledPackets: report.checked,
+    badAuth: report.badAuth,
     clientCpuPercent: (cpu.client / WINDOW_S) * 100,
     kernelPercent: (cpu.system / Math.max(cpu.server, 1e-9)) * 100,
     datagramsPerMessage:
@@ -248,6 +278,7 @@ export function formatFanout(r: FanoutResult): string {
     `queue drops ${r.droppedFrames} frames, added delay p50 ${r.delayP50Ms.toFixed(1)} ms p99 ${r.delayP99Ms.toFixed(1)} ms, ` +
     `RSS ${r.rssPerViewerMb.toFixed(2)} MB/viewer, ~${r.viewersPerCoreAt3Mbps.toFixed(0)} viewers/core, client CPU ${r.clientCpuPercent.toFixed(0)}%` +
     (r.datagramsPerMessage !== undefined ? `, ${r.datagramsPerMessage.toFixed(1)} datagrams per kernel message` : "") +
+    (r.sampledPackets ? `, ${r.badAuth} of ${r.sampledPackets} sampled packets failed SRTP authentication` : "") +
     (r.starved ? `, ${r.starved} viewers got no media` : "")
   );
 }
@@ -255,7 +286,7 @@ export function formatFanout(r: FanoutResult): string {
 if (import.meta.main) {
   const args = process.argv.slice(2);
   const counts = args.filter((a) => !a.startsWith("--")).map(Number);
-  const options = { baseline: args.includes("--baseline"), pin: args.includes("--pin"), boundedPes: args.includes("--bounded-pes") };
+  const options = { baseline: args.includes("--baseline"), pin: args.includes("--pin"), boundedPes: args.includes("--bounded-pes"), ndcLoad: args.includes("--ndc-load") };
   const results = await measureFanout(counts.length ? counts : [1, 50, 100, 200], options);
   for (const r of results) console.log(formatFanout(r));
 }

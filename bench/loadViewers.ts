@@ -1,11 +1,12 @@
-// N cheap WHEP viewers (node-datachannel: native, decrypts RTP, no decoding) for
-// load measurements. Usage: bun bench/loadViewers.ts <whep url> <N> <windowSeconds> [--go-on-stdin]
-// Prints "ready" when all receive media, "window" when the measured window starts
-// (2 s later, or when a line arrives on stdin with --go-on-stdin), then one JSON
-// line of per-viewer packet counts and losses and the pictures' added delay,
+// N WHEP viewers on node-datachannel (native; decrypts every RTP packet, no
+// decoding). fanout.ts runs one as its delay probe: its JS thread reads each
+// picture's clock SEI. Usage: bun bench/loadViewers.ts <whep url> <N> <windowSeconds> [--go-on-stdin]
+// Prints what loadWindow.ts says, with the pictures' added delay in the report,
 // DELETEs its sessions and exits. The delay is taken in this process's JS thread:
 // trust it from a lightly loaded process (one probe viewer), not from 200 viewers.
 import nodeDataChannel from "node-datachannel";
+import { runLoadWindow } from "./loadWindow.ts";
+import { isRtp, RtpSequenceCount } from "./rtpSequenceCount.ts";
 import { percentile, wallClockMs } from "./sources.ts";
 import { readClockSei } from "./stampedPush.ts";
 
@@ -13,9 +14,7 @@ interface Viewer {
   pc: InstanceType<typeof nodeDataChannel.PeerConnection>;
   tracks: Array<ReturnType<InstanceType<typeof nodeDataChannel.PeerConnection>["addTrack"]>>;
   location?: string;
-  packets: number;
-  lost: number;
-  lastSeq: Map<number, number>;
+  count: RtpSequenceCount;
   /** RTP timestamp of a picture -> when the pusher wrote it (from its clock SEI). */
   written: Map<number, number>;
 }
@@ -26,21 +25,21 @@ const NAL_STAP_A = 24; // RFC 6184 5.7.1
 /** Added delay of every picture received in the window: marker packet arrival - time its MPEG-TS was written, ms. */
 const delays: number[] = [];
 let measuring = false;
+/** The last picture's added delay, ms, in or out of the window. */
+let lastDelay = Infinity;
+/**
+ * Settled: the pictures arrive this close to live. Joins (200 DTLS handshakes
+ * on 2 cores) can leave the server seconds behind; the window measures the
+ * steady state after it has caught up, not the catching up.
+ */
+const SETTLED_DELAY_MS = 200;
 
 const [url, countArg = "10", windowArg = "10"] = process.argv.slice(2);
 if (!url) throw new Error("usage: loadViewers.ts <whep url> <N> <windowSeconds>");
 
-function countPacket(viewer: Viewer, msg: Buffer): void {
-  if (msg.length < 12 || (msg[1]! & 0x7f) >= 72 && (msg[1]! & 0x7f) <= 79) return; // RTCP
-  const ssrc = msg.readUInt32BE(8);
-  const seq = msg.readUInt16BE(2);
-  const last = viewer.lastSeq.get(ssrc);
-  if (last !== undefined) {
-    const gap = (seq - last - 1 + 0x10000) & 0xffff;
-    if (gap > 0 && gap < 0x8000) viewer.lost += gap; // a larger "gap" is a reordered, older packet
-  }
-  viewer.lastSeq.set(ssrc, seq);
-  viewer.packets++;
+function onPacket(viewer: Viewer, msg: Buffer): void {
+  if (!isRtp(msg)) return;
+  viewer.count.count(msg);
   if ((msg[1]! & 0x7f) === VIDEO_PAYLOAD_TYPE) notePicture(viewer, msg);
 }
 
@@ -55,7 +54,9 @@ function notePicture(viewer: Viewer, msg: Buffer): void {
   if ((msg[1]! & RTP_MARKER) === 0) return;
   const written = viewer.written.get(timestamp);
   viewer.written.delete(timestamp);
-  if (written !== undefined && measuring) delays.push(wallClockMs() - written);
+  if (written === undefined) return;
+  lastDelay = wallClockMs() - written;
+  if (measuring) delays.push(lastDelay);
 }
 
 /** RFC 3550 5.1: fixed header, CSRCs, header extension. */
@@ -79,13 +80,13 @@ function nalUnits(payload: Buffer): Buffer[] {
 
 async function connect(): Promise<Viewer> {
   const pc = new nodeDataChannel.PeerConnection("load", { iceServers: [] });
-  const viewer: Viewer = { pc, tracks: [], packets: 0, lost: 0, lastSeq: new Map(), written: new Map() };
+  const viewer: Viewer = { pc, tracks: [], count: new RtpSequenceCount(), written: new Map() };
   const video = new nodeDataChannel.Video("0", "RecvOnly");
   video.addH264Codec(96);
   const audio = new nodeDataChannel.Audio("1", "RecvOnly");
   audio.addOpusCodec(111);
   viewer.tracks = [pc.addTrack(video), pc.addTrack(audio)]; // held: a collected track stops calling back
-  for (const track of viewer.tracks) track.onMessage((msg) => countPacket(viewer, msg as Buffer));
+  for (const track of viewer.tracks) track.onMessage((msg) => onPacket(viewer, msg as Buffer));
   const gathered = new Promise<void>((resolve) => pc.onGatheringStateChange((s) => s === "complete" && resolve()));
   pc.setLocalDescription();
   await gathered;
@@ -98,24 +99,15 @@ async function connect(): Promise<Viewer> {
 
 const viewers: Viewer[] = [];
 for (let i = 0; i < Number(countArg); i++) viewers.push(await connect()); // one at a time, like arriving users
-const deadline = Date.now() + 20_000;
-while (viewers.some((v) => v.packets < 50) && Date.now() < deadline) await Bun.sleep(100);
-const starved = viewers.filter((v) => v.packets < 50).length; // reported, not hidden
-console.log("ready");
-if (process.argv.includes("--go-on-stdin")) await Bun.stdin.stream().getReader().read();
-else await Bun.sleep(2000);
-for (const v of viewers) [v.packets, v.lost] = [0, 0];
-console.log("window");
-measuring = true;
-const cpuAtStart = process.cpuUsage();
-await Bun.sleep(Number(windowArg) * 1000);
-measuring = false;
-const cpu = process.cpuUsage(cpuAtStart);
-const packets = viewers.map((v) => v.packets);
-const lost = viewers.map((v) => v.lost);
-const delay = { pictures: delays.length, p50: percentile(delays, 50), p99: percentile(delays, 99), max: Math.max(...delays) };
-const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-console.log(JSON.stringify({ viewers: viewers.length, starved, packets, lost, delay, cpuSeconds }));
+await runLoadWindow(
+  viewers.map((v) => v.count),
+  Number(windowArg),
+  {
+    settled: () => lastDelay < SETTLED_DELAY_MS,
+    onWindow: (open) => (measuring = open),
+    extra: () => ({ delay: { pictures: delays.length, p50: percentile(delays, 50), p99: percentile(delays, 99), max: Math.max(...delays) } }),
+  },
+);
 await Promise.all(viewers.map((v) => (v.location ? fetch(v.location, { method: "DELETE" }).catch(() => {}) : undefined)));
 for (const v of viewers) v.pc.close();
 nodeDataChannel.cleanup();

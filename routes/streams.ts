@@ -38,6 +38,8 @@ export function describe(ctx: AppContext, session: IngestSession) {
     retransmitted: viewers.reduce((sum, v) => sum + v.stats().retransmitted, 0),
     // Frames the viewers' queues skipped because a viewer fell behind (a slow network or a stalled server).
     viewerDroppedFrames: viewers.reduce((sum, v) => sum + v.stats().droppedFrames, 0),
+    // Frames waiting in the viewers' queues now: about one per viewer when the server keeps up.
+    viewerQueuedFrames: viewers.reduce((sum, v) => sum + v.stats().queuedFrames, 0),
     bitrateBps: info.bitrateBps,
     packetsOut: info.packetsOut,
     bytesIn: info.bytesIn,

@@ -148,10 +148,11 @@ export class WhepViewer {
     return this.#link !== undefined;
   }
 
-  stats(): { packetsSent: number; droppedFrames: number; retransmitted: number } {
+  /** `queuedFrames`: frames waiting in this viewer's queue for their turn (lib/pipeline/sendScheduler.ts). */
+  stats(): { packetsSent: number; droppedFrames: number; queuedFrames: number; retransmitted: number } {
     const sent = (this.#outgoing.video?.packetsSent ?? 0) + (this.#outgoing.audio?.packetsSent ?? 0);
     const retransmitted = this.#directSenders.reduce((sum, sender) => sum + sender.retransmitted, 0);
-    return { packetsSent: sent, droppedFrames: this.#reader?.droppedFrames ?? 0, retransmitted };
+    return { packetsSent: sent, droppedFrames: this.#reader?.droppedFrames ?? 0, queuedFrames: this.#reader?.size ?? 0, retransmitted };
   }
 
   /** What the ViewerLink has seen since the hand-over (ICE consent, RTCP, DTLS); undefined before it. */

@@ -265,8 +265,10 @@ describe("WHEP over loopback with a werift viewer", () => {
     try {
       proc.kill("SIGSTOP"); // alive but reading nothing: its receive buffers fill, the kernel drops what we send it
       await expectSurvivorGetsEveryPacket();
-      // The server never waited for the stuck viewers: nothing was skipped for anyone.
+      // The server never waited for the stuck viewers: nothing was skipped for anyone, nothing piles up.
       expect(server!.viewers.list("cam").reduce((sum, v) => sum + v.stats().droppedFrames, 0)).toBe(0);
+      const { viewerQueuedFrames } = (await (await fetch(`${server!.url}/api/streams/cam`)).json()) as { viewerQueuedFrames: number };
+      expect(viewerQueuedFrames).toBeLessThan(10 * 4); // a frame or two per viewer, caught before their turn; waiting would pile up 80 a second
       expect(server!.viewers.size).toBe(4);
     } finally {
       proc.kill("SIGKILL");

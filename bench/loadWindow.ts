@@ -1,0 +1,46 @@
+// The load clients' protocol with bench/fanout.ts, on stdout: "ready" once every
+// viewer receives media and `settled()` holds (or 20 s passed), "window" when the measured window
+// opens (a line on stdin with --go-on-stdin, else 2 s later), then one JSON line
+// of per-viewer packet counts and losses, the client's CPU and `extra()`.
+import type { RtpSequenceCount } from "./rtpSequenceCount.ts";
+
+export interface LoadReport {
+  viewers: number;
+  /** Viewers that never received 50 packets within 20 s. */
+  starved: number;
+  packets: number[];
+  lost: number[];
+  /** This process's CPU over the window. */
+  cpuSeconds: number;
+}
+
+export async function runLoadWindow<Extra extends object>(
+  counts: RtpSequenceCount[],
+  windowSeconds: number,
+  hooks: { settled?: () => boolean; onWindow?: (open: boolean) => void; extra?: () => Extra } = {},
+): Promise<LoadReport & Extra> {
+  const deadline = Date.now() + 20_000;
+  const receiving = () => counts.every((c) => c.packets >= 50);
+  while (!(receiving() && (hooks.settled?.() ?? true)) && Date.now() < deadline) await Bun.sleep(100);
+  const starved = counts.filter((c) => c.packets < 50).length; // reported, not hidden
+  console.log("ready");
+  if (process.argv.includes("--go-on-stdin")) await Bun.stdin.stream().getReader().read();
+  else await Bun.sleep(2000);
+  for (const c of counts) c.reset();
+  console.log("window");
+  hooks.onWindow?.(true);
+  const cpuAtStart = process.cpuUsage();
+  await Bun.sleep(windowSeconds * 1000);
+  hooks.onWindow?.(false);
+  const cpu = process.cpuUsage(cpuAtStart);
+  const report = {
+    viewers: counts.length,
+    starved,
+    packets: counts.map((c) => c.packets),
+    lost: counts.map((c) => c.lost),
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    ...(hooks.extra?.() ?? ({} as Extra)),
+  };
+  console.log(JSON.stringify(report));
+  return report;
+}
