@@ -26,7 +26,15 @@ export interface FanoutResult {
   viewers: number;
   usPerPacketPerViewer: number;
   cpuPercent: number;
+  /** (RSS - RSS before the first round) / N: one-time costs (code, the handshakes' high-water mark) included. */
   rssPerViewerMb: number;
+  /** The server's RSS at the window's end, MB. */
+  rssMb: number;
+  /**
+   * (RSS - the previous, smaller round's RSS) / the viewers added: what each
+   * further viewer costs once the one-time costs are paid. Undefined in the first round.
+   */
+  rssPerFurtherViewerMb?: number;
   packetsPerViewerPerSecond: number;
   lossPercent: number;
   viewersPerCoreAt3Mbps: number;
@@ -110,7 +118,10 @@ export async function measureFanout(counts: number[], options: FanoutOptions = {
     for (const n of counts) {
       console.error(`fanout (${path}): ${n} viewers…`);
       const clientCpu = options.pin ? 1 : undefined;
-      results.push({ path, ...(await measureOnce(n, base, server.pid, idleRss, path === "direct", { cpu: clientCpu, ndc: options.ndcLoad })) });
+      const result: FanoutResult = { path, ...(await measureOnce(n, base, server.pid, idleRss, path === "direct", { cpu: clientCpu, ndc: options.ndcLoad })) };
+      const previous = results.at(-1);
+      if (previous && previous.viewers < n) result.rssPerFurtherViewerMb = (result.rssMb - previous.rssMb) / (n - previous.viewers);
+      results.push(result);
       console.error(formatFanout(results.at(-1)!));
     }
   } finally {
@@ -186,13 +197,16 @@ async function measureOnce(
   let udpAfter: Awaited<ReturnType<typeof udpFigures>>;
   const reports: ClientReport[] = [];
   let probeReport: ClientReport | undefined;
+  const tell = (line: string) => {
+    for (const c of clients) {
+      c.stdin.write(`${line}\n`);
+      c.stdin.flush();
+    }
+  };
   const openWindow = async () => {
     await steadyState(base, n, handOver);
     [cpu.server, cpu.system] = [cpuSeconds(pid), cpuTimes(pid).system];
-    for (const c of clients) {
-      c.stdin.write("go\n");
-      c.stdin.flush();
-    }
+    tell("go");
     before = await streamFigures(base);
     udpBefore = await udpFigures(base);
   };
@@ -206,6 +220,7 @@ async function measureOnce(
     rss = rssMb(pid);
     after = await streamFigures(base);
     udpAfter = await udpFigures(base);
+    tell("done"); // now the clients end their sessions
   };
   // The probe joins last, when every load viewer receives, and says "ready"
   // once its pictures arrive live: the window opens on the steady state.
@@ -246,6 +261,7 @@ async function measureOnce(
     usPerPacketPerViewer: usPerPacket,
     cpuPercent: (cpu.server / WINDOW_S) * 100,
     rssPerViewerMb: (rss - idleRss) / n,
+    rssMb: rss,
     packetsPerViewerPerSecond: perViewerPps,
     lossPercent: (lost / Math.max(1, packets + lost)) * 100,
     viewersPerCoreAt3Mbps: 1e6 / (usPerPacket * perViewerPps),
@@ -276,7 +292,9 @@ export function formatFanout(r: FanoutResult): string {
     `fanout ${r.path.padEnd(6)} N=${String(r.viewers).padStart(3)}: ${r.usPerPacketPerViewer.toFixed(2)} us/packet/viewer, server CPU ${r.cpuPercent.toFixed(0)}% (${r.kernelPercent.toFixed(0)}% in the kernel), ` +
     `${r.packetsPerViewerPerSecond.toFixed(0)} pkt/s/viewer, delivered ${r.deliveredPercent.toFixed(1)}%, seq loss ${r.lossPercent.toFixed(3)}%, ` +
     `queue drops ${r.droppedFrames} frames, added delay p50 ${r.delayP50Ms.toFixed(1)} ms p99 ${r.delayP99Ms.toFixed(1)} ms, ` +
-    `RSS ${r.rssPerViewerMb.toFixed(2)} MB/viewer, ~${r.viewersPerCoreAt3Mbps.toFixed(0)} viewers/core, client CPU ${r.clientCpuPercent.toFixed(0)}%` +
+    `RSS ${r.rssPerViewerMb.toFixed(2)} MB/viewer` +
+    (r.rssPerFurtherViewerMb !== undefined ? ` (${r.rssPerFurtherViewerMb.toFixed(2)} MB per further viewer)` : "") +
+    `, ~${r.viewersPerCoreAt3Mbps.toFixed(0)} viewers/core, client CPU ${r.clientCpuPercent.toFixed(0)}%` +
     (r.datagramsPerMessage !== undefined ? `, ${r.datagramsPerMessage.toFixed(1)} datagrams per kernel message` : "") +
     (r.sampledPackets ? `, ${r.badAuth} of ${r.sampledPackets} sampled packets failed SRTP authentication` : "") +
     (r.starved ? `, ${r.starved} viewers got no media` : "")

@@ -24,7 +24,8 @@ export async function runLoadWindow<Extra extends object>(
   while (!(receiving() && (hooks.settled?.() ?? true)) && Date.now() < deadline) await Bun.sleep(100);
   const starved = counts.filter((c) => c.packets < 50).length; // reported, not hidden
   console.log("ready");
-  if (process.argv.includes("--go-on-stdin")) await Bun.stdin.stream().getReader().read();
+  const stdin = process.argv.includes("--go-on-stdin") ? stdinLines() : undefined;
+  if (stdin) await stdin.next();
   else await Bun.sleep(2000);
   for (const c of counts) c.reset();
   console.log("window");
@@ -42,5 +43,20 @@ export async function runLoadWindow<Extra extends object>(
     ...(hooks.extra?.() ?? ({} as Extra)),
   };
   console.log(JSON.stringify(report));
+  if (stdin) await stdin.next();
   return report;
+}
+
+/** Lines from stdin, one per next(). */
+async function* stdinLines(): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let buffered = "";
+  const reader = Bun.stdin.stream().getReader();
+  for (let r = await reader.read(); !r.done; r = await reader.read()) {
+    buffered += decoder.decode(r.value);
+    for (let i = buffered.indexOf("\n"); i >= 0; i = buffered.indexOf("\n")) {
+      yield buffered.slice(0, i);
+      buffered = buffered.slice(i + 1);
+    }
+  }
 }
