@@ -6,7 +6,8 @@
 // garbage would not pass. That costs a third of node-datachannel's CPU per
 // packet (one JS callback, no decryption), so 200 viewers fit on this machine
 // beside the server. Usage and output: as loadViewers.ts, without the delay,
-// with `checked` and `badAuth` (sampled packets, and those that failed) in the report.
+// with `checked` and `badAuth` (sampled packets, and those that failed) in the
+// report; DEBUG_AUTH=1 names every failing packet (viewer, payload type, sequence, ROC) on stderr.
 import { RTCPeerConnection } from "werift";
 import { gatheringComplete, h264Codec, opusCodec } from "../lib/webrtc/peerFactory.ts";
 import { iceAgentsOf } from "../lib/webrtc/iceCredentials.ts";

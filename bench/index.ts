@@ -32,6 +32,6 @@ for (const r of await measureSendPath(100)) console.log(formatSendPath(r));
 for (const r of await measureFanout([1, 50, 100, 200], { baseline: true })) console.log(formatFanout(r));
 for (const r of await measureFanout([1, 50, 100, 200])) console.log(formatFanout(r));
 // The delay the server itself adds, once the source says where each picture ends (PES lengths).
-for (const r of await measureFanout([1], { boundedPes: true })) console.log(`with video PES lengths: ${formatFanout(r)}`);
+for (const r of await measureFanout([1, 200], { boundedPes: true })) console.log(`with video PES lengths: ${formatFanout(r)}`);
 // Memory per further viewer, with werift released after the handshake and (the baseline) kept.
 for (const handOver of [false, true]) console.log(formatViewerMemory(await measureViewerMemory(50, { handOver })));
