@@ -3,7 +3,7 @@
 // RTP never reaches werift. Each packet is counted from its header, which SRTP
 // leaves in the clear (RFC 3711 3.1), and one in SAMPLE_EVERY is decrypted
 // and authenticated with the keys werift negotiated, so a server sending
-// garbage would not pass. That costs a third of node-datachannel's CPU per
+// garbage would not pass. That costs about half of node-datachannel's CPU per
 // packet (one JS callback, no decryption), so 200 viewers fit on this machine
 // beside the server. Usage and output: as loadViewers.ts, without the delay,
 // with `checked` and `badAuth` (sampled packets, and those that failed) in the

@@ -1,7 +1,9 @@
 // The load clients' protocol with bench/fanout.ts, on stdout: "ready" once every
-// viewer receives media and `settled()` holds (or 20 s passed), "window" when the measured window
-// opens (a line on stdin with --go-on-stdin, else 2 s later), then one JSON line
-// of per-viewer packet counts and losses, the client's CPU and `extra()`.
+// viewer receives media and `settled()` holds (or 20 s passed), "window" when
+// the measured window opens (a line on stdin with --go-on-stdin, else 2 s
+// later), then one JSON line of per-viewer packet counts and losses, the
+// client's CPU and `extra()`. With --go-on-stdin it returns only at a second
+// line, so that fanout.ts reads the server's figures before any client ends its sessions.
 import type { RtpSequenceCount } from "./rtpSequenceCount.ts";
 
 export interface LoadReport {
