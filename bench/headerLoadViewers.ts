@@ -11,7 +11,7 @@
 import { RTCPeerConnection } from "werift";
 import { gatheringComplete, h264Codec, opusCodec } from "../lib/webrtc/peerFactory.ts";
 import { iceAgentsOf } from "../lib/webrtc/iceCredentials.ts";
-import { runLoadWindow } from "./loadWindow.ts";
+import { deleteSessions, postOffer, runLoadWindow } from "./loadWindow.ts";
 import { isRtp, RtpSequenceCount } from "./rtpSequenceCount.ts";
 
 const SAMPLE_EVERY = 64;
@@ -80,10 +80,9 @@ async function connect(): Promise<Viewer> {
     const rolloverCounter = viewer.count.count(packet);
     if (viewer.count.packets % SAMPLE_EVERY === 0) check(pc, packet, rolloverCounter);
   });
-  const response = await fetch(url!, { method: "POST", headers: { "Content-Type": "application/sdp" }, body: pc.localDescription!.sdp });
-  if (response.status !== 201) throw new Error(`POST ${response.status}: ${await response.text()}`);
-  viewer.location = new URL(response.headers.get("Location")!, url).href;
-  await pc.setRemoteDescription({ type: "answer", sdp: await response.text() });
+  const { answer, location } = await postOffer(url!, pc.localDescription!.sdp);
+  viewer.location = location;
+  await pc.setRemoteDescription({ type: "answer", sdp: answer });
   return viewer;
 }
 
@@ -94,6 +93,6 @@ await runLoadWindow(
   Number(windowArg),
   { onWindow: (open) => open && Object.assign(sampled, { checked: 0, badAuth: 0 }), extra: () => ({ ...sampled }) },
 );
-await Promise.all(viewers.map((v) => (v.location ? fetch(v.location, { method: "DELETE" }).catch(() => {}) : undefined)));
+await deleteSessions(viewers.map((v) => v.location));
 await Promise.all(viewers.map((v) => v.pc.close()));
 process.exit(0);

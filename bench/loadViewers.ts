@@ -5,7 +5,7 @@
 // DELETEs its sessions and exits. The delay is taken in this process's JS thread:
 // trust it from a lightly loaded process (one probe viewer), not from 200 viewers.
 import nodeDataChannel from "node-datachannel";
-import { runLoadWindow } from "./loadWindow.ts";
+import { deleteSessions, postOffer, runLoadWindow } from "./loadWindow.ts";
 import { isRtp, RtpSequenceCount } from "./rtpSequenceCount.ts";
 import { percentile, wallClockMs } from "./sources.ts";
 import { readClockSei } from "./stampedPush.ts";
@@ -90,10 +90,9 @@ async function connect(): Promise<Viewer> {
   const gathered = new Promise<void>((resolve) => pc.onGatheringStateChange((s) => s === "complete" && resolve()));
   pc.setLocalDescription();
   await gathered;
-  const response = await fetch(url!, { method: "POST", headers: { "Content-Type": "application/sdp" }, body: pc.localDescription()!.sdp });
-  if (response.status !== 201) throw new Error(`POST ${response.status}: ${await response.text()}`);
-  viewer.location = new URL(response.headers.get("Location")!, url).href;
-  pc.setRemoteDescription(await response.text(), "answer");
+  const { answer, location } = await postOffer(url!, pc.localDescription()!.sdp);
+  viewer.location = location;
+  pc.setRemoteDescription(answer, "answer");
   return viewer;
 }
 
@@ -108,7 +107,7 @@ await runLoadWindow(
     extra: () => ({ delay: { pictures: delays.length, p50: percentile(delays, 50), p99: percentile(delays, 99), max: Math.max(...delays) } }),
   },
 );
-await Promise.all(viewers.map((v) => (v.location ? fetch(v.location, { method: "DELETE" }).catch(() => {}) : undefined)));
+await deleteSessions(viewers.map((v) => v.location));
 for (const v of viewers) v.pc.close();
 nodeDataChannel.cleanup();
 process.exit(0);

@@ -49,6 +49,18 @@ export async function runLoadWindow<Extra extends object>(
   return report;
 }
 
+/** A load viewer's WHEP POST (draft-ietf-wish-whep): the answer and the session's URL; throws unless 201. */
+export async function postOffer(url: string, offerSdp: string): Promise<{ answer: string; location: string }> {
+  const response = await fetch(url, { method: "POST", headers: { "Content-Type": "application/sdp" }, body: offerSdp });
+  if (response.status !== 201) throw new Error(`POST ${response.status}: ${await response.text()}`);
+  return { answer: await response.text(), location: new URL(response.headers.get("Location")!, url).href };
+}
+
+/** Ends the load viewers' sessions (WHEP DELETE); one already gone is no error. */
+export async function deleteSessions(locations: Array<string | undefined>): Promise<void> {
+  await Promise.all(locations.map((location) => (location ? fetch(location, { method: "DELETE" }).catch(() => {}) : undefined)));
+}
+
 /** Lines from stdin, one per next(). */
 async function* stdinLines(): AsyncGenerator<string> {
   const decoder = new TextDecoder();
