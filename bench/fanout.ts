@@ -10,13 +10,14 @@
 // known to be complete only when the next one starts, a frame interval later.
 // The delay probe is one node-datachannel viewer (loadViewers.ts); the other
 // N-1 are werift-handshaken viewers that count RTP headers and authenticate a
-// sample (headerLoadViewers.ts), a third of node-datachannel's CPU per packet,
+// sample (headerLoadViewers.ts), about half of node-datachannel's CPU per packet,
 // so that 200 of them leave the server its share of this 2-core machine.
 // --ndc-load makes them node-datachannel viewers too (decrypting everything).
 // Usage: bun bench/fanout.ts [--baseline] [--pin] [--bounded-pes] [--ndc-load] [N...]
 import type { LoadReport } from "./loadWindow.ts";
 import { cpuSeconds, cpuTimes, rssMb } from "./procStats.ts";
 import { testSource } from "./sources.ts";
+import { streamLines } from "./streamLines.ts";
 import { accessUnitsOf, stampedPush } from "./stampedPush.ts";
 
 const WINDOW_S = 10;
@@ -71,18 +72,7 @@ interface StreamFigures {
 }
 
 async function lines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void | Promise<void>): Promise<void> {
-  const decoder = new TextDecoder();
-  let buffered = "";
-  const reader = stream.getReader();
-  for (let r = await reader.read(); !r.done; r = await reader.read()) {
-    const chunk = r.value;
-    buffered += decoder.decode(chunk);
-    for (let i = buffered.indexOf("\n"); i >= 0; i = buffered.indexOf("\n")) {
-      const line = buffered.slice(0, i);
-      buffered = buffered.slice(i + 1);
-      await onLine(line);
-    }
-  }
+  for await (const line of streamLines(stream)) await onLine(line);
 }
 
 /** With --pin: the command run on one CPU, by taskset (util-linux). */

@@ -11,7 +11,7 @@
 import { RTCPeerConnection } from "werift";
 import { gatheringComplete, h264Codec, opusCodec } from "../lib/webrtc/peerFactory.ts";
 import { iceAgentsOf } from "../lib/webrtc/iceCredentials.ts";
-import { deleteSessions, postOffer, runLoadWindow } from "./loadWindow.ts";
+import { postOffer, runLoadViewers } from "./loadWindow.ts";
 import { isRtp, RtpSequenceCount } from "./rtpSequenceCount.ts";
 
 const SAMPLE_EVERY = 64;
@@ -57,7 +57,7 @@ function srtpOf(pc: RTCPeerConnection): Srtp | undefined {
  * keys and the ROC counted from every packet: werift's own guess of the ROC
  * needs to see the packets around a rollover, and sampling skips them.
  */
-function check(pc: RTCPeerConnection, packet: Buffer, rolloverCounter: number): void {
+function check(pc: RTCPeerConnection, viewerIndex: number, packet: Buffer, rolloverCounter: number): void {
   const srtp = srtpOf(pc);
   if (!srtp) return; // DTLS not done yet: nothing to check against
   sampled.checked++;
@@ -65,11 +65,11 @@ function check(pc: RTCPeerConnection, packet: Buffer, rolloverCounter: number): 
     srtp.remoteContext.cipher.decryptRtp(Buffer.from(packet), rolloverCounter);
   } catch {
     sampled.badAuth++;
-    if (process.env.DEBUG_AUTH) console.error("bad auth", viewers.findIndex((v) => v.pc === pc), packet[1]! & 0x7f, (packet[2]! << 8) | packet[3]!, rolloverCounter, packet.length);
+    if (process.env.DEBUG_AUTH) console.error("bad auth", viewerIndex, packet[1]! & 0x7f, (packet[2]! << 8) | packet[3]!, rolloverCounter, packet.length);
   }
 }
 
-async function connect(): Promise<Viewer> {
+async function connect(index: number): Promise<Viewer> {
   const pc = new RTCPeerConnection({ iceServers: [], codecs: { video: [h264Codec()], audio: [opusCodec()] }, headerExtensions: { video: [], audio: [] } });
   const viewer: Viewer = { pc, count: new RtpSequenceCount() };
   pc.addTransceiver("video", { direction: "recvonly" });
@@ -78,7 +78,7 @@ async function connect(): Promise<Viewer> {
   await gatheringComplete(pc);
   takeRtp(pc, (packet) => {
     const rolloverCounter = viewer.count.count(packet);
-    if (viewer.count.packets % SAMPLE_EVERY === 0) check(pc, packet, rolloverCounter);
+    if (viewer.count.packets % SAMPLE_EVERY === 0) check(pc, index, packet, rolloverCounter);
   });
   const { answer, location } = await postOffer(url!, pc.localDescription!.sdp);
   viewer.location = location;
@@ -86,13 +86,9 @@ async function connect(): Promise<Viewer> {
   return viewer;
 }
 
-const viewers: Viewer[] = [];
-for (let i = 0; i < Number(countArg); i++) viewers.push(await connect()); // one at a time, like arriving users
-await runLoadWindow(
-  viewers.map((v) => v.count),
-  Number(windowArg),
-  { onWindow: (open) => open && Object.assign(sampled, { checked: 0, badAuth: 0 }), extra: () => ({ ...sampled }) },
-);
-await deleteSessions(viewers.map((v) => v.location));
+const viewers = await runLoadViewers(Number(countArg), Number(windowArg), connect, {
+  onWindow: (open) => open && Object.assign(sampled, { checked: 0, badAuth: 0 }),
+  extra: () => ({ ...sampled }),
+});
 await Promise.all(viewers.map((v) => v.pc.close()));
 process.exit(0);

@@ -5,7 +5,7 @@
 // DELETEs its sessions and exits. The delay is taken in this process's JS thread:
 // trust it from a lightly loaded process (one probe viewer), not from 200 viewers.
 import nodeDataChannel from "node-datachannel";
-import { deleteSessions, postOffer, runLoadWindow } from "./loadWindow.ts";
+import { postOffer, runLoadViewers } from "./loadWindow.ts";
 import { isRtp, RtpSequenceCount } from "./rtpSequenceCount.ts";
 import { percentile, wallClockMs } from "./sources.ts";
 import { readClockSei } from "./stampedPush.ts";
@@ -96,18 +96,11 @@ async function connect(): Promise<Viewer> {
   return viewer;
 }
 
-const viewers: Viewer[] = [];
-for (let i = 0; i < Number(countArg); i++) viewers.push(await connect()); // one at a time, like arriving users
-await runLoadWindow(
-  viewers.map((v) => v.count),
-  Number(windowArg),
-  {
-    settled: () => lastDelay < SETTLED_DELAY_MS,
-    onWindow: (open) => (measuring = open),
-    extra: () => ({ delay: { pictures: delays.length, p50: percentile(delays, 50), p99: percentile(delays, 99), max: Math.max(...delays) } }),
-  },
-);
-await deleteSessions(viewers.map((v) => v.location));
+const viewers = await runLoadViewers(Number(countArg), Number(windowArg), connect, {
+  settled: () => lastDelay < SETTLED_DELAY_MS,
+  onWindow: (open) => (measuring = open),
+  extra: () => ({ delay: { pictures: delays.length, p50: percentile(delays, 50), p99: percentile(delays, 99), max: Math.max(...delays) } }),
+});
 for (const v of viewers) v.pc.close();
 nodeDataChannel.cleanup();
 process.exit(0);

@@ -5,6 +5,7 @@
 // client's CPU and `extra()`. With --go-on-stdin it returns only at a second
 // line, so that fanout.ts reads the server's figures before any client ends its sessions.
 import type { RtpSequenceCount } from "./rtpSequenceCount.ts";
+import { streamLines } from "./streamLines.ts";
 
 export interface LoadReport {
   viewers: number;
@@ -16,17 +17,49 @@ export interface LoadReport {
   cpuSeconds: number;
 }
 
-export async function runLoadWindow<Extra extends object>(
+/** One load viewer as the window sees it: its packet count and its WHEP session. */
+export interface LoadViewer {
+  count: RtpSequenceCount;
+  location?: string;
+}
+
+export interface LoadHooks<Extra extends object> {
+  /** Besides every viewer receiving, what "ready" waits for (the probe: pictures arriving live). */
+  settled?: () => boolean;
+  onWindow?: (open: boolean) => void;
+  /** More fields for the report. */
+  extra?: () => Extra;
+}
+
+/**
+ * A load client's whole run: `n` viewers connected one at a time, like
+ * arriving users (`connect(i)` makes viewer i), the window, then their
+ * sessions ended. Returns the viewers, for the caller to close.
+ */
+export async function runLoadViewers<V extends LoadViewer, Extra extends object>(
+  n: number,
+  windowSeconds: number,
+  connect: (index: number) => Promise<V>,
+  hooks: LoadHooks<Extra> = {},
+): Promise<V[]> {
+  const viewers: V[] = [];
+  for (let i = 0; i < n; i++) viewers.push(await connect(i));
+  await runLoadWindow(viewers.map((v) => v.count), windowSeconds, hooks);
+  await deleteSessions(viewers.map((v) => v.location));
+  return viewers;
+}
+
+async function runLoadWindow<Extra extends object>(
   counts: RtpSequenceCount[],
   windowSeconds: number,
-  hooks: { settled?: () => boolean; onWindow?: (open: boolean) => void; extra?: () => Extra } = {},
-): Promise<LoadReport & Extra> {
+  hooks: LoadHooks<Extra>,
+): Promise<void> {
   const deadline = Date.now() + 20_000;
   const receiving = () => counts.every((c) => c.packets >= 50);
   while (!(receiving() && (hooks.settled?.() ?? true)) && Date.now() < deadline) await Bun.sleep(100);
   const starved = counts.filter((c) => c.packets < 50).length; // reported, not hidden
   console.log("ready");
-  const stdin = process.argv.includes("--go-on-stdin") ? stdinLines() : undefined;
+  const stdin = process.argv.includes("--go-on-stdin") ? streamLines(Bun.stdin.stream()) : undefined;
   if (stdin) await stdin.next();
   else await Bun.sleep(2000);
   for (const c of counts) c.reset();
@@ -46,7 +79,6 @@ export async function runLoadWindow<Extra extends object>(
   };
   console.log(JSON.stringify(report));
   if (stdin) await stdin.next();
-  return report;
 }
 
 /** A load viewer's WHEP POST (draft-ietf-wish-whep): the answer and the session's URL; throws unless 201. */
@@ -57,20 +89,6 @@ export async function postOffer(url: string, offerSdp: string): Promise<{ answer
 }
 
 /** Ends the load viewers' sessions (WHEP DELETE); one already gone is no error. */
-export async function deleteSessions(locations: Array<string | undefined>): Promise<void> {
+async function deleteSessions(locations: Array<string | undefined>): Promise<void> {
   await Promise.all(locations.map((location) => (location ? fetch(location, { method: "DELETE" }).catch(() => {}) : undefined)));
-}
-
-/** Lines from stdin, one per next(). */
-async function* stdinLines(): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  let buffered = "";
-  const reader = Bun.stdin.stream().getReader();
-  for (let r = await reader.read(); !r.done; r = await reader.read()) {
-    buffered += decoder.decode(r.value);
-    for (let i = buffered.indexOf("\n"); i >= 0; i = buffered.indexOf("\n")) {
-      yield buffered.slice(0, i);
-      buffered = buffered.slice(i + 1);
-    }
-  }
 }
