@@ -18,6 +18,7 @@ export function streamRoutes(ctx: AppContext): Hono {
 export function describe(ctx: AppContext, session: IngestSession) {
   const info = session.output.info();
   const viewers = ctx.viewers.list(session.name);
+  const stats = viewers.map((v) => v.stats());
   return {
     name: session.name,
     requestId: session.requestId,
@@ -35,11 +36,11 @@ export function describe(ctx: AppContext, session: IngestSession) {
     // their links have seen: consent checks answered, RTCP read or rejected, forged alerts, repeated flights.
     viewersHandedOver: viewers.filter((v) => v.handedOver).length,
     viewerLinks: sumLinkStats(viewers.map((v) => v.linkStats())),
-    retransmitted: viewers.reduce((sum, v) => sum + v.stats().retransmitted, 0),
+    retransmitted: stats.reduce((n, s) => n + s.retransmitted, 0),
     // Frames the viewers' queues skipped because a viewer fell behind (a slow network or a stalled server).
-    viewerDroppedFrames: viewers.reduce((sum, v) => sum + v.stats().droppedFrames, 0),
+    viewerDroppedFrames: stats.reduce((n, s) => n + s.droppedFrames, 0),
     // Frames waiting in the viewers' queues now: about one per viewer when the server keeps up.
-    viewerQueuedFrames: viewers.reduce((sum, v) => sum + v.stats().queuedFrames, 0),
+    viewerQueuedFrames: stats.reduce((n, s) => n + s.queuedFrames, 0),
     bitrateBps: info.bitrateBps,
     packetsOut: info.packetsOut,
     bytesIn: info.bytesIn,
