@@ -1,10 +1,13 @@
-// Composition root: config -> logger -> registry -> app -> Bun.serve. Nothing else lives here.
+// Composition root: config -> logger -> WebRTC -> context -> app -> HTTP server. Nothing else lives here.
 import { ConfigError, loadConfig } from "./lib/config.ts";
 import { createLogger } from "./lib/logger.ts";
-import { Registry } from "./lib/registry.ts";
-import { ViewerTable } from "./lib/viewerTable.ts";
+import { serveHttp } from "./lib/runtime/httpServer.ts";
 import { setUpWebrtc } from "./lib/webrtc/webrtcSetup.ts";
 import { createApp } from "./routes/app.ts";
+import { createAppContext } from "./routes/context.ts";
+
+/** After the drain, how long answers still being written (a push's 503) get before connections are cut. */
+const RESPONSES_GRACE_MS = 2000;
 
 function exitOnConfigError(error: unknown): never {
   if (!(error instanceof ConfigError)) throw error;
@@ -21,23 +24,24 @@ const config = (() => {
 })();
 const logger = createLogger(config.logLevel);
 const webrtc = await setUpWebrtc(config, logger).catch(exitOnConfigError);
-const registry = new Registry(logger);
-const viewers = new ViewerTable();
-const app = createApp({ config, logger, registry, viewers, peers: webrtc.peers, scheduler: webrtc.scheduler, mux: webrtc.mux, srtpSealing: webrtc.srtpSealing });
-
-const server = Bun.serve({ port: config.port, hostname: config.host, fetch: app.fetch });
+const ctx = createAppContext(config, logger, webrtc);
+const server = serveHttp(createApp(ctx).fetch, { port: config.port, hostname: config.host });
 logger.info("wisp listening", { url: `http://${config.host}:${server.port}/`, udp: webrtc.mux ? `${webrtc.mux.address}:${webrtc.mux.port}` : "per connection" });
 
-function shutdown(signal: string): void {
+/** SIGTERM (fly.io, docker stop) or Ctrl-C: drain (DRAIN_TIMEOUT_MS), then exit 0; a second signal exits at once. */
+async function shutdown(signal: string): Promise<void> {
+  if (ctx.drain.draining) process.exit(0);
   logger.info("shutting down", { signal });
-  viewers.closeAll("server shutting down");
-  registry.close();
-  server.stop(true);
-  void webrtc.close().finally(() => process.exit(0));
+  await ctx.drain.run(config.drainTimeoutMs);
+  const grace = new Promise<void>((resolve) => setTimeout(resolve, RESPONSES_GRACE_MS).unref?.());
+  await Promise.race([server.stop(false), grace]);
+  await server.stop(true);
+  await webrtc.close();
+  process.exit(0);
 }
 // A fault in one peer connection's callbacks (werift runs many detached promises) must not end
 // every other stream: log it and keep serving. The session it belonged to ends on its own path.
 process.on("unhandledRejection", (reason) => logger.error("unhandled rejection", { error: String(reason) }));
 process.on("uncaughtException", (error) => logger.error("uncaught exception", { error: String(error.stack ?? error) }));
-process.on("SIGINT", () => shutdown("SIGINT"));
-process.on("SIGTERM", () => shutdown("SIGTERM"));
+process.on("SIGINT", () => void shutdown("SIGINT"));
+process.on("SIGTERM", () => void shutdown("SIGTERM"));

@@ -16,8 +16,36 @@ export interface Config {
   whepWaitTimeoutMs: number;
   /** Bytes a viewer's queue may hold before it skips to the next keyframe. */
   viewerQueueBytes: number;
-  /** Bearer tokens accepted for WHIP publishing; empty = no authentication. */
-  whipTokens: readonly string[];
+  /** Tokens accepted for publishing (/ingest, /whip); empty = anyone may publish. */
+  publishTokens: readonly string[];
+  /** Tokens accepted for playing (WHEP); empty = anyone may play. */
+  playTokens: readonly string[];
+  /** Asked on every publish and play when set (lib/auth/accessControl.ts). */
+  authWebhookUrl: string | undefined;
+  /** How long the auth webhook has to answer before the request is denied, in ms. */
+  authWebhookTimeoutMs: number;
+  /** Time since the last byte after which an MPEG-TS push is ended, in ms. */
+  ingestIdleTimeoutMs: number;
+  /** A push whose first this-many bytes hold no MPEG-TS program (PAT + PMT) is refused. */
+  ingestProbeBytes: number;
+  /** A push that has shown no MPEG-TS program (PAT + PMT) after this long is refused, in ms. */
+  ingestProbeTimeoutMs: number;
+  /** Largest signalling body (SDP offer, trickle fragment, API JSON) in bytes. */
+  maxBodyBytes: number;
+  /** How long a signalling body may take to arrive, in ms (a slow sender is refused). */
+  bodyTimeoutMs: number;
+  /** Most media sections (m= lines) in one offer. */
+  maxOfferMedia: number;
+  /** Most live streams (ingest sessions) at once. */
+  maxStreams: number;
+  /** Most WHEP POSTs waiting for one stream that has no output yet. */
+  maxWaitingPerStream: number;
+  /** Most WHEP POSTs waiting for streams without output, all streams together. */
+  maxWaiting: number;
+  /** An answered WebRTC session that has not connected (ICE + DTLS) by then is closed, in ms. */
+  connectTimeoutMs: number;
+  /** On SIGTERM, how long live viewers and publishers are still served before they are ended, in ms. */
+  drainTimeoutMs: number;
   /** How often a WHIP publisher is asked for a keyframe (PLI), in ms; 0 = only on loss and new viewers. */
   whipKeyframeIntervalMs: number;
   /** The one UDP socket for all WebRTC media (ICE UDP mux); undefined = a socket per connection. */
@@ -77,9 +105,74 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     description: "Media a slow viewer may have queued before it skips to the next keyframe.",
   },
   {
-    env: "WHIP_TOKENS",
+    env: "PUBLISH_TOKENS",
     defaultValue: "",
-    description: "Comma-separated bearer tokens accepted for WHIP publishing; empty means anyone may publish.",
+    description:
+      "Comma-separated tokens that may publish (`/ingest` and `/whip`), sent as `Authorization: Bearer …` or `?token=…`; empty means anyone may publish.",
+    aliases: ["WHIP_TOKENS"],
+  },
+  {
+    env: "PLAY_TOKENS",
+    defaultValue: "",
+    description: "Comma-separated tokens that may play (WHEP), sent like publish tokens; empty means anyone may play.",
+  },
+  {
+    env: "AUTH_WEBHOOK_URL",
+    defaultValue: "",
+    description:
+      "When set, every publish and play is also asked of this URL (POST JSON `{action, stream, token, remoteAddr, userAgent, query}`); a 2xx allows, anything else denies.",
+  },
+  {
+    env: "AUTH_WEBHOOK_TIMEOUT_MS",
+    defaultValue: "2000",
+    description: "How long the auth webhook has to answer; no answer in time denies.",
+  },
+  {
+    env: "INGEST_IDLE_TIMEOUT_MS",
+    defaultValue: "30000",
+    description: "An MPEG-TS push that sends no byte for this long is ended (`408`); measured from the last byte, so a push lasts as long as its encoder sends.",
+  },
+  {
+    env: "INGEST_PROBE_BYTES",
+    defaultValue: "1048576",
+    description: "A push whose first this-many bytes hold no MPEG-TS program (PAT and PMT) is ended with `400` (not MPEG-TS).",
+  },
+  {
+    env: "INGEST_PROBE_TIMEOUT_MS",
+    defaultValue: "10000",
+    description: "A push that has shown no MPEG-TS program (PAT and PMT) after this long is ended with `400`.",
+  },
+  {
+    env: "MAX_BODY_BYTES",
+    defaultValue: "65536",
+    description: "Largest request body on every route but `/ingest` (SDP offers, trickle fragments): larger ones get `413`.",
+  },
+  {
+    env: "BODY_TIMEOUT_MS",
+    defaultValue: "10000",
+    description: "How long such a body may take to arrive; a slower one gets `408`.",
+  },
+  { env: "MAX_OFFER_MEDIA", defaultValue: "16", description: "Most media sections (m= lines) in one WHIP or WHEP offer (`400` above)." },
+  { env: "MAX_STREAMS", defaultValue: "100", description: "Most live streams at once; a publish of a further name gets `503`." },
+  {
+    env: "WHEP_MAX_WAITING_PER_STREAM",
+    defaultValue: "20",
+    description: "Most WHEP POSTs waiting for one stream that has no output yet (`429` above); waiting POSTs hold no viewer place.",
+  },
+  {
+    env: "WHEP_MAX_WAITING",
+    defaultValue: "200",
+    description: "Most WHEP POSTs waiting for streams without output, all streams together (`429` above).",
+  },
+  {
+    env: "WEBRTC_CONNECT_TIMEOUT_MS",
+    defaultValue: "10000",
+    description: "An answered WHEP viewer or WHIP publisher that has not connected (ICE and DTLS) by then is closed, and its place freed.",
+  },
+  {
+    env: "DRAIN_TIMEOUT_MS",
+    defaultValue: "30000",
+    description: "On SIGTERM: new sessions get `503`, live viewers and publishers are served for up to this long (or until they end), then ended cleanly; the process exits 0.",
   },
   {
     env: "WHIP_KEYFRAME_INTERVAL_MS",
@@ -202,6 +295,15 @@ function publicIps(env: Env): string[] {
   return ips;
 }
 
+function webhookUrl(env: Env): string | undefined {
+  const raw = read(env, "AUTH_WEBHOOK_URL").trim();
+  if (raw === "") return undefined;
+  if (!URL.canParse(raw) || !/^https?:$/.test(new URL(raw).protocol)) {
+    throw new ConfigError(`AUTH_WEBHOOK_URL=${JSON.stringify(raw)} is not an http:// or https:// URL`);
+  }
+  return raw;
+}
+
 function iceServers(env: Env): IceServer[] {
   const username = read(env, "ICE_USERNAME");
   const credential = read(env, "ICE_CREDENTIAL");
@@ -223,7 +325,21 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     // Bun caps one request's idle timeout at 255 s; the wait must end before it.
     whepWaitTimeoutMs: integer(env, "WHEP_WAIT_TIMEOUT_MS", 0, 240_000),
     viewerQueueBytes: integer(env, "VIEWER_QUEUE_BYTES", 10_000, 1_000_000_000),
-    whipTokens: Object.freeze(list(env, "WHIP_TOKENS")),
+    publishTokens: Object.freeze(list(env, "PUBLISH_TOKENS")),
+    playTokens: Object.freeze(list(env, "PLAY_TOKENS")),
+    authWebhookUrl: webhookUrl(env),
+    authWebhookTimeoutMs: integer(env, "AUTH_WEBHOOK_TIMEOUT_MS", 1, 60_000),
+    ingestIdleTimeoutMs: integer(env, "INGEST_IDLE_TIMEOUT_MS", 1_000, 3_600_000),
+    ingestProbeBytes: integer(env, "INGEST_PROBE_BYTES", 1_880, 1_000_000_000),
+    ingestProbeTimeoutMs: integer(env, "INGEST_PROBE_TIMEOUT_MS", 100, 600_000),
+    maxBodyBytes: integer(env, "MAX_BODY_BYTES", 1_024, 100_000_000),
+    bodyTimeoutMs: integer(env, "BODY_TIMEOUT_MS", 100, 600_000),
+    maxOfferMedia: integer(env, "MAX_OFFER_MEDIA", 1, 1_000),
+    maxStreams: integer(env, "MAX_STREAMS", 1, 1_000_000),
+    maxWaitingPerStream: integer(env, "WHEP_MAX_WAITING_PER_STREAM", 0, 1_000_000),
+    maxWaiting: integer(env, "WHEP_MAX_WAITING", 0, 1_000_000),
+    connectTimeoutMs: integer(env, "WEBRTC_CONNECT_TIMEOUT_MS", 1_000, 120_000),
+    drainTimeoutMs: integer(env, "DRAIN_TIMEOUT_MS", 0, 3_600_000),
     whipKeyframeIntervalMs: integer(env, "WHIP_KEYFRAME_INTERVAL_MS", 0, 60_000),
     udpMux: udpAddress(env),
     publicIps: Object.freeze(publicIps(env)),

@@ -18,11 +18,33 @@ export class BadRequestError extends WispError {}
 export class UnprocessableError extends WispError {}
 /** A request with the wrong Content-Type. */
 export class UnsupportedMediaTypeError extends WispError {}
-/** A per-stream limit (viewers) is reached. */
+/** A per-stream or per-server limit (viewers, waiting requests) is reached. */
 export class LimitReachedError extends WispError {}
 /** A writer presented a request ID that is not the stream's current one. */
 export class StaleSessionError extends WispError {}
 /** The client went away while the request waited. */
 export class AbortedError extends WispError {}
-/** Publishing needs a (valid) bearer token. */
-export class UnauthorizedError extends WispError {}
+/** Publishing or playing needs a (valid) token; `tokenRefused` when one was sent and is not accepted. */
+export class UnauthorizedError extends WispError {
+  constructor(
+    message: string,
+    readonly tokenRefused = false,
+  ) {
+    super(message);
+  }
+}
+/** The credentials were given but are not allowed to do this (a token refused by the auth webhook). */
+export class ForbiddenError extends WispError {}
+/** A request body larger than its limit. */
+export class PayloadTooLargeError extends WispError {}
+/** A client that took too long: a body that did not arrive in time, a push that went silent. */
+export class RequestTimeoutError extends WispError {}
+/** The server takes no new sessions now (draining, or at its stream limit); `retryAfterS` says when to try again. */
+export class ServiceUnavailableError extends WispError {
+  constructor(
+    message: string,
+    readonly retryAfterS?: number,
+  ) {
+    super(message);
+  }
+}

@@ -5,7 +5,7 @@ import { unguessableId } from "./ids.ts";
 
 const KEYFRAME_REQUEST_MIN_GAP_MS = 500;
 
-export type EndReason = "finished" | "replaced" | "error" | "shutdown" | "deleted";
+export type EndReason = "finished" | "replaced" | "error" | "idle" | "shutdown" | "deleted";
 
 /** How a WHIP publish's audio and video were put on one timeline (MPEG-TS pushes carry their own PTS). */
 export interface AvSync {

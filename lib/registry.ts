@@ -1,6 +1,13 @@
 import type { Logger } from "./logger.ts";
 import { IngestSession } from "./ingestSession.ts";
-import { AbortedError, BadRequestError, LimitReachedError, NotFoundError, StaleSessionError } from "./errors.ts";
+import {
+  AbortedError,
+  BadRequestError,
+  LimitReachedError,
+  NotFoundError,
+  ServiceUnavailableError,
+  StaleSessionError,
+} from "./errors.ts";
 import { STREAM_NAME_PATTERN } from "./ids.ts";
 
 export interface WaitOptions {
@@ -10,6 +17,13 @@ export interface WaitOptions {
   timeoutMs: number;
   /** Aborts the wait (the client went away). */
   signal?: AbortSignal;
+  /** Most waits allowed at once when this one has to wait (0 = unlimited): per stream name, and in all. */
+  limits?: { perStream: number; total: number };
+}
+
+export interface RegistryOptions {
+  /** Most live streams at once (MAX_STREAMS); default unlimited. */
+  maxStreams?: number;
 }
 
 /** A reserved viewer place; release() is idempotent so every exit path may call it. */
@@ -27,23 +41,30 @@ export interface ViewerSlot {
 export class Registry {
   readonly #current = new Map<string, IngestSession>();
   readonly #viewerCounts = new Map<string, number>();
-  /** Woken whenever a session starts or an output learns its tracks. */
-  readonly #waiters = new Map<() => void, string>();
+  /** Woken whenever a session starts or an output learns its tracks; each can be failed (server draining). */
+  readonly #waiters = new Map<() => void, { name: string; fail: (error: Error) => void }>();
+  readonly #emptyListeners = new Set<() => void>();
   readonly #logger: Logger;
+  readonly #maxStreams: number;
 
-  constructor(logger: Logger) {
+  constructor(logger: Logger, options: RegistryOptions = {}) {
     this.#logger = logger;
+    this.#maxStreams = options.maxStreams ?? Infinity;
   }
 
-  /** Starts a new ingest session for `name`, replacing any live one. */
+  /** Starts a new ingest session for `name`, replacing any live one; a further name beyond MAX_STREAMS is refused. */
   startSession(name: string): IngestSession {
     assertStreamName(name);
     const previous = this.#current.get(name);
+    if (!previous && this.#current.size >= this.#maxStreams) {
+      throw new ServiceUnavailableError(`the server already has ${this.#current.size} live streams, its limit (MAX_STREAMS)`, 10);
+    }
     const session = new IngestSession(name, this.#logger.child({ stream: name }));
     this.#current.set(name, session);
     session.onEnd(() => {
       if (this.#current.get(name) === session) this.#current.delete(name);
       this.#wakeWaiters();
+      if (this.#current.size === 0) for (const listener of [...this.#emptyListeners]) listener();
     });
     session.output.whenReady().then(() => this.#wakeWaiters(), () => {});
     session.logger.info("ingest session started", { replaces: previous?.requestId });
@@ -71,13 +92,29 @@ export class Registry {
     return [...this.#current.values()];
   }
 
+  /** Resolves once no stream is live (at once if none is). */
+  whenEmpty(): Promise<void> {
+    if (this.#current.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const listener = () => {
+        this.#emptyListeners.delete(listener);
+        resolve();
+      };
+      this.#emptyListeners.add(listener);
+    });
+  }
+
   /**
    * Resolves with the session once it exists and its output knows its tracks
    * (the PMT arrived). Event-driven: no polling. Rejects with NotFoundError on
-   * timeout or an unknown pinned request ID, AbortedError on abort.
+   * timeout or an unknown pinned request ID, AbortedError on abort,
+   * LimitReachedError when it would have to wait beyond `options.limits`.
    */
   waitForOutput(name: string, options: WaitOptions): Promise<IngestSession> {
     assertStreamName(name);
+    const ready = this.#current.get(name);
+    if (ready?.output.tracks && (!options.requestId || ready.requestId === options.requestId)) return Promise.resolve(ready);
+    if (options.limits) this.#assertRoomToWait(name, options.limits);
     return new Promise((resolve, reject) => {
       const finish = (error: Error | undefined, session?: IngestSession) => {
         clearTimeout(timer);
@@ -101,9 +138,24 @@ export class Registry {
       }, options.timeoutMs);
       if (options.signal?.aborted) return onAbort();
       options.signal?.addEventListener("abort", onAbort);
-      this.#waiters.set(check, name);
+      this.#waiters.set(check, { name, fail: (error) => finish(error) });
       check();
     });
+  }
+
+  #assertRoomToWait(name: string, { perStream, total }: { perStream: number; total: number }): void {
+    const forName = this.waitingFor(name);
+    if (perStream > 0 && forName >= perStream) {
+      throw new LimitReachedError(`stream "${name}" already has ${forName} requests waiting for it to go live (WHEP_MAX_WAITING_PER_STREAM)`);
+    }
+    if (total > 0 && this.#waiters.size >= total) {
+      throw new LimitReachedError(`the server already has ${this.#waiters.size} requests waiting for streams to go live (WHEP_MAX_WAITING)`);
+    }
+  }
+
+  /** Fails every wait now with `error` (the server is draining: nobody waits for what will not come). */
+  failWaiters(error: Error): void {
+    for (const { fail } of [...this.#waiters.values()]) fail(error);
   }
 
   /** Reserves a viewer place on `name`; `limit` 0 means unlimited. */
@@ -128,7 +180,7 @@ export class Registry {
   /** Requests (WHEP POSTs) waiting for this stream's output right now. */
   waitingFor(name: string): number {
     let count = 0;
-    for (const waitingName of this.#waiters.values()) if (waitingName === name) count++;
+    for (const waiter of this.#waiters.values()) if (waiter.name === name) count++;
     return count;
   }
 

@@ -3,10 +3,26 @@ import type { WhepViewer } from "./webrtc/whepViewer.ts";
 /** The live WHEP sessions, by their unguessable ID; a viewer leaves the table when it closes. */
 export class ViewerTable {
   readonly #viewers = new Map<string, WhepViewer>();
+  readonly #emptyListeners = new Set<() => void>();
 
   add(viewer: WhepViewer): void {
     this.#viewers.set(viewer.id, viewer);
-    viewer.onClose(() => this.#viewers.delete(viewer.id));
+    viewer.onClose(() => {
+      this.#viewers.delete(viewer.id);
+      if (this.#viewers.size === 0) for (const listener of [...this.#emptyListeners]) listener();
+    });
+  }
+
+  /** Resolves once no viewer is left (at once if none is). */
+  whenEmpty(): Promise<void> {
+    if (this.#viewers.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const listener = () => {
+        this.#emptyListeners.delete(listener);
+        resolve();
+      };
+      this.#emptyListeners.add(listener);
+    });
   }
 
   /** The viewer with this ID on this stream, if it is still open. */

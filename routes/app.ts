@@ -4,15 +4,21 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import {
   AbortedError,
   BadRequestError,
+  ForbiddenError,
   LimitReachedError,
   NotFoundError,
+  PayloadTooLargeError,
+  RequestTimeoutError,
+  ServiceUnavailableError,
   StaleSessionError,
   UnprocessableError,
   UnauthorizedError,
   UnsupportedMediaTypeError,
 } from "../lib/errors.ts";
+import { boundedBodies } from "./bodyLimits.ts";
 import type { AppContext } from "./context.ts";
 import { iceServerLinks } from "./iceLinks.ts";
+import { allowOnly } from "./methods.ts";
 import { ingestRoutes } from "./ingest.ts";
 import { playerRoutes } from "./player.ts";
 import { streamRoutes } from "./streams.ts";
@@ -24,13 +30,20 @@ import { whipRoutes } from "./whip.ts";
 const STATUS_BY_ERROR: Array<[new (...args: never[]) => Error, ContentfulStatusCode]> = [
   [BadRequestError, 400],
   [UnauthorizedError, 401],
+  [ForbiddenError, 403],
   [NotFoundError, 404],
+  [RequestTimeoutError, 408],
   [StaleSessionError, 409],
+  [PayloadTooLargeError, 413],
   [UnsupportedMediaTypeError, 415],
   [UnprocessableError, 422],
   [LimitReachedError, 429],
+  [ServiceUnavailableError, 503],
   [AbortedError, 408], // the client stopped waiting; nobody reads it
 ];
+
+/** Paths whose body is a stream bounded by its own rules (INGEST_IDLE_TIMEOUT_MS, the program probe). */
+const isStreamedBody = (path: string) => path.startsWith("/ingest/");
 
 export function createApp(ctx: AppContext): Hono {
   const app = new Hono();
@@ -47,17 +60,21 @@ export function createApp(ctx: AppContext): Hono {
       origin: "*",
       allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
       allowHeaders: ["Content-Type", "If-Match", "Authorization"],
-      exposeHeaders: ["Location", "ETag", "Link", "Accept-Patch", "Accept-Post", "Wisp-Request-Id"],
+      exposeHeaders: ["Location", "ETag", "Link", "Accept-Patch", "Accept-Post", "Allow", "Retry-After", "WWW-Authenticate", "Wisp-Request-Id"],
     }),
   );
+  const { maxBodyBytes, bodyTimeoutMs } = ctx.config;
+  app.use("*", boundedBodies({ maxBytes: maxBodyBytes, timeoutMs: bodyTimeoutMs, streamed: isStreamedBody }));
   app.onError((error, c) => {
     const status = STATUS_BY_ERROR.find(([type]) => error instanceof type)?.[1];
-    if (status === 401) c.header("WWW-Authenticate", 'Bearer realm="wisp"');
+    if (error instanceof UnauthorizedError) c.header("WWW-Authenticate", bearerChallenge(error));
+    if (error instanceof ServiceUnavailableError && error.retryAfterS) c.header("Retry-After", String(error.retryAfterS));
     if (status) return c.text(`${error.message}\n`, status);
     ctx.logger.error("request failed", { method: c.req.method, path: c.req.path, error: String(error.stack ?? error) });
     return c.text("internal server error\n", 500);
   });
-  app.get("/healthz", (c) => c.text("ok\n"));
+  app.get("/healthz", (c) => c.text(ctx.drain.draining ? "draining\n" : "ok\n", ctx.drain.draining ? 503 : 200));
+  allowOnly(app, "/healthz", ["GET", "HEAD"]);
   app.route("/whep", whepRoutes(ctx));
   app.route("/whip", whipRoutes(ctx));
   app.route("/ingest", ingestRoutes(ctx));
@@ -65,4 +82,9 @@ export function createApp(ctx: AppContext): Hono {
   app.route("/api/udp", udpRoutes(ctx));
   app.route("/", playerRoutes(ctx));
   return app;
+}
+
+/** RFC 6750 3: the challenge; a token that was sent but refused is `invalid_token` (3.1). */
+function bearerChallenge(error: UnauthorizedError): string {
+  return error.tokenRefused ? 'Bearer realm="wisp", error="invalid_token"' : 'Bearer realm="wisp"';
 }

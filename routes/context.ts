@@ -1,24 +1,46 @@
 import type { Config } from "../lib/config.ts";
+import { AccessControl } from "../lib/auth/accessControl.ts";
+import { Drain } from "../lib/drain.ts";
 import type { Logger } from "../lib/logger.ts";
-import type { Registry } from "../lib/registry.ts";
-import type { ViewerTable } from "../lib/viewerTable.ts";
+import { Registry } from "../lib/registry.ts";
+import { ViewerTable } from "../lib/viewerTable.ts";
 import type { SendScheduler } from "../lib/pipeline/sendScheduler.ts";
 import type { PeerFactory } from "../lib/webrtc/peerFactory.ts";
 import type { UdpMux } from "../lib/webrtc/udpMux.ts";
-import type { SrtpSealing } from "../lib/webrtc/webrtcSetup.ts";
+import type { SrtpSealing, WebrtcSetup } from "../lib/webrtc/webrtcSetup.ts";
 
-/** Everything the routes need, built once by main.ts (or a test). */
+/** Everything the routes need, built once by main.ts (or a test) with createAppContext(). */
 export interface AppContext {
   config: Readonly<Config>;
   logger: Logger;
   registry: Registry;
   viewers: ViewerTable;
+  /** Who may publish and play: every route that does either asks it (routes/access.ts). */
+  access: AccessControl;
+  /** Refuses new sessions once SIGTERM has begun the drain. */
+  drain: Drain;
   peers: PeerFactory;
   scheduler: SendScheduler;
   /** The one UDP socket of all WebRTC media; undefined with WEBRTC_UDP_ADDR=off. */
   mux: UdpMux | undefined;
   /** How handed-over viewers' SRTP is made (lib/webrtc/webrtcSetup.ts). */
   srtpSealing: SrtpSealing;
+}
+
+/** The routes' context from the configuration and the WebRTC set-up (the same for main.ts and the tests). */
+export function createAppContext(config: Readonly<Config>, logger: Logger, webrtc: WebrtcSetup): AppContext {
+  const registry = new Registry(logger, { maxStreams: config.maxStreams });
+  const viewers = new ViewerTable();
+  const access = new AccessControl({
+    publishTokens: config.publishTokens,
+    playTokens: config.playTokens,
+    webhookUrl: config.authWebhookUrl,
+    webhookTimeoutMs: config.authWebhookTimeoutMs,
+    logger,
+  });
+  const drain = new Drain({ registry, viewers, logger });
+  const { peers, scheduler, mux, srtpSealing } = webrtc;
+  return { config, logger, registry, viewers, access, drain, peers, scheduler, mux, srtpSealing };
 }
 
 /** Bun's server, when the app runs under Bun.serve (absent under app.request() in tests). */
@@ -31,4 +53,9 @@ export interface BunServerEnv {
 export function extendRequestTimeout(env: unknown, request: Request, seconds: number): void {
   const server = env as BunServerEnv | undefined;
   server?.timeout?.(request, Math.min(255, Math.max(0, Math.ceil(seconds))));
+}
+
+/** Turns Bun's idle timeout off for one request whose liveness Wisp watches itself (a long push). */
+export function disableRequestTimeout(env: unknown, request: Request): void {
+  (env as BunServerEnv | undefined)?.timeout?.(request, 0);
 }

@@ -1,57 +1,39 @@
 import { Hono, type Context } from "hono";
-import type { BlankEnv } from "hono/types";
-import { BadRequestError, StaleSessionError } from "../lib/errors.ts";
-import type { IngestSession } from "../lib/ingestSession.ts";
-import { extendRequestTimeout, type AppContext } from "./context.ts";
-
-/** Seconds an encoder may go silent before Bun drops its push (Bun's default idle timeout is 10 s). */
-const INGEST_IDLE_TIMEOUT_S = 60;
+import { BadRequestError } from "../lib/errors.ts";
+import { pumpPush } from "../lib/pushPump.ts";
+import { assertStreamName } from "../lib/registry.ts";
+import { requireAccess } from "./access.ts";
+import { disableRequestTimeout, type AppContext } from "./context.ts";
+import { allowOnly } from "./methods.ts";
 
 /**
  * MPEG-TS over HTTP: `PUT` or `POST /ingest/{stream}` with a streaming body,
  * e.g. `ffmpeg -re -i in.mp4 -c:v libx264 -bf 0 -c:a libopus -f mpegts http://host:8080/ingest/cam1`.
- * One request is one ingest session; the end of the body ends it. A second
- * push to a live name replaces the first (Registry's rule): the older request
- * gets 409 from then on.
+ * One request is one ingest session; the end of the body ends it. A push
+ * lasts as long as its encoder sends (no size limit; INGEST_IDLE_TIMEOUT_MS
+ * from the last byte). A second push to a live name replaces the first
+ * (Registry's rule; it needs publish permission like any push): the older
+ * request gets 409 from then on.
  */
 export function ingestRoutes(ctx: AppContext): Hono {
   const app = new Hono();
-  const push = async (c: Context<BlankEnv, "/:stream">) => {
+  const push = async (c: Context) => {
+    const name = c.req.param("stream") ?? "";
+    assertStreamName(name);
+    ctx.drain.assertAccepting();
+    await requireAccess(c, ctx, "publish", name);
     const body = c.req.raw.body;
     if (!body) throw new BadRequestError("an MPEG-TS push needs a request body (chunked transfer is fine)");
-    extendRequestTimeout(c.env, c.req.raw, INGEST_IDLE_TIMEOUT_S);
-    const session = ctx.registry.startSession(c.req.param("stream"));
-    const bytes = await pump(body, session);
-    session.end("finished");
+    // Bun's idle timer is not fed by each chunk of a slow body (FACTS.md): pumpPush keeps its own.
+    disableRequestTimeout(c.env, c.req.raw);
+    const session = ctx.registry.startSession(name);
+    const { ingestIdleTimeoutMs: idleTimeoutMs, ingestProbeBytes: probeBytes, ingestProbeTimeoutMs: probeTimeoutMs } = ctx.config;
+    const bytes = await pumpPush(body, session, { idleTimeoutMs, probeBytes, probeTimeoutMs });
     const info = session.output.info();
     return c.json({ stream: session.name, requestId: session.requestId, bytes, decodeErrors: info.decodeErrors });
   };
   app.put("/:stream", push);
   app.post("/:stream", push);
+  allowOnly(app, "/:stream", ["PUT", "POST"]);
   return app;
-}
-
-/** Copies the body into the session until it ends, is replaced, or the client goes away. */
-async function pump(body: ReadableStream<Uint8Array>, session: IngestSession): Promise<number> {
-  const reader = body.getReader();
-  const stopOnReplace = session.onEnd(() => reader.cancel().catch(() => {}));
-  let bytes = 0;
-  try {
-    for (let r = await reader.read(); !r.done; r = await reader.read()) {
-      session.write(r.value);
-      bytes += r.value.byteLength;
-    }
-  } catch (error) {
-    if (!session.ended) session.end("error");
-    if (session.endReason === "replaced") throw new StaleSessionError(replacedMessage(session));
-    throw new BadRequestError(`reading the MPEG-TS body failed: ${(error as Error).message}`);
-  } finally {
-    stopOnReplace();
-  }
-  if (session.endReason === "replaced") throw new StaleSessionError(replacedMessage(session));
-  return bytes;
-}
-
-function replacedMessage(session: IngestSession): string {
-  return `stream "${session.name}" was taken over by a newer push; request ${session.requestId} is no longer accepted`;
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Hono } from "hono";
 import type { AppContext } from "./context.ts";
+import { allowOnly } from "./methods.ts";
 
 function asset(name: string): string {
   return readFileSync(new URL(`./player/${name}`, import.meta.url), "utf8");
@@ -27,5 +28,9 @@ export function playerRoutes(_ctx: AppContext): Hono {
     c.header("Content-Type", "text/javascript; charset=utf-8");
     return c.body(script);
   });
+  allowOnly(app, "/", ["GET", "HEAD"]);
+  allowOnly(app, "/play/:stream", ["GET", "HEAD"]);
+  allowOnly(app, "/publish/:stream", ["GET", "HEAD"]);
+  allowOnly(app, "/player/:script", ["GET", "HEAD"]);
   return app;
 }

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { NotFoundError } from "../lib/errors.ts";
 import type { IngestSession } from "../lib/ingestSession.ts";
 import type { AppContext } from "./context.ts";
+import { allowOnly } from "./methods.ts";
 
 /** GET /api/streams: the live streams as JSON; GET /api/streams/{name}: one. */
 export function streamRoutes(ctx: AppContext): Hono {
@@ -12,6 +13,8 @@ export function streamRoutes(ctx: AppContext): Hono {
     if (!session) throw new NotFoundError(`stream "${c.req.param("stream")}" is not live`);
     return c.json(describe(ctx, session));
   });
+  allowOnly(app, "/", ["GET", "HEAD"]);
+  allowOnly(app, "/:stream", ["GET", "HEAD"]);
   return app;
 }
 

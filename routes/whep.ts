@@ -3,7 +3,9 @@ import { BadRequestError, NotFoundError } from "../lib/errors.ts";
 import { assertStreamName } from "../lib/registry.ts";
 import { parseOffer } from "../lib/webrtc/offer.ts";
 import { WhepViewer } from "../lib/webrtc/whepViewer.ts";
+import { requireAccess } from "./access.ts";
 import { extendRequestTimeout, type AppContext } from "./context.ts";
+import { allowOnly } from "./methods.ts";
 import { patchCandidates, requireContentType, SDP, SDP_FRAGMENT } from "./sdpHttp.ts";
 
 /**
@@ -19,23 +21,20 @@ export function whepRoutes(ctx: AppContext): Hono {
   app.post("/:stream", async (c) => {
     const name = c.req.param("stream");
     assertStreamName(name);
+    ctx.drain.assertAccepting();
+    await requireAccess(c, ctx, "play", name);
     requireContentType(c, SDP);
-    const offerSdp = await c.req.text();
-    parseOffer(offerSdp); // 400 now rather than after the wait
-    const slot = ctx.registry.reserveViewer(name, ctx.config.maxViewersPerStream);
-    try {
-      const viewer = await answerWhenLive(c, ctx, name, offerSdp, slot);
-      c.header("Location", `/whep/${encodeURIComponent(name)}/${viewer.id}`);
-      c.header("ETag", viewer.etag);
-      c.header("Accept-Patch", SDP_FRAGMENT);
-      c.header("Wisp-Request-Id", viewer.requestId);
-      c.header("Content-Type", SDP);
-      return c.body(viewer.answerSdp, 201);
-    } catch (error) {
-      slot.release();
-      throw error;
-    }
+    const offerSdp = await c.req.text(); // already read within MAX_BODY_BYTES (routes/bodyLimits.ts)
+    parseOffer(offerSdp, ctx.config.maxOfferMedia); // 400 now rather than after the wait
+    const viewer = await answerWhenLive(c, ctx, name, offerSdp);
+    c.header("Location", `/whep/${encodeURIComponent(name)}/${viewer.id}`);
+    c.header("ETag", viewer.etag);
+    c.header("Accept-Patch", SDP_FRAGMENT);
+    c.header("Wisp-Request-Id", viewer.requestId);
+    c.header("Content-Type", SDP);
+    return c.body(viewer.answerSdp, 201);
   });
+  allowOnly(app, "/:stream", ["POST"]);
 
   app.patch("/:stream/:id", (c) => patchCandidates(c, findViewer(ctx, c.req.param("stream"), c.req.param("id"))));
 
@@ -44,26 +43,28 @@ export function whepRoutes(ctx: AppContext): Hono {
     viewer.close("DELETE by the client");
     return c.text("session ended\n", 200);
   });
+  allowOnly(app, "/:stream/:id", ["PATCH", "DELETE"]);
 
   return app;
 }
 
-/** Waits (bounded, abandoned with the client) for the stream's output, then negotiates. */
-async function answerWhenLive(
-  c: Context,
-  ctx: AppContext,
-  name: string,
-  offerSdp: string,
-  slot: { release(): void },
-): Promise<WhepViewer> {
+/**
+ * Waits (bounded in time and in number, abandoned with the client) for the
+ * stream's output, then takes a viewer place and negotiates: a POST that is
+ * still waiting holds no place.
+ */
+async function answerWhenLive(c: Context, ctx: AppContext, name: string, offerSdp: string): Promise<WhepViewer> {
   const requestId = c.req.query("requestId");
-  const { whepWaitTimeoutMs } = ctx.config;
+  const { whepWaitTimeoutMs, maxWaitingPerStream, maxWaiting } = ctx.config;
   extendRequestTimeout(c.env, c.req.raw, whepWaitTimeoutMs / 1000 + 10);
   const session = await ctx.registry.waitForOutput(name, {
     timeoutMs: whepWaitTimeoutMs,
     signal: c.req.raw.signal,
+    limits: { perStream: maxWaitingPerStream, total: maxWaiting },
     ...(requestId ? { requestId } : {}),
   });
+  ctx.drain.assertAccepting(); // the drain may have begun while it waited
+  const slot = ctx.registry.reserveViewer(name, ctx.config.maxViewersPerStream);
   const viewer = await WhepViewer.create({
     offerSdp,
     session,
@@ -76,7 +77,11 @@ async function answerWhenLive(
     handOver: ctx.config.handOver === "on",
     nativeSrtp: ctx.config.nativeSrtp === "on",
     maxQueueBytes: ctx.config.viewerQueueBytes,
+    connectTimeoutMs: ctx.config.connectTimeoutMs,
     logger: session.logger,
+  }).catch((error) => {
+    slot.release(); // create() released it too if the viewer got that far; release() is idempotent
+    throw error;
   });
   if (c.req.raw.signal.aborted) {
     viewer.close("the client went away before the answer");

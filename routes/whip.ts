@@ -1,13 +1,18 @@
 import { Hono, type Context } from "hono";
-import { NotFoundError, UnauthorizedError } from "../lib/errors.ts";
+import { NotFoundError } from "../lib/errors.ts";
 import { assertStreamName } from "../lib/registry.ts";
+import { parseOffer } from "../lib/webrtc/offer.ts";
 import { WhipPublisher } from "../lib/webrtc/whipPublisher.ts";
+import { requireAccess } from "./access.ts";
 import type { AppContext } from "./context.ts";
+import { allowOnly } from "./methods.ts";
 import { patchCandidates, requireContentType, SDP, SDP_FRAGMENT } from "./sdpHttp.ts";
 
 /**
  * WHIP (RFC 9725): POST an offer -> 201 + answer + Location; PATCH trickles
  * candidates; DELETE ends the publish. The 201 also says where to watch.
+ * The session resource's unguessable Location is its credential (as a WHEP
+ * session's): PATCH and DELETE need no token.
  */
 export function whipRoutes(ctx: AppContext): Hono {
   const app = new Hono();
@@ -18,15 +23,19 @@ export function whipRoutes(ctx: AppContext): Hono {
   app.post("/:stream", async (c) => {
     const name = c.req.param("stream");
     assertStreamName(name);
-    authorize(ctx, c);
+    ctx.drain.assertAccepting();
+    await requireAccess(c, ctx, "publish", name);
     requireContentType(c, SDP);
+    const offerSdp = await c.req.text(); // already read within MAX_BODY_BYTES (routes/bodyLimits.ts)
+    parseOffer(offerSdp, ctx.config.maxOfferMedia);
     const publisher = await WhipPublisher.create({
       streamName: name,
-      offerSdp: await c.req.text(),
+      offerSdp,
       registry: ctx.registry,
       peers: ctx.peers,
       logger: ctx.logger,
       keyframeIntervalMs: ctx.config.whipKeyframeIntervalMs,
+      connectTimeoutMs: ctx.config.connectTimeoutMs,
     });
     publishers.set(publisher.id, publisher);
     publisher.onClose(() => publishers.delete(publisher.id));
@@ -42,6 +51,7 @@ export function whipRoutes(ctx: AppContext): Hono {
     c.header("Content-Type", SDP);
     return c.body(publisher.answerSdp, 201);
   });
+  allowOnly(app, "/:stream", ["POST"]);
 
   const find = (c: Context) => {
     const publisher = publishers.get(c.req.param("id") ?? "");
@@ -51,26 +61,13 @@ export function whipRoutes(ctx: AppContext): Hono {
     return publisher;
   };
 
-  app.patch("/:stream/:id", (c) => {
-    authorize(ctx, c);
-    return patchCandidates(c, find(c));
-  });
+  app.patch("/:stream/:id", (c) => patchCandidates(c, find(c)));
 
   app.delete("/:stream/:id", (c) => {
-    authorize(ctx, c);
     find(c).close("DELETE by the publisher");
     return c.text("publish ended\n", 200);
   });
+  allowOnly(app, "/:stream/:id", ["PATCH", "DELETE"]);
 
   return app;
-}
-
-/** Bearer tokens (RFC 6750) when WHIP_TOKENS is set; open otherwise. */
-function authorize(ctx: AppContext, c: Context): void {
-  const tokens = ctx.config.whipTokens;
-  if (tokens.length === 0) return;
-  const token = /^Bearer (.+)$/.exec(c.req.header("Authorization") ?? "")?.[1];
-  if (!token || !tokens.includes(token)) {
-    throw new UnauthorizedError(token ? "the bearer token is not accepted" : "publishing needs an Authorization: Bearer token");
-  }
 }

@@ -1,4 +1,4 @@
-import { BadRequestError, UnprocessableError } from "../errors.ts";
+import { BadRequestError, UnprocessableError, WispError } from "../errors.ts";
 
 /** One m-section of an SDP offer, as far as Wisp cares (RFC 8866 5.14). */
 export interface OfferedMedia {
@@ -11,12 +11,45 @@ export interface OfferedMedia {
   h264Mode1: boolean;
 }
 
-/** Parses just enough of an offer to validate it; throws BadRequestError if it is not SDP. */
-export function parseOffer(sdp: string): OfferedMedia[] {
+/**
+ * Parses just enough of an offer to validate it; throws BadRequestError if it
+ * is not SDP, has more than `maxMedia` media sections (the routes pass
+ * MAX_OFFER_MEDIA: each section costs werift a transceiver, and 500 of them
+ * stalled every viewer for 0.4-2 s), or lacks what ICE and DTLS need.
+ */
+export function parseOffer(sdp: string, maxMedia = Infinity): OfferedMedia[] {
   if (!/^v=0\r?\n/.test(sdp)) throw new BadRequestError("the body is not an SDP offer: it must start with v=0");
-  const sections = sdp.split(/\r?\nm=/).slice(1);
-  if (sections.length === 0) throw new BadRequestError("the SDP offer has no media sections (m= lines)");
-  return sections.map(parseSection);
+  const sections = sdp.split(/\r?\nm=/);
+  const media = sections.slice(1);
+  if (media.length === 0) throw new BadRequestError("the SDP offer has no media sections (m= lines)");
+  if (media.length > maxMedia) {
+    throw new BadRequestError(`the SDP offer has ${media.length} media sections; at most ${maxMedia} are accepted (MAX_OFFER_MEDIA)`);
+  }
+  checkTransportAttributes(sections[0]!, media);
+  return media.map(parseSection);
+}
+
+/** RFC 8839 5.4 (ice-ufrag, ice-pwd) and RFC 8122 5 (fingerprint): at session level or in every used m-section. */
+function checkTransportAttributes(sessionPart: string, media: string[]): void {
+  for (const attribute of ["ice-ufrag", "ice-pwd", "fingerprint"]) {
+    const pattern = new RegExp(`^a=${attribute}:\\S`, "m");
+    if (pattern.test(sessionPart)) continue;
+    const missing = media.filter((section) => !/^\S+ 0 /.test(section) && !pattern.test(section));
+    if (missing.length > 0) {
+      throw new BadRequestError(`the SDP offer lacks a=${attribute} (at session level or in each media section)`);
+    }
+  }
+}
+
+/**
+ * What a failed negotiation tells the client: Wisp's own errors as they are,
+ * anything werift threw on an offer it could not take as 400 with its reason
+ * (a malformed offer is the client's error, never the server's).
+ */
+export function asOfferError(error: unknown): Error {
+  if (error instanceof WispError) return error;
+  const reason = error instanceof Error ? error.message : String(error);
+  return new BadRequestError(`the offer could not be used: ${reason}`, { cause: error });
 }
 
 function parseSection(section: string): OfferedMedia {

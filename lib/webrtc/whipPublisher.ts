@@ -10,7 +10,7 @@ import { H264Depacketizer } from "../rtp/h264Depacketizer.ts";
 import { msFromNtp } from "../rtp/ntpTime.ts";
 import { OpusDepacketizer } from "../rtp/opusDepacketizer.ts";
 import { MAX_SR_CORRECTION_MS, SessionClock, type RtpClock } from "../rtp/rtpClock.ts";
-import { parseOffer, withoutMdnsCandidates, type OfferedMedia } from "./offer.ts";
+import { asOfferError, parseOffer, withoutMdnsCandidates, type OfferedMedia } from "./offer.ts";
 import { gatheringComplete, type PeerFactory } from "./peerFactory.ts";
 import { addTrickleCandidates } from "./trickle.ts";
 import { UnprocessableError } from "../errors.ts";
@@ -59,7 +59,7 @@ export class WhipPublisher {
       return publisher;
     } catch (error) {
       publisher.close(`negotiation failed: ${(error as Error).message}`);
-      throw error;
+      throw asOfferError(error);
     }
   }
 
