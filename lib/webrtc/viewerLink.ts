@@ -52,6 +52,8 @@ export interface ViewerLinkOptions {
   cname: string;
   /** Whether a DTLS alert datagram authenticates under the session's keys (weriftHandover.ts). */
   isAuthenticDtlsAlert(datagram: Uint8Array): boolean;
+  /** Our DTLS close_notify record under the session's keys, at the next write sequence number (weriftHandover.ts). */
+  closeNotify(): Uint8Array;
   /** The tracks' sender report fields now; a track that has not sent yet is left out. */
   senderReports(): SenderReportFields[];
   onFeedback(feedback: RtcpFeedback): void;
@@ -81,7 +83,9 @@ const MIN_FLIGHT_REPEAT_MS = 250;
  * - check its consent every 5 s and stop after 30 s without it (RFC 7675);
  * - read its SRTCP: NACK, PLI and FIR go to `onFeedback` (RFC 4585, 5104);
  * - send sender reports about once a second (RFC 3550 6.4.1);
- * - end when the viewer closes DTLS (its close_notify alert, RFC 5246 7.2.1).
+ * - end when the viewer closes DTLS (its close_notify alert, RFC 5246 7.2.1);
+ * - say goodbye when closed: RTCP BYE (RFC 3550 6.6), then DTLS close_notify
+ *   (RFC 5246 7.2.1), so the viewer ends at once, not at its consent timeout.
  * Incoming datagrams are told apart by their first byte (RFC 7983 7).
  */
 export class ViewerLink {
@@ -147,11 +151,16 @@ export class ViewerLink {
     else if (first >= 128 && first <= 191 && isRtcp(data)) this.#onRtcp(data);
   }
 
-  /** Says goodbye (RTCP BYE, RFC 3550 6.6) and releases the route; idempotent. */
+  /**
+   * Says goodbye and releases the route; idempotent. The BYE (RFC 3550 6.6)
+   * ends our sources; the close_notify (RFC 5246 7.2.1) ends the DTLS session,
+   * and answers the viewer's own when it closed first.
+   */
   close(): void {
     if (this.#closed) return;
     const ssrcs = this.#options.senderReports().map((r) => r.ssrc);
     if (ssrcs.length > 0) this.#sendRtcp(buildBye(ssrcs, this.#options.cname));
+    this.#send(this.#options.closeNotify(), this.#destination);
     this.#closed = true;
     clearInterval(this.#timer);
     void this.#transport.close();

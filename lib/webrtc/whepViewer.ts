@@ -6,12 +6,12 @@ import type { FrameReader } from "../pipeline/frameReader.ts";
 import type { MediaFrame } from "../pipeline/mediaFrame.ts";
 import type { Pump, SendScheduler } from "../pipeline/sendScheduler.ts";
 import { unguessableId } from "../ids.ts";
-import { matchOffer, parseOffer, withoutMdnsCandidates, type PlayableTracks } from "./offer.ts";
+import { asOfferError, matchOffer, parseOffer, withoutMdnsCandidates, type PlayableTracks } from "./offer.ts";
 import { gatheringComplete, type PeerFactory } from "./peerFactory.ts";
 import { DirectRtpSender, type RtpSendPath } from "./directRtpSender.ts";
 import type { RtcpFeedback } from "../rtp/rtcpPackets.ts";
 import { isRtcp, ViewerLink } from "./viewerLink.ts";
-import { handOverState } from "./weriftHandover.ts";
+import { handOverState, sayWeriftGoodbye } from "./weriftHandover.ts";
 import { OutgoingTrack } from "./outgoingTrack.ts";
 import { WeriftRtpSender } from "./weriftRtpSender.ts";
 import { addTrickleCandidates, checkTrickleFragment } from "./trickle.ts";
@@ -101,7 +101,7 @@ export class WhepViewer {
       return viewer;
     } catch (error) {
       viewer.close(`negotiation failed: ${(error as Error).message}`);
-      throw error;
+      throw asOfferError(error);
     }
   }
 
@@ -181,11 +181,24 @@ export class WhepViewer {
     this.#catchUp = [];
     this.#reader?.close();
     this.#options.slot.release();
-    this.#link?.close();
-    this.#pc?.close().catch((error: Error) => this.#logger.warn("peer connection close failed", { error: error.message }));
+    this.#link?.close(); // says its own goodbye
+    if (this.#pc) this.#releaseWerift(this.#pc);
+    this.#pc = undefined;
     this.#logger.info("viewer closed", { reason, handedOver: this.handedOver, ...this.stats() });
     for (const listener of this.#closeListeners) listener(this);
     this.#closeListeners.clear();
+  }
+
+  /**
+   * werift's close() says no goodbye: it is said in werift's place first (RTCP
+   * BYE, DTLS close_notify; sayWeriftGoodbye), and werift closes once it has left.
+   */
+  #releaseWerift(pc: RTCPeerConnection): void {
+    const warn = (what: string) => (error: Error) => this.#logger.warn(what, { error: error.message });
+    sayWeriftGoodbye(pc)
+      .catch(warn("goodbye to the viewer failed"))
+      .then(() => pc.close())
+      .catch(warn("peer connection close failed"));
   }
 
   async #negotiate(offerSdp: string): Promise<void> {
@@ -288,7 +301,7 @@ export class WhepViewer {
     this.#pc = undefined;
     this.#stopWatchingPc();
     this.#stopWatchingPc = () => {}; // its closure holds werift's event, and through it the peer connection
-    // Its transport is closed by now: werift's goodbye (DTLS close_notify) goes nowhere.
+    // werift's close() sends no goodbye (sayWeriftGoodbye), and its transport is handed over: the viewer notices nothing.
     pc.close().catch((error: Error) => this.#logger.warn("peer connection release failed", { error: error.message }));
     this.#logger.info("viewer handed over from werift", { ms: Number((performance.now() - startedMs).toFixed(2)) });
   }

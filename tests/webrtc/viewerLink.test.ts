@@ -25,6 +25,8 @@ const ICE = {
   priority: 2130706431,
 };
 const VIEWER: Address = ["127.0.0.1", 5001];
+/** A stand-in for the encrypted close_notify record (alert, DTLS 1.2, epoch 1, sequence number 1). */
+const CLOSE_NOTIFY_STAND_IN = Uint8Array.of(21, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 1, 0, 2, 1, 0);
 const gcmKeys = (): SrtcpSessionKeys => ({ profile: "AEAD_AES_128_GCM", key: randomBytes(16), salt: randomBytes(12) });
 
 /** A stand-in for the link's MuxedTransport (a unit test): records what the link sends. */
@@ -64,6 +66,7 @@ function openLink(timing: Partial<LinkTiming> = {}, reports = () => [{ ssrc: 111
     srtcp: { ...keys, firstIndex: 5 },
     cname: "test-cname",
     isAuthenticDtlsAlert: (datagram) => datagram[3] !== 0xff, // a stand-in for the session's DTLS keys
+    closeNotify: () => CLOSE_NOTIFY_STAND_IN, // the real record: tests/webrtc/weriftHandover.test.ts
     senderReports: reports,
     onFeedback: (f) => feedback.push(f),
     onClose: (reason) => closedWith.push(reason),
@@ -209,6 +212,7 @@ describe("ViewerLink: a viewer's connection after werift", () => {
     link.receive(Buffer.from([21, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 5, 0, 26, ...randomBytes(26)]), VIEWER);
     expect(closedWith).toEqual(["the viewer closed DTLS"]);
     expect(transport.closed).toBe(true);
+    expect(transport.sent.at(-1)!.data).toEqual(CLOSE_NOTIFY_STAND_IN); // RFC 5246 7.2.1: answered with our own
   });
 
   test("the viewer repeating its last DTLS flight (ours was lost) gets werift's last flight again, once per burst", async () => {
@@ -226,12 +230,15 @@ describe("ViewerLink: a viewer's connection after werift", () => {
     expect(closedWith).toEqual([]);
   });
 
-  test("close() says BYE (RFC 3550 6.6), releases the route and ignores later datagrams", () => {
-    const { link, transport, keys, rtcpSent, stunSent, closedWith } = openLink();
+  test("close() says BYE (RFC 3550 6.6), then DTLS close_notify (RFC 5246 7.2.1), releases the route and ignores later datagrams", () => {
+    const { link, transport, keys, stunSent, closedWith } = openLink();
     link.close();
     expect(transport.closed).toBe(true);
-    const bye = new SrtcpUnprotector(keys.outgoing).unprotect(rtcpSent()[0]!.data)!;
+    expect(transport.sent.map((s) => s.to)).toEqual([VIEWER, VIEWER]);
+    const [byeDatagram, closeNotify] = transport.sent.map((s) => s.data);
+    const bye = new SrtcpUnprotector(keys.outgoing).unprotect(byeDatagram!)!;
     expect(parseRtcpCompound(bye).find((p) => p.type === "bye")).toEqual({ type: "bye", ssrcs: [1111] });
+    expect(closeNotify).toEqual(CLOSE_NOTIFY_STAND_IN);
     link.receive(viewerCheck(), VIEWER);
     expect(stunSent()).toHaveLength(0);
     expect(closedWith).toEqual([]); // the owner closed it: no callback
