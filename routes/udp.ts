@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { NotFoundError } from "../lib/errors.ts";
 import type { AppContext } from "./context.ts";
+import { allowOnly } from "./methods.ts";
 
 /** GET /api/udp: the UDP mux's address, how it encrypts and sends, and its counters. */
 export function udpRoutes(ctx: AppContext): Hono {
@@ -19,5 +20,6 @@ export function udpRoutes(ctx: AppContext): Hono {
       ...mux.stats,
     });
   });
+  allowOnly(app, "/", ["GET", "HEAD"]);
   return app;
 }

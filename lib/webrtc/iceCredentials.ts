@@ -30,7 +30,10 @@ export function randomIceString(length: number): string {
   return out;
 }
 
-/** werift 0.25.2's ICE agent fields (read when the answer is made and on every STUN check). */
+/**
+ * werift 0.25.2's ICE agent fields, read when the answer is made, on every STUN check, and by the UDP
+ * mux, which binds a route only for a first check whose MESSAGE-INTEGRITY the password verifies.
+ */
 export interface IceAgent {
   localUsername: string;
   localPassword: string;
@@ -49,7 +52,8 @@ export function iceAgentsOf(pc: RTCPeerConnection): Set<IceAgent> {
 /**
  * Gives each ICE agent of `pc` fresh credentials, a ufrag not `taken` (the
  * mux's live connections). Call before createAnswer: werift reads them when it
- * writes the answer and checks every STUN request against them.
+ * writes the answer and signs every STUN response with them, and the UDP mux
+ * verifies a new peer's first check with them (werift 0.25.2 verifies no request).
  */
 export function setIceCredentials(pc: RTCPeerConnection, taken: (ufrag: string) => boolean): void {
   for (const agent of iceAgentsOf(pc)) {

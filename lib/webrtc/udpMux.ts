@@ -5,7 +5,7 @@ import { type BatchSender, SendManySender } from "./batchSender.ts";
 import { DatagramBatch, MAX_UDP_PAYLOAD } from "./datagramBatch.ts";
 import { GsoBatchSender } from "./gsoBatchSender.ts";
 import { findUdpSocketFd, libcUdp } from "./libcUdp.ts";
-import { parseStun, STUN_BINDING_REQUEST } from "./stunMessage.ts";
+import { parseStun, STUN_BINDING_REQUEST, verifyStunIntegrity } from "./stunMessage.ts";
 
 /** Where a datagram came from or goes to, as werift passes it: [host, port]. */
 export type Address = [string, number];
@@ -36,6 +36,8 @@ export class MuxedTransport {
     private readonly mux: UdpMux,
     /** The local ICE ufrag of the connection this transport belongs to (read when routing). */
     readonly localUfrag: () => string,
+    /** Its local ICE password, which keys the first check's MESSAGE-INTEGRITY (read when routing). */
+    readonly localPassword: () => string,
   ) {}
 
   /** One datagram from the socket for this transport's connection. */
@@ -83,8 +85,10 @@ export class MuxedTransport {
    * sends or closes through it goes nowhere.
    */
   handOver(): MuxedTransport {
-    const ufrag = this.localUfrag(); // a string, not the closure over werift's connection
-    const successor = this.mux.createTransport(() => ufrag);
+    // Strings, not the closures over werift's connection.
+    const ufrag = this.localUfrag();
+    const password = this.localPassword();
+    const successor = this.mux.createTransport(() => ufrag, () => password);
     successor.lastDtlsFlight = this.lastDtlsFlight;
     this.mux.reroute(this, successor);
     this.closed = true;
@@ -112,12 +116,24 @@ const SLAB_BYTES = 256 * 1024;
  * ICE UDP mux: every WebRTC peer connection's media on one UDP socket, as
  * fly.io and firewalls need (one known port). First contact is routed by the
  * STUN USERNAME of a Binding request (RFC 8445 7.2.2: "local ufrag:remote ufrag"
- * from our side's view), later datagrams (STUN, DTLS, SRTP, SRTCP, RFC 7983
- * demultiplexing happens in werift) by the remote address that first contact
- * bound. Routes go away with their transport.
+ * from our side's view) whose MESSAGE-INTEGRITY that connection's local
+ * password verifies (RFC 8445 7.3), later datagrams (STUN, DTLS, SRTP, SRTCP,
+ * RFC 7983 demultiplexing happens in werift) by the remote address that first
+ * contact bound. Routes go away with their transport.
  */
 export class UdpMux {
-  readonly stats = { routed: 0, unroutable: 0, socketErrors: 0, sendRetries: 0, sendFailures: 0, batches: 0, datagramsSent: 0 };
+  readonly stats = {
+    routed: 0,
+    /** First contact that is no Binding request, or names no live connection's ufrag: dropped. */
+    unroutable: 0,
+    /** First-contact Binding requests for a live ufrag without MESSAGE-INTEGRITY, or with a wrong one: dropped. */
+    integrityRefused: 0,
+    socketErrors: 0,
+    sendRetries: 0,
+    sendFailures: 0,
+    batches: 0,
+    datagramsSent: 0,
+  };
   readonly #socket: udp.Socket<"buffer">;
   readonly #logger: Logger;
   readonly #transports = new Set<MuxedTransport>();
@@ -194,8 +210,8 @@ export class UdpMux {
     return this.#routes.size;
   }
 
-  createTransport(localUfrag: () => string): MuxedTransport {
-    const transport = new MuxedTransport(this, localUfrag);
+  createTransport(localUfrag: () => string, localPassword: () => string): MuxedTransport {
+    const transport = new MuxedTransport(this, localUfrag, localPassword);
     this.#transports.add(transport);
     return transport;
   }
@@ -320,18 +336,42 @@ export class UdpMux {
   /** Routes one datagram from the socket to its peer connection's transport. */
   receive(data: Buffer, from: Address): void {
     const key = `${from[0]}:${from[1]}`;
-    let transport = this.#routes.get(key);
-    if (!transport) {
-      const ufrag = bindingRequestLocalUfrag(data);
-      transport = ufrag === undefined ? undefined : this.#byUfrag(ufrag);
-      if (!transport) {
-        this.stats.unroutable++;
-        return;
-      }
-      this.#routes.set(key, transport);
-    }
+    const transport = this.#routes.get(key) ?? this.#firstContact(data, key);
+    if (!transport) return;
     this.stats.routed++;
     transport.receive(data, from);
+  }
+
+  /**
+   * A datagram from an address with no route yet (the only ones parsed here:
+   * routed datagrams never are). It binds `key` to a transport only when it is
+   * a Binding request naming that transport's local ufrag whose
+   * MESSAGE-INTEGRITY verifies with that transport's local password (RFC 8445
+   * 7.3: short-term credentials, keyed with our password): knowing or guessing
+   * a ufrag binds nothing.
+   *
+   * RFC 5389 10.1.2 says to answer a request without MESSAGE-INTEGRITY or
+   * USERNAME with 400, and one whose integrity fails with 401. We drop it
+   * instead, as pion does: the source address is unverified, so an answer
+   * could be reflected at a spoofed victim and would tell a guesser that the
+   * ufrag is live, while a real peer retransmits its checks (RFC 5389 7.2.1,
+   * RFC 8445 14.3) and loses nothing. (werift 0.25.2 does not verify requests at all: this is
+   * the only check before the hand-over.)
+   */
+  #firstContact(data: Buffer, key: string): MuxedTransport | undefined {
+    const ufrag = bindingRequestLocalUfrag(data);
+    const transport = ufrag === undefined ? undefined : this.#byUfrag(ufrag);
+    if (!transport) {
+      this.stats.unroutable++;
+      return undefined;
+    }
+    // verifyStunIntegrity is false for a request without MESSAGE-INTEGRITY too.
+    if (!verifyStunIntegrity(data, transport.localPassword())) {
+      this.stats.integrityRefused++;
+      return undefined;
+    }
+    this.#routes.set(key, transport);
+    return transport;
   }
 
   /** Whether a live connection on the mux has this local ufrag (they must be unique: they route first checks). */

@@ -37,7 +37,8 @@ function patchWerift(): void {
     const current = gathering;
     gathering = undefined;
     if (!current || type !== "udp4") return originalInit(type, options);
-    return current.mux.createTransport(() => current.connection.localUsername);
+    const agent = current.connection; // its credentials (setIceCredentials) are read when a first check arrives
+    return current.mux.createTransport(() => agent.localUsername, () => agent.localPassword);
   };
 }
 

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import { buildBindingRequest } from "../../lib/webrtc/stunMessage.ts";
 import { startTestServer, type TestServer } from "../helpers/testServer.ts";
 
 let server: TestServer | undefined;
@@ -17,12 +18,26 @@ describe("GET /api/udp", () => {
       for (let i = 0; i < 3; i++) mux.queueWith(500, ["127.0.0.1", peer.port], (into, at) => into.fill(i, at, at + 500));
       mux.flush();
       const info = await (await server.app.request("/api/udp")).json();
-      expect(info).toMatchObject({ address: "127.0.0.1", port: mux.port, sendMethod: "sendmmsg+gso", datagramsSent: 3, messagesSent: 1, sendFailures: 0 });
+      expect(info).toMatchObject({ address: "127.0.0.1", port: mux.port, sendMethod: "sendmmsg+gso", datagramsSent: 3, messagesSent: 1, sendFailures: 0, integrityRefused: 0 });
       expect(info.srtpSealing).toBe("frames in C + libcrypto"); // TinyCC and libcrypto.so.3 are on this machine and in the image
       for (let i = 0; i < 100 && received < 3; i++) await Bun.sleep(5);
       expect(received).toBe(3);
     } finally {
       peer.close();
+    }
+  });
+
+  test("counts first checks dropped for a MESSAGE-INTEGRITY our password does not verify", async () => {
+    server = await startTestServer();
+    const mux = server.webrtc.mux!;
+    const transport = mux.createTransport(() => "ours", () => "our-ice-password-0123456");
+    try {
+      const transactionId = new Uint8Array(12);
+      const forged = buildBindingRequest({ transactionId, username: "ours:theirs", password: "guessed", priority: 1, iceControlling: 1n });
+      mux.receive(Buffer.from(forged), ["192.0.2.7", 50_000]);
+      expect(await (await server.app.request("/api/udp")).json()).toMatchObject({ integrityRefused: 1, routes: 0, routed: 0 });
+    } finally {
+      await transport.close();
     }
   });
 

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { Message, methods, classes } from "werift";
 import { bindingRequestLocalUfrag, UdpMux } from "../../lib/webrtc/udpMux.ts";
+import { buildBindingRequest } from "../../lib/webrtc/stunMessage.ts";
 import { silentLogger } from "../../lib/logger.ts";
 import { readFixture } from "../fixtures/readFixture.ts";
 import { feedRealtime } from "../helpers/feed.ts";
@@ -117,7 +118,7 @@ describe("MuxedTransport hand-over", () => {
     const peer = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0, socket: { data: () => {} } });
     try {
       const to: [string, number] = ["127.0.0.1", peer.port];
-      const transport = mux.createTransport(() => "ours");
+      const transport = mux.createTransport(() => "ours", () => PASSWORD);
       const dtls = (type: number, tag: number) => Buffer.from([type, 0xfe, 0xfd, tag]);
       transport.receive(dtls(22, 1), to); // ClientHello
       await transport.send(dtls(22, 2), to); // ServerHello ... one flight of two datagrams
@@ -132,7 +133,7 @@ describe("MuxedTransport hand-over", () => {
       const successor = transport.handOver();
       successor.onData = (data) => received.push(data);
       expect(successor.lastDtlsFlight.map((d) => d[3])).toEqual([5]);
-      mux.receive(Buffer.from(bindingRequestFor("ours")), to); // first contact binds the route to the successor
+      mux.receive(bindingRequest("ours", PASSWORD), to); // first contact binds the route to the successor
       expect(received).toHaveLength(1);
       const sentBefore = mux.stats.datagramsSent;
       await transport.send(dtls(21, 6), to); // werift's goodbye after the hand-over: dropped
@@ -147,11 +148,88 @@ describe("MuxedTransport hand-over", () => {
   });
 });
 
-function bindingRequestFor(ufrag: string): Uint8Array {
+const PASSWORD = "our-ice-password-0123456";
+
+/** A browser's connectivity check to `ufrag` (RFC 8445 7.2.2), MESSAGE-INTEGRITY keyed with `password`. */
+function bindingRequest(ufrag: string, password: string): Buffer {
+  const transactionId = crypto.getRandomValues(new Uint8Array(12));
+  return Buffer.from(buildBindingRequest({ transactionId, username: `${ufrag}:theirs`, password, priority: 1, iceControlling: 1n }));
+}
+
+/** The same check with no MESSAGE-INTEGRITY at all (werift's Message adds none unless asked). */
+function bindingRequestWithoutIntegrity(ufrag: string): Buffer {
   const request = new Message(methods.BINDING, classes.REQUEST);
   request.setAttribute("USERNAME", `${ufrag}:theirs`);
-  return request.bytes;
+  return Buffer.from(request.bytes);
 }
+
+describe("UdpMux first contact: a route only for a check our ICE password verifies (RFC 8445 7.3, RFC 5389 10.1.2)", () => {
+  const from: [string, number] = ["192.0.2.7", 50_000];
+  const dtls = Buffer.from([22, 0xfe, 0xfd, 0]);
+
+  /** A mux with one connection ("ours", PASSWORD) and what reached that connection. */
+  async function muxWithOneConnection() {
+    const mux = await UdpMux.open({ port: 0, address: "127.0.0.1", logger: silentLogger });
+    const received: Buffer[] = [];
+    const transport = mux.createTransport(() => "ours", () => PASSWORD);
+    transport.onData = (data) => received.push(data);
+    return { mux, transport, received };
+  }
+
+  test.each([
+    ["a wrong password", () => bindingRequest("ours", "guessed-password-0123456")],
+    ["no MESSAGE-INTEGRITY", () => bindingRequestWithoutIntegrity("ours")],
+    ["another connection's password", () => bindingRequest("ours", "the-other-password-01234")],
+  ])("a check with our ufrag and %s binds no route, is dropped and counted", async (_, check) => {
+    const { mux, received } = await muxWithOneConnection();
+    const other = mux.createTransport(() => "other", () => "the-other-password-01234");
+    try {
+      mux.receive(check(), from);
+      mux.receive(dtls, from); // and what follows from that address goes nowhere
+      expect(mux.routeCount).toBe(0);
+      expect(received).toHaveLength(0);
+      expect(mux.stats).toMatchObject({ integrityRefused: 1, unroutable: 1, routed: 0 });
+    } finally {
+      await other.close();
+      await mux.close();
+    }
+  });
+
+  test("a check our password verifies binds the route; later datagrams from there are not parsed", async () => {
+    const { mux, received } = await muxWithOneConnection();
+    try {
+      mux.receive(bindingRequest("ours", "guessed-password-0123456"), from); // a forger first: costs the peer nothing
+      mux.receive(bindingRequest("ours", PASSWORD), from);
+      mux.receive(dtls, from);
+      mux.receive(bindingRequestWithoutIntegrity("ours"), from); // routed: werift's to judge, not the mux's
+      expect(mux.routeCount).toBe(1);
+      expect(received).toHaveLength(3);
+      expect(mux.stats).toMatchObject({ integrityRefused: 1, unroutable: 0, routed: 3 });
+    } finally {
+      await mux.close();
+    }
+  });
+
+  test("after the hand-over the successor's route needs the same password", async () => {
+    const { mux, transport } = await muxWithOneConnection();
+    try {
+      const successor = transport.handOver();
+      const received: Buffer[] = [];
+      successor.onData = (data) => received.push(data);
+      mux.receive(bindingRequest("ours", "guessed-password-0123456"), from);
+      mux.receive(bindingRequestWithoutIntegrity("ours"), from);
+      expect(mux.routeCount).toBe(0);
+      expect(mux.stats.integrityRefused).toBe(2);
+      mux.receive(bindingRequest("ours", PASSWORD), from);
+      expect(mux.routeCount).toBe(1);
+      expect(received).toHaveLength(1);
+      await successor.close();
+      expect(mux.routeCount).toBe(0);
+    } finally {
+      await mux.close();
+    }
+  });
+});
 
 describe("all WebRTC media on one UDP port", () => {
   test("50 viewers over 3 streams: one socket, candidates on the mux port, no cross-talk", async () => {
@@ -194,6 +272,8 @@ describe("all WebRTC media on one UDP port", () => {
       });
       // One muxed transport per viewer and gathered address (the announced one and the interfaces).
       expect(server.webrtc.mux!.transportCount).toBeGreaterThanOrEqual(51);
+      // Every real viewer's first check carried a MESSAGE-INTEGRITY its connection's password verifies.
+      expect(server.webrtc.mux!.stats.integrityRefused).toBe(0);
     } finally {
       await Promise.all(viewers.map((v) => v.close()));
     }
