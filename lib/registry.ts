@@ -177,6 +177,11 @@ export class Registry {
     };
   }
 
+  /** Requests waiting for any stream's output right now. */
+  get waitingCount(): number {
+    return this.#waiters.size;
+  }
+
   /** Requests (WHEP POSTs) waiting for this stream's output right now. */
   waitingFor(name: string): number {
     let count = 0;

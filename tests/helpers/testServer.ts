@@ -4,16 +4,31 @@ import { serveHttp } from "../../lib/runtime/httpServer.ts";
 import { setUpWebrtc, type WebrtcSetup } from "../../lib/webrtc/webrtcSetup.ts";
 import { createApp } from "../../routes/app.ts";
 import { createAppContext, type AppContext } from "../../routes/context.ts";
+import { liveChildCount } from "./children.ts";
+import { eventually } from "./eventually.ts";
+import { liveTimerCount } from "./liveTimers.ts";
+import { ownUdpSockets } from "./udpSockets.ts";
+
+/** How long assertClean() lets closing things finish (werift closes a peer connection a turn later). */
+const SETTLE_MS = 3000;
 
 export interface TestServer extends AppContext {
   webrtc: WebrtcSetup;
   app: ReturnType<typeof createApp>;
   /** Base URL when started with listen: true. */
   url: string;
+  /**
+   * The leak check, called by every test that starts a server BEFORE close()
+   * (which ends everything, and would hide a leak): viewers, streams, waiting
+   * requests, mux peers and routes, UDP sockets, timers and child processes
+   * back to where they were when the server started. Throws naming what is left.
+   */
+  assertClean(): Promise<void>;
+  /** Ends whatever is left and frees the ports: the teardown, after assertClean(). */
   close(): Promise<void>;
 }
 
-/** The real app on a loopback port (or none, for app.request()); close() checks nothing is left behind. */
+/** The real app on a loopback port (or none, for app.request()). */
 export async function startTestServer(
   env: Record<string, string> = {},
   options: { listen?: boolean; logSink?: (line: string) => void } = {},
@@ -30,11 +45,30 @@ export async function startTestServer(
   const { viewers, registry } = ctx;
   const app = createApp(ctx);
   const server = options.listen ? serveHttp(app.fetch, { port: 0, hostname: "127.0.0.1" }) : undefined; // as main.ts
+  const baseline = { sockets: ownUdpSockets().length, timers: liveTimerCount(), children: liveChildCount() };
+  const leftovers = (): string[] => {
+    const left: string[] = [];
+    const more = (what: string, now: number, before = 0) => now > before && left.push(`${what}: ${now} (was ${before})`);
+    more("WHEP viewers", viewers.size);
+    more("live streams", registry.list().length);
+    more("requests waiting for a stream", registry.waitingCount);
+    more("UDP mux peers", webrtc.mux?.transportCount ?? 0);
+    more("UDP mux routes", webrtc.mux?.routeCount ?? 0);
+    more("UDP sockets", ownUdpSockets().length, baseline.sockets);
+    more("pending timers", liveTimerCount(), baseline.timers);
+    more("child processes", liveChildCount(), baseline.children);
+    return left;
+  };
   return {
     ...ctx,
     webrtc,
     app,
     url: server ? `http://127.0.0.1:${server.port}` : "http://wisp.test",
+    async assertClean() {
+      await eventually(() => leftovers().length === 0, "the test's sessions to be freed", SETTLE_MS).catch(() => {
+        throw new Error(`left behind by the test: ${leftovers().join("; ")}`);
+      });
+    },
     async close() {
       viewers.closeAll("test over");
       registry.close();
@@ -42,4 +76,16 @@ export async function startTestServer(
       await webrtc.close();
     },
   };
+}
+
+/**
+ * A test file's teardown: the leak check first, then close() whatever it
+ * found (so one failing test does not leave ports open for the next).
+ */
+export async function checkAndClose(server: TestServer | undefined): Promise<void> {
+  try {
+    await server?.assertClean();
+  } finally {
+    await server?.close();
+  }
 }

@@ -1,15 +1,19 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import type { AccessRequest } from "../../lib/auth/accessControl.ts";
+import type { IngestSession } from "../../lib/ingestSession.ts";
 import { readFixture } from "../fixtures/readFixture.ts";
-import { startTestServer, type TestServer } from "../helpers/testServer.ts";
+import { checkAndClose, startTestServer, type TestServer } from "../helpers/testServer.ts";
 import { chromeLikeOffer } from "../webrtc/chromeOffer.ts";
 
 const AV = readFixture("av.mpegts");
 
 let server: TestServer | undefined;
 let hook: ReturnType<typeof Bun.serve> | undefined;
+/** Streams a test started: it ends them (its viewers and publishers with them) before the leak check. */
+const started: IngestSession[] = [];
 afterEach(async () => {
-  await server?.close();
+  for (const session of started.splice(0)) session.end("finished");
+  await checkAndClose(server);
   await hook?.stop(true);
   server = undefined;
   hook = undefined;
@@ -25,6 +29,7 @@ const publishOffer = () => chromeLikeOffer({ direction: "sendonly" });
 function liveCam(s: TestServer) {
   const session = s.registry.startSession("cam");
   session.write(AV.subarray(0, 188 * 100));
+  started.push(session);
   return session;
 }
 
@@ -46,7 +51,9 @@ describe("publishing needs a publish token on every publishing route", () => {
     server = await startTestServer({ WHIP_TOKENS: "old-name" });
     expect((await pushTo(server, "/ingest/cam")).status).toBe(401);
     expect((await offerTo(server, "/whip/cam", publishOffer())).status).toBe(401);
-    expect((await offerTo(server, "/whip/cam?token=old-name", publishOffer())).status).toBe(201);
+    const published = await offerTo(server, "/whip/cam?token=old-name", publishOffer());
+    expect(published.status).toBe(201);
+    expect((await server.app.request(published.headers.get("Location")!, { method: "DELETE" })).status).toBe(200);
   });
 
   test("taking over a live name is a publish: an anonymous push or WHIP offer leaves the stream and its session alone", async () => {

@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { readFixture } from "../fixtures/readFixture.ts";
-import { startTestServer, type TestServer } from "../helpers/testServer.ts";
+import { checkAndClose, startTestServer, type TestServer } from "../helpers/testServer.ts";
 
 const AV = readFixture("av.mpegts");
 
 let server: TestServer | undefined;
 afterEach(async () => {
-  await server?.close();
+  await checkAndClose(server);
   server = undefined;
 });
 

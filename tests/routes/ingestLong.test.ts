@@ -2,7 +2,8 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { fileURLToPath } from "node:url";
 import type { IngestSession } from "../../lib/ingestSession.ts";
 import { readFixture } from "../fixtures/readFixture.ts";
-import { startTestServer, type TestServer } from "../helpers/testServer.ts";
+import { trackChild } from "../helpers/children.ts";
+import { checkAndClose, startTestServer, type TestServer } from "../helpers/testServer.ts";
 
 // Pushes that outlast Bun's own limits (FACTS.md): its 128 MiB body limit, and its per-request
 // timeout that a slow body does not feed. Both cut every push before; these would fail again if
@@ -10,7 +11,7 @@ import { startTestServer, type TestServer } from "../helpers/testServer.ts";
 
 let server: TestServer | undefined;
 afterEach(async () => {
-  await server?.close();
+  await checkAndClose(server);
   server = undefined;
 });
 
@@ -22,11 +23,11 @@ describe("long pushes", () => {
   test("300 MB at full speed from ffmpeg through one session: all of it arrives, the push ends normally", async () => {
     server = await startTestServer({}, { listen: true });
     const input = fileURLToPath(new URL("../fixtures/av-6s.mpegts", import.meta.url));
-    const ffmpeg = Bun.spawn(
+    const ffmpeg = trackChild(Bun.spawn(
       ["ffmpeg", "-hide_banner", "-loglevel", "error", "-stream_loop", "-1", "-i", input, "-c", "copy", "-fs", "300000000",
         "-f", "mpegts", `${server.url}/ingest/big`],
       { stdout: "ignore", stderr: "pipe", stdin: "ignore" },
-    );
+    ));
     try {
       const session = await server.registry.waitForOutput("big", { timeoutMs: 10_000 });
       const reason = await ended(session);

@@ -1,14 +1,18 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import type { IngestSession } from "../../lib/ingestSession.ts";
 import { readFixture } from "../fixtures/readFixture.ts";
 import { eventually } from "../helpers/eventually.ts";
-import { startTestServer, type TestServer } from "../helpers/testServer.ts";
+import { checkAndClose, startTestServer, type TestServer } from "../helpers/testServer.ts";
 import { chromeLikeOffer } from "../webrtc/chromeOffer.ts";
 
 const AV = readFixture("av.mpegts");
 
 let server: TestServer | undefined;
+/** Streams a test started: it ends them (its viewers with them) before the leak check. */
+const started: IngestSession[] = [];
 afterEach(async () => {
-  await server?.close();
+  for (const session of started.splice(0)) session.end("finished");
+  await checkAndClose(server);
   server = undefined;
 });
 
@@ -18,6 +22,7 @@ const sdpPost = (s: TestServer, path: string, body: BodyInit, headers: Record<st
 function liveStream(s: TestServer, name: string) {
   const session = s.registry.startSession(name);
   session.write(AV.subarray(0, 188 * 100));
+  started.push(session);
   return session;
 }
 
