@@ -1,4 +1,5 @@
 import { expect, test } from "bun:test";
+import { readFixture } from "./fixtures/readFixture.ts";
 
 // main.ts as the Dockerfile and the README run it: `bun run main.ts`.
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
@@ -56,4 +57,32 @@ test("a bad setting stops start-up with a message naming the variable", async ()
   });
   expect(await proc.exited).toBe(2);
   expect(await new Response(proc.stderr).text()).toContain('WEBRTC_PUBLIC_IPS: "not-an-ip" is not an IPv4 address');
+});
+
+test("SIGTERM drains: a live push is served until DRAIN_TIMEOUT_MS, then answered 503, and the process exits 0", async () => {
+  const proc = Bun.spawn([process.execPath, "run", MAIN], {
+    env: { ...process.env, PORT: "0", HOST: "127.0.0.1", WEBRTC_UDP_ADDR: "127.0.0.1:0", LOG_LEVEL: "info", DRAIN_TIMEOUT_MS: "800" },
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  try {
+    const log = logLines(proc.stdout);
+    const { url } = await log.find("wisp listening");
+    let controller!: ReadableStreamDefaultController<Uint8Array>;
+    const body = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
+    const push = fetch(new URL("/ingest/cam", url!), { method: "PUT", body, duplex: "half" } as RequestInit);
+    controller.enqueue(readFixture("av.mpegts"));
+    await log.find("ingest session started");
+    proc.kill("SIGTERM");
+    await log.find("draining: no new sessions; serving the live ones until they end");
+    const refused = await fetch(new URL("/ingest/other", url!), { method: "PUT", body: "x" });
+    expect(refused.status).toBe(503);
+    const answer = await push;
+    expect(answer.status).toBe(503);
+    expect(await answer.text()).toContain("the server is shutting down");
+    expect(await log.find("drained")).toMatchObject({ viewersEnded: 0, streamsEnded: 1, endedByThemselves: false });
+    expect(await proc.exited).toBe(0);
+  } finally {
+    if (proc.exitCode === null) proc.kill("SIGKILL"); // only when an assertion failed first
+  }
 });
