@@ -21,9 +21,32 @@ describe("loadConfig", () => {
     ["WHEP_MAX_VIEWERS", "-1"],
     ["WHEP_WAIT_TIMEOUT_MS", "soon"],
     ["LOG_LEVEL", "loud"],
+    ["AUTH_WEBHOOK_URL", "ftp://auth.example"],
+    ["INGEST_IDLE_TIMEOUT_MS", "10"],
+    ["MAX_BODY_BYTES", "big"],
+    ["MAX_STREAMS", "0"],
+    ["DRAIN_TIMEOUT_MS", "-5"],
   ])("%s=%s fails naming the variable", (key, value) => {
     expect(() => loadConfig({ [key]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [key]: value })).toThrow(new RegExp(`^${key}=`));
+  });
+
+  test("limits and auth: safe defaults; WHIP_TOKENS is read as PUBLISH_TOKENS", () => {
+    expect(loadConfig({})).toMatchObject({
+      publishTokens: [],
+      playTokens: [],
+      authWebhookUrl: undefined,
+      authWebhookTimeoutMs: 2000,
+      ingestIdleTimeoutMs: 30_000,
+      ingestProbeBytes: 1_048_576,
+      maxBodyBytes: 65_536,
+      maxOfferMedia: 16,
+      maxStreams: 100,
+      connectTimeoutMs: 10_000,
+      drainTimeoutMs: 30_000,
+    });
+    expect(loadConfig({ WHIP_TOKENS: "a, b" }).publishTokens).toEqual(["a", "b"]);
+    expect(() => loadConfig({ WHIP_TOKENS: "a", PUBLISH_TOKENS: "b" })).toThrow("PUBLISH_TOKENS and WHIP_TOKENS are set to different values");
   });
 
   test("the README's configuration table lists every key with its default", () => {
