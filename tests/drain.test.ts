@@ -42,7 +42,7 @@ describe("drain (SIGTERM)", () => {
     expect(refusedWait.status).toBe(503);
     expect(refusedWait.headers.get("Retry-After")).toBe("5");
     expect(await refusedWait.text()).toContain("the server is shutting down and takes no new sessions");
-    for (const refused of [await offer(s, "cam"), await fetch(`${s.url}/ingest/other`, { method: "PUT", body: AV.subarray(0, 1880) })]) {
+    for (const refused of [await offer(s, "cam"), await fetch(`${s.url}/ingest/other`, { method: "PUT", body: Buffer.from(AV.subarray(0, 1880)) })]) {
       expect(refused.status).toBe(503);
       expect(refused.headers.get("Retry-After")).toBe("5");
     }

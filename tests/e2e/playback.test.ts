@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import type { Page } from "playwright-core";
 import { launchChromium, waitForPlayback } from "../helpers/browser.ts";
 import { ffmpegPush } from "../helpers/ffmpegPush.ts";
-import { startTestServer, type TestServer } from "../helpers/testServer.ts";
+import { checkAndClose, startTestServer, type TestServer } from "../helpers/testServer.ts";
 
 // Real Debian Chromium plays what a real ffmpeg pushes over MPEG-TS ingest.
 let server: TestServer;
@@ -13,11 +13,17 @@ beforeAll(async () => {
   browser = await launchChromium();
 });
 
+// Each test closes its pages and stops its pushes; then the leak check, before anything is closed for it.
+afterEach(async () => {
+  await server.assertClean();
+});
+
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  expect(server.viewers.size).toBe(0);
-  expect(server.registry.list()).toEqual([]);
+  try {
+    await checkAndClose(server);
+  } finally {
+    await browser?.close();
+  }
 });
 
 async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
 import { launchChromium, waitForPlayback } from "../helpers/browser.ts";
-import { startTestServer, type TestServer } from "../helpers/testServer.ts";
+import { checkAndClose, startTestServer, type TestServer } from "../helpers/testServer.ts";
 
 // One Chromium page publishes its fake camera and microphone over WHIP; another
 // plays the stream over WHEP, started right after the WHIP answer.
@@ -12,11 +12,17 @@ beforeAll(async () => {
   browser = await launchChromium(["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]);
 });
 
+// The test stops its player and publisher and closes their pages; then the leak check, before anything is closed for it.
+afterEach(async () => {
+  await server.assertClean();
+});
+
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  expect(server.viewers.size).toBe(0);
-  expect(server.registry.list()).toEqual([]);
+  try {
+    await checkAndClose(server);
+  } finally {
+    await browser?.close();
+  }
 });
 
 test("Chromium publishes over WHIP and another page plays it over WHEP", async () => {

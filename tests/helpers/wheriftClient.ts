@@ -1,4 +1,4 @@
-import { RTCPeerConnection, type RtpPacket } from "werift";
+import { RTCPeerConnection, type RTCDtlsTransport, type RtpPacket } from "werift";
 import { gatheringComplete, h264Codec, opusCodec } from "../../lib/webrtc/peerFactory.ts";
 
 export interface WhepTestClient {
@@ -8,6 +8,8 @@ export interface WhepTestClient {
   answer: string;
   video: RtpPacket[];
   audio: RtpPacket[];
+  /** Every DTLS (and ICE) transport werift made for it, a spare one left by bundling included; close() stops them all. */
+  transports: RTCDtlsTransport[];
   /** Resolves once `predicate` holds after some packet arrived (rejects after timeoutMs). */
   until(predicate: () => boolean, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -37,6 +39,9 @@ export async function whepPlay(
   if (options.audio !== false) pc.addTransceiver("audio", { direction: "recvonly" }).onTrack.subscribe((t) => t.onReceiveRtp.subscribe(record(audio)));
   await pc.setLocalDescription(await pc.createOffer());
   await gatheringComplete(pc);
+  // werift (bundlePolicy max-compat) gathers an ICE transport per m-line; when the answer bundles them
+  // it moves the audio m-line onto the video's transport and leaves the spare one open, sockets and all.
+  const transports = [...new Set(pc.getTransceivers().flatMap((t) => t.dtlsTransport ?? []))];
   const response = await (options.fetch ?? fetch)(url, {
     method: "POST",
     headers: { "Content-Type": "application/sdp" },
@@ -52,6 +57,7 @@ export async function whepPlay(
     answer,
     video,
     audio,
+    transports,
     until(predicate, timeoutMs = 10_000) {
       return new Promise((resolve, reject) => {
         const check = () => {
@@ -70,6 +76,7 @@ export async function whepPlay(
     },
     async close() {
       await pc.close();
+      await Promise.all(transports.map((t) => t.stop())); // the spare one too (a no-op for those closed)
     },
   };
 }

@@ -31,6 +31,9 @@ export async function whipPublish(
   const audio = hasAudio ? pc.addTransceiver("audio", { direction: "sendonly" }) : undefined;
   await pc.setLocalDescription(await pc.createOffer());
   await gatheringComplete(pc);
+  // werift (bundlePolicy max-compat) gathers an ICE transport per m-line; when the answer bundles them it
+  // moves the audio m-line onto the video's transport and pc.close() leaves the spare one open, socket and all.
+  const transports = [...new Set(pc.getTransceivers().flatMap((t) => t.dtlsTransport ?? []))];
   const response = await fetch(url, {
     method: "POST",
     headers: { "Content-Type": "application/sdp", ...options.headers },
@@ -54,6 +57,7 @@ export async function whipPublish(
     async close() {
       stopped = true;
       await pc.close();
+      await Promise.all(transports.map((t) => t.stop())); // the spare one too (a no-op for those closed)
     },
   };
 }

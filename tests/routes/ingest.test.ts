@@ -1,13 +1,17 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import type { IngestSession } from "../../lib/ingestSession.ts";
 import { readFixture } from "../fixtures/readFixture.ts";
-import { startTestServer, type TestServer } from "../helpers/testServer.ts";
+import { checkAndClose, startTestServer, type TestServer } from "../helpers/testServer.ts";
 import { chromeLikeOffer } from "../webrtc/chromeOffer.ts";
 
 const AV = readFixture("av.mpegts");
 
 let server: TestServer | undefined;
+/** Streams a test started itself (not by a push): it ends them, their viewers with them, before the leak check. */
+const sessions: IngestSession[] = [];
 afterEach(async () => {
-  await server?.close();
+  for (const session of sessions.splice(0)) session.end("finished");
+  await checkAndClose(server);
   server = undefined;
 });
 
@@ -87,7 +91,9 @@ describe("a WHEP POST waiting longer than Bun's 10 s idle timeout", () => {
     const started = Date.now();
     const pending = fetch(`${server.url}/whep/late`, { method: "POST", headers: { "Content-Type": "application/sdp" }, body: chromeLikeOffer() });
     await Bun.sleep(11_000);
-    server.registry.startSession("late").write(AV.subarray(0, 188 * 100));
+    const session = server.registry.startSession("late");
+    sessions.push(session);
+    session.write(AV.subarray(0, 188 * 100));
     const res = await pending;
     expect(res.status).toBe(201);
     expect(Date.now() - started).toBeGreaterThan(11_000);

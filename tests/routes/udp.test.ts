@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { buildBindingRequest } from "../../lib/webrtc/stunMessage.ts";
-import { startTestServer, type TestServer } from "../helpers/testServer.ts";
+import { checkAndClose, startTestServer, type TestServer } from "../helpers/testServer.ts";
 
 let server: TestServer | undefined;
 afterEach(async () => {
-  await server?.close();
+  await checkAndClose(server);
   server = undefined;
 });
 
@@ -45,7 +45,7 @@ describe("GET /api/udp", () => {
     for (const env of [{ WEBRTC_NATIVE_SRTP: "off" }, { WEBRTC_HANDOVER: "off" }] as Record<string, string>[]) {
       server = await startTestServer(env);
       expect((await (await server.app.request("/api/udp")).json()).srtpSealing).toBe("packets, libcrypto");
-      await server.close();
+      await checkAndClose(server);
       server = undefined;
     }
   });

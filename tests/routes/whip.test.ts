@@ -1,10 +1,14 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { startTestServer, type TestServer } from "../helpers/testServer.ts";
+import type { IngestSession } from "../../lib/ingestSession.ts";
+import { checkAndClose, startTestServer, type TestServer } from "../helpers/testServer.ts";
 import { chromeLikeOffer } from "../webrtc/chromeOffer.ts";
 
 let server: TestServer | undefined;
+/** Streams a test started itself: it ends them before the leak check. */
+const started: IngestSession[] = [];
 afterEach(async () => {
-  await server?.close();
+  for (const session of started.splice(0)) session.end("finished");
+  await checkAndClose(server);
   server = undefined;
 });
 
@@ -37,6 +41,7 @@ describe("POST /whip/{stream}", () => {
   test("a VP8-only offer gets 422 saying H.264 is required, and replaces nothing", async () => {
     server = await startTestServer();
     const live = server.registry.startSession("cam");
+    started.push(live);
     const res = await post(server, publishOffer(["96 VP8/90000"]));
     expect(res.status).toBe(422);
     expect(await res.text()).toContain("needs H.264");
@@ -56,7 +61,9 @@ describe("POST /whip/{stream}", () => {
     expect(none.headers.get("WWW-Authenticate")).toBe('Bearer realm="wisp"');
     expect(await none.text()).toContain("Authorization: Bearer");
     expect((await post(server, publishOffer(), { Authorization: "Bearer wrong" })).status).toBe(401);
-    expect((await post(server, publishOffer(), { Authorization: "Bearer other" })).status).toBe(201);
+    const ok = await post(server, publishOffer(), { Authorization: "Bearer other" });
+    expect(ok.status).toBe(201);
+    expect((await server.app.request(ok.headers.get("Location")!, { method: "DELETE" })).status).toBe(200);
   });
 
   test("OPTIONS advertises application/sdp", async () => {

@@ -2,19 +2,32 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { Message, methods, classes } from "werift";
 import { bindingRequestLocalUfrag, UdpMux } from "../../lib/webrtc/udpMux.ts";
 import { buildBindingRequest } from "../../lib/webrtc/stunMessage.ts";
+import type { IngestSession } from "../../lib/ingestSession.ts";
 import { silentLogger } from "../../lib/logger.ts";
 import { readFixture } from "../fixtures/readFixture.ts";
+import { trackChild } from "../helpers/children.ts";
 import { feedRealtime } from "../helpers/feed.ts";
-import { startTestServer, type TestServer } from "../helpers/testServer.ts";
+import { checkAndClose, startTestServer, type TestServer } from "../helpers/testServer.ts";
 import { ownUdpSockets } from "../helpers/udpSockets.ts";
 import { whepPlay } from "../helpers/wheriftClient.ts";
 import { parseSps } from "../../lib/codec/h264.ts";
 
 let server: TestServer | undefined;
+/** Streams a test started: ending them stops their feeds and closes their viewers, before the leak check. */
+const sessions: IngestSession[] = [];
 afterEach(async () => {
-  await server?.close();
+  for (const session of sessions.splice(0)) session.end("finished");
+  await checkAndClose(server);
   server = undefined;
 });
+
+/** Starts `name` fed with `bytes` at real time; the feed stops when the session ends. */
+function liveSession(s: TestServer, name: string, bytes: Uint8Array, options: { durationMs: number; loops: number }) {
+  const session = s.registry.startSession(name);
+  sessions.push(session);
+  const feed = feedRealtime(session, bytes, options);
+  session.onEnd(() => feed.stop());
+}
 
 describe("bindingRequestLocalUfrag", () => {
   test("reads our ufrag from a Binding request's USERNAME", () => {
@@ -238,9 +251,7 @@ describe("all WebRTC media on one UDP port", () => {
     const streams = { big: readFixture("av-6s.mpegts"), small: readFixture("av.mpegts"), plain: readFixture("video-only.mpegts") };
     const sizes: Record<string, string> = { big: "640x360", small: "320x180", plain: "320x180" };
     for (const [name, bytes] of Object.entries(streams)) {
-      const session = server.registry.startSession(name);
-      const feed = feedRealtime(session, bytes, { durationMs: name === "big" ? 6000 : name === "small" ? 2000 : 4000, loops: 20 });
-      session.onEnd(() => feed.stop());
+      liveSession(server, name, bytes, { durationMs: name === "big" ? 6000 : name === "small" ? 2000 : 4000, loops: 20 });
     }
     const names = Object.keys(streams);
     // Viewers join in waves of ten: 51 werift handshakes at once on two cores is a test of werift's
@@ -282,9 +293,7 @@ describe("all WebRTC media on one UDP port", () => {
   test("200 connect/disconnect cycles leave the one socket and no routes behind", async () => {
     server = await startTestServer({ WHEP_MAX_VIEWERS: "0" }, { listen: true });
     const mux = server.webrtc.mux!;
-    const session = server.registry.startSession("cam");
-    const feed = feedRealtime(session, readFixture("av.mpegts"), { durationMs: 2000, loops: 100 });
-    session.onEnd(() => feed.stop());
+    liveSession(server, "cam", readFixture("av.mpegts"), { durationMs: 2000, loops: 100 });
     const serverSockets = () => ownUdpSockets().filter((s) => s.startsWith("127.0.0.1:")); // test clients bind 0.0.0.0
     for (let round = 0; round < 20; round++) {
       await Promise.all(
@@ -307,13 +316,11 @@ describe("all WebRTC media on one UDP port", () => {
 
   test("20 viewers in another process add no UDP socket to the server", async () => {
     server = await startTestServer({ WHEP_MAX_VIEWERS: "0" }, { listen: true });
-    const session = server.registry.startSession("cam");
-    const feed = feedRealtime(session, readFixture("av.mpegts"), { durationMs: 2000, loops: 100 });
-    session.onEnd(() => feed.stop());
-    const proc = Bun.spawn([process.execPath, new URL("../helpers/viewerProcess.ts", import.meta.url).pathname, `${server.url}/whep/cam`, "20"], {
+    liveSession(server, "cam", readFixture("av.mpegts"), { durationMs: 2000, loops: 100 });
+    const proc = trackChild(Bun.spawn([process.execPath, new URL("../helpers/viewerProcess.ts", import.meta.url).pathname, `${server.url}/whep/cam`, "20"], {
       stdout: "pipe",
       stderr: "inherit",
-    });
+    }));
     const before = ownUdpSockets();
     try {
       const { value } = await proc.stdout.getReader().read();

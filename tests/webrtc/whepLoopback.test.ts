@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { GenericNack, RtcpTransportLayerFeedback, type RtpPacket } from "werift";
+import type { IngestSession } from "../../lib/ingestSession.ts";
+import { trackChild } from "../helpers/children.ts";
 import { feedRealtime } from "../helpers/feed.ts";
-import { startTestServer, type TestServer } from "../helpers/testServer.ts";
+import { checkAndClose, startTestServer, type TestServer } from "../helpers/testServer.ts";
 import { whepPlay, type WhepTestClient } from "../helpers/wheriftClient.ts";
 import { readFixture } from "../fixtures/readFixture.ts";
 import { TsDemuxer } from "../../lib/mpegts/tsDemuxer.ts";
@@ -21,27 +23,35 @@ const AV = readFixture("av.mpegts"); // 2 s, H.264 GOP 30 at 30 fps + Opus
 
 let server: TestServer | undefined;
 const clients: WhepTestClient[] = [];
+/** Streams a test started: ending them stops their feeds and closes their viewers, before the leak check. */
+const sessions: IngestSession[] = [];
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
-  await server?.close();
-  expect(server?.viewers.size ?? 0).toBe(0);
+  for (const session of sessions.splice(0)) session.end("finished");
+  await checkAndClose(server);
   server = undefined;
 });
 
-async function liveServer(env: Record<string, string> = {}, source = { bytes: AV, durationMs: 2000 }) {
-  server = await startTestServer({ WHEP_MAX_VIEWERS: "0", ...env }, { listen: true });
-  const session = server.registry.startSession("cam");
-  const feed = feedRealtime(session, source.bytes, { durationMs: source.durationMs, loops: 10 });
+/** Starts "cam" fed with `bytes` at real time; the feed stops when the session ends. */
+function liveSession(s: TestServer, bytes: Uint8Array, options: { durationMs: number; loops: number }) {
+  const session = s.registry.startSession("cam");
+  sessions.push(session);
+  const feed = feedRealtime(session, bytes, options);
   session.onEnd(() => feed.stop());
   return session;
 }
 
+async function liveServer(env: Record<string, string> = {}, source = { bytes: AV, durationMs: 2000 }) {
+  server = await startTestServer({ WHEP_MAX_VIEWERS: "0", ...env }, { listen: true });
+  return liveSession(server, source.bytes, { durationMs: source.durationMs, loops: 10 });
+}
+
 /** `n` werift viewers of /whep/cam in a child process (tests/helpers/viewerProcess.ts), all receiving. */
 async function viewersInAnotherProcess(n: number) {
-  const proc = Bun.spawn([process.execPath, new URL("../helpers/viewerProcess.ts", import.meta.url).pathname, `${server!.url}/whep/cam`, String(n)], {
+  const proc = trackChild(Bun.spawn([process.execPath, new URL("../helpers/viewerProcess.ts", import.meta.url).pathname, `${server!.url}/whep/cam`, String(n)], {
     stdout: "pipe",
     stderr: "inherit",
-  });
+  }));
   const { value } = await proc.stdout.getReader().read();
   expect(new TextDecoder().decode(value)).toContain("ready");
   return proc;
@@ -235,9 +245,7 @@ describe("WHEP over loopback with a werift viewer", () => {
     const client = await play();
     await client.until(() => client.video.length > 20);
     const before = client.video.length;
-    const next = server!.registry.startSession("cam"); // takeover: the old session ends "replaced"
-    const feed = feedRealtime(next, AV, { durationMs: 2000, loops: 5 });
-    next.onEnd(() => feed.stop());
+    liveSession(server!, AV, { durationMs: 2000, loops: 5 }); // takeover: the old session ends "replaced"
     await client.until(() => client.video.length > before + 60);
     const video = client.video;
     for (let i = 1; i < video.length; i++) {

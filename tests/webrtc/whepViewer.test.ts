@@ -2,12 +2,12 @@ import { afterEach, expect, test } from "bun:test";
 import { WhepViewer } from "../../lib/webrtc/whepViewer.ts";
 import { readFixture } from "../fixtures/readFixture.ts";
 import { feedRealtime } from "../helpers/feed.ts";
-import { startTestServer, type TestServer } from "../helpers/testServer.ts";
+import { checkAndClose, startTestServer, type TestServer } from "../helpers/testServer.ts";
 import { chromeLikeOffer } from "./chromeOffer.ts";
 
 let server: TestServer | undefined;
 afterEach(async () => {
-  await server?.close();
+  await checkAndClose(server);
   server = undefined;
 });
 
