@@ -8,8 +8,12 @@ export type ContinuityVerdict =
   | { kind: "ok" }
   /** The second of two identical consecutive packets (2.4.3.3 allows one repeat): skip it. */
   | { kind: "duplicate" }
-  /** Packets were lost (or repeated more than once): what is being assembled is broken. */
-  | { kind: "gap"; message: string };
+  /**
+   * Packets were lost (or repeated more than once): what is being assembled is broken.
+   * `repeat`: the counter of the last two packets once more, a third copy or 16 packets
+   * lost; either way this packet's payload may have been read already.
+   */
+  | { kind: "gap"; message: string; repeat?: true };
 
 /**
  * 2.4.3.3: the counter increases by one per packet with payload of a PID;
@@ -37,8 +41,9 @@ export class ContinuityChecker {
     const wasRepeat = this.#repeated;
     this.#repeated = false;
     if (counter === expected) return { kind: "ok" };
-    const what = counter === last && wasRepeat ? "a third copy of" : "a jump to";
-    return { kind: "gap", message: `PID ${packet.pid}: ${what} continuity_counter ${counter}, expected ${expected}` };
+    const message = (what: string) => `PID ${packet.pid}: ${what} continuity_counter ${counter}, expected ${expected}`;
+    if (counter === last && wasRepeat) return { kind: "gap", message: message("a third copy of"), repeat: true };
+    return { kind: "gap", message: message("a jump to") };
   }
 
   /** Forget the last counter (e.g. the PID is no longer followed). */

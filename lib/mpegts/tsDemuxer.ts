@@ -188,6 +188,8 @@ export class TsDemuxer {
       // Lost payload belonged to the PES being assembled or to one whose start is gone: one unit lost.
       followed.pes.interrupt();
       this.#stats.droppedUnits++;
+      // A third copy (2.4.3.3 allows two) was read already: fed again, a PES it holds whole would come out twice.
+      if (verdict.repeat) return;
     }
     for (const output of followed.pes.push(packet)) this.#onPes(followed, output, events);
   }

@@ -58,3 +58,14 @@ test("reset forgets the last counter", () => {
   checker.reset();
   expect(checker.check(packet(9)).kind).toBe("ok");
 });
+
+test("a third copy is a gap marked as a repeat: its payload may have been read already", () => {
+  const checker = new ContinuityChecker();
+  checker.check(packet(3));
+  checker.check(packet(3));
+  expect(checker.check(packet(3))).toEqual({
+    kind: "gap",
+    message: "PID 256: a third copy of continuity_counter 3, expected 4",
+    repeat: true,
+  });
+});

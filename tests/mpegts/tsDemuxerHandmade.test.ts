@@ -178,6 +178,23 @@ describe("hand-made streams", () => {
     expect(tracksOf(events).length).toBe(1); // from the intact copy after the gap
   });
 
+  test("a packet sent three times (2.4.3.3 allows two): a continuity error, its unit still let go once", () => {
+    // Found by the fuzzer (seed 11, input 1546): a PES that fits one packet came out again from its third copy.
+    const b = new StreamBuilder().pat().pmt(H264_AND_OPUS).opus(0, OPUS_PES);
+    const opus = b.parts.at(-1)!; // the whole PES in one packet
+    b.raw(opus).raw(opus).video(3000);
+    const video = b.parts.at(-1)!;
+    const bytes = b.raw(video).raw(video).opus(3600, OPUS_PES).video(6000).bytes();
+    const { events, errors, stats } = demuxAll([bytes]);
+    expect(audioOf(events).map((u) => u.pts)).toEqual([0, 1800, 3600, 5400]);
+    expect(videoOf(events).map((u) => u.pts)).toEqual([3000, 6000]);
+    expect(errors.map((e) => [e.kind, e.message])).toEqual([
+      ["continuity", "PID 257: a third copy of continuity_counter 0, expected 1"],
+      ["continuity", "PID 256: a third copy of continuity_counter 0, expected 1"],
+    ]);
+    expect(stats.continuityErrors).toBe(2);
+  });
+
   test("a PAT without programs is reported", () => {
     const { errors } = demuxAll([new StreamBuilder().pat([[0, 0x10]]).bytes()]);
     expect(errors).toEqual([{ kind: "psi", pid: 0, message: "PAT lists no program" }]);
