@@ -1,11 +1,18 @@
 // A small WHEP client (draft-ietf-wish-whep): POST the offer, apply the answer,
 // trickle local candidates with PATCH, DELETE on leave. Reconnects when the
 // stream ends or the connection fails, so the page follows a stream that comes back.
+// Every session it was given is DELETEd: before its next offer, on stop(), and when the page
+// goes away (pagehide), so a closed tab frees its viewer place at once rather than when the
+// server's ICE consent checks fail (~30 s), receiving media all that time.
 
 const RETRY_MS = 1000;
 const STATUS_POLL_MS = 2000;
+const DELETE_TIMEOUT_MS = 5000; // a DELETE that hangs holds the next offer back no longer than this
 
 export class WhepPlayer {
+  /** Settles once every DELETE sent so far has been answered (or given up on): the next POST waits for it. */
+  #released = Promise.resolve();
+
   constructor({ url, video, onState }) {
     this.url = url;
     this.video = video;
@@ -23,13 +30,26 @@ export class WhepPlayer {
 
   start() {
     this.stopped = false;
+    addEventListener("pagehide", this.#onPageHide);
     this.#connect();
   }
 
   async stop() {
     this.stopped = true;
+    this.attempt++; // whatever the current attempt still has in flight is stale from here on
+    removeEventListener("pagehide", this.#onPageHide);
     await this.#teardown();
   }
+
+  // The page is closing, reloading, navigating away or going into the back/forward cache: give the
+  // viewer place back now. Nothing awaited here would finish, but stop() sends its DELETE
+  // synchronously as a keepalive request, which outlives the page (sendBeacon can only POST).
+  // A page restored from the cache (persisted) plays again.
+  #onPageHide = (event) => {
+    if (this.stopped) return;
+    this.stop();
+    if (event.persisted) addEventListener("pageshow", () => this.start(), { once: true });
+  };
 
   #state(state, detail) {
     this.state = state;
@@ -39,6 +59,9 @@ export class WhepPlayer {
   async #connect() {
     const attempt = ++this.attempt;
     this.#state("waiting", "connecting…");
+    this.#teardown(); // a session left from before (start() twice) is released like any other
+    await this.#released; // the server has the old session's DELETE before it sees this POST
+    if (attempt !== this.attempt) return;
     const pc = new RTCPeerConnection();
     this.pc = pc;
     pc.addTransceiver("video", { direction: "recvonly" });
@@ -60,9 +83,12 @@ export class WhepPlayer {
         headers: { "Content-Type": "application/sdp" },
         body: pc.localDescription.sdp,
       });
-      if (!response.ok) return this.#retry(attempt, `${response.status}: ${(await response.text()).trim()}`);
+      const resource = response.ok ? new URL(response.headers.get("Location"), location.href).href : undefined;
+      // Stopped or superseded while the offer was out: this session is nobody's, end it.
+      if (attempt !== this.attempt) return resource && this.#release(resource);
+      if (!resource) return this.#retry(attempt, `${response.status}: ${(await response.text()).trim()}`);
       this.timings.answer = performance.now();
-      this.location = new URL(response.headers.get("Location"), location.href).href;
+      this.location = resource;
       await pc.setRemoteDescription({ type: "answer", sdp: await response.text() });
       this.#trickle(pc, attempt);
       this.#watchStream(attempt, response.headers.get("Wisp-Request-Id"));
@@ -110,21 +136,29 @@ export class WhepPlayer {
     }
   }
 
-  async #retry(attempt, detail) {
+  #retry(attempt, detail) {
     if (attempt !== this.attempt || this.retired === attempt) return; // one retry per attempt
     this.retired = attempt;
     this.#state(detail.startsWith("404") || detail.startsWith("stream ended") ? "ended" : "error", detail);
-    await this.#teardown();
+    this.#teardown(); // the next attempt's POST waits for this DELETE (#connect)
     if (this.stopped) return;
     setTimeout(() => attempt === this.attempt && !this.stopped && this.#connect(), RETRY_MS);
   }
 
-  async #teardown() {
+  /** Ends the current session: its DELETE is sent before this returns, then the peer connection closes. */
+  #teardown() {
     const pc = this.pc;
     const resource = this.location;
     this.pc = undefined;
     this.location = undefined;
+    if (resource) this.#release(resource);
     pc?.close();
-    if (resource) await fetch(resource, { method: "DELETE" }).catch(() => {});
+    return this.#released;
+  }
+
+  #release(resource) {
+    const signal = AbortSignal.timeout(DELETE_TIMEOUT_MS);
+    const sent = fetch(resource, { method: "DELETE", keepalive: true, signal }).catch(() => {});
+    this.#released = Promise.all([this.#released, sent]).then(() => undefined); // no value: nothing chains up
   }
 }
