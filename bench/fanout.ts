@@ -269,7 +269,7 @@ async function measureOnce(
   };
 }
 
-async function waitForHttp(url: string): Promise<void> {
+export async function waitForHttp(url: string): Promise<void> {
   for (let i = 0; i < 100; i++) {
     if (await fetch(url).then((r) => r.ok, () => false)) return;
     await Bun.sleep(100);
