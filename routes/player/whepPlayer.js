@@ -13,7 +13,9 @@ export class WhepPlayer {
   /** Settles once every DELETE sent so far has been answered (or given up on): the next POST waits for it. */
   #released = Promise.resolve();
 
-  constructor({ url, video, onState }) {
+  /** `token`: a play token (PLAY_TOKENS), sent as a bearer token with the offer (RFC 6750 2.1). */
+  constructor({ url, video, onState, token }) {
+    this.token = token;
     this.url = url;
     this.video = video;
     this.onState = onState ?? (() => {});
@@ -80,7 +82,7 @@ export class WhepPlayer {
       this.timings.post = performance.now();
       const response = await fetch(this.url, {
         method: "POST",
-        headers: { "Content-Type": "application/sdp" },
+        headers: { "Content-Type": "application/sdp", ...(this.token ? { Authorization: `Bearer ${this.token}` } : {}) },
         body: pc.localDescription.sdp,
       });
       const resource = response.ok ? new URL(response.headers.get("Location"), location.href).href : undefined;
