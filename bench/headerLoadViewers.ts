@@ -9,8 +9,8 @@
 // with `checked` and `badAuth` (sampled packets, and those that failed) in the
 // report; DEBUG_AUTH=1 names every failing packet (viewer, payload type, sequence, ROC) on stderr.
 import { RTCPeerConnection } from "werift";
-import { gatheringComplete, h264Codec, opusCodec } from "../lib/webrtc/peerFactory.ts";
-import { iceAgentsOf } from "../lib/webrtc/iceCredentials.ts";
+import { gatheringComplete, h264Codec, opusCodec } from "../lib/werift/peerFactory.ts";
+import { iceAgentsOf } from "../lib/werift/iceCredentials.ts";
 import { postOffer, runLoadViewers } from "./loadWindow.ts";
 import { isRtp, RtpSequenceCount } from "./rtpSequenceCount.ts";
 

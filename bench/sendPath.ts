@@ -13,11 +13,11 @@
 // 10.77.0.2 lladdr 02:00:00:00:00:02 dev wispv0; then --to=10.77.0.2).
 // Usage: bun bench/sendPath.ts [viewers] [seconds] [--to=HOST]
 import { randomBytes } from "node:crypto";
-import type { AesGcmBackend } from "../lib/rtp/aesGcm.ts";
-import { SrtpEncryptor } from "../lib/rtp/srtpEncryptor.ts";
-import { sealableFrame, sealFrame } from "../lib/rtp/srtpFrameSealer.ts";
+import type { AesGcmBackend } from "../lib/srtp/aesGcm.ts";
+import { SrtpEncryptor } from "../lib/srtp/srtpEncryptor.ts";
+import { sealableFrame, sealFrame } from "../lib/srtp/srtpFrameSealer.ts";
 import { silentLogger } from "../lib/logger.ts";
-import { UdpMux } from "../lib/webrtc/udpMux.ts";
+import { UdpMux } from "../lib/udp/udpMux.ts";
 import { cpuTimes } from "./procStats.ts";
 
 export interface SendPathResult {

@@ -62,7 +62,7 @@ export interface Config {
   udpGso: "on" | "off";
   /** "on": viewers leave werift once connected (lib/webrtc/viewerLink.ts); "off": werift to the end. */
   handOver: "on" | "off";
-  /** "on": after the hand-over a viewer's frame is sealed (AES-GCM SRTP) in one native call (lib/rtp/srtpFrameSealer.ts); "off": packet by packet from JS. */
+  /** "on": after the hand-over a viewer's frame is sealed (AES-GCM SRTP) in one native call (lib/srtp/srtpFrameSealer.ts); "off": packet by packet from JS. */
   nativeSrtp: "on" | "off";
   /** Log level: "debug" | "info" | "warn" | "error". */
   logLevel: LogLevel;

@@ -1,7 +1,7 @@
 import { ServiceUnavailableError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import type { Registry } from "./registry.ts";
-import type { ViewerTable } from "./viewerTable.ts";
+import type { ViewerTable } from "./webrtc/viewerTable.ts";
 
 /** What a client refused during a drain is told to wait before it tries again (another instance, or this one restarted). */
 const RETRY_AFTER_S = 5;

@@ -3,10 +3,10 @@ import { AccessControl } from "../lib/auth/accessControl.ts";
 import { Drain } from "../lib/drain.ts";
 import type { Logger } from "../lib/logger.ts";
 import { Registry } from "../lib/registry.ts";
-import { ViewerTable } from "../lib/viewerTable.ts";
+import { ViewerTable } from "../lib/webrtc/viewerTable.ts";
 import type { SendScheduler } from "../lib/pipeline/sendScheduler.ts";
-import type { PeerFactory } from "../lib/webrtc/peerFactory.ts";
-import type { UdpMux } from "../lib/webrtc/udpMux.ts";
+import type { PeerFactory } from "../lib/werift/peerFactory.ts";
+import type { UdpMux } from "../lib/udp/udpMux.ts";
 import type { SrtpSealing, WebrtcSetup } from "../lib/webrtc/webrtcSetup.ts";
 
 /** Everything the routes need, built once by main.ts (or a test) with createAppContext(). */

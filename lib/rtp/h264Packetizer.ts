@@ -158,7 +158,7 @@ function fuA(nalu: Uint8Array, maxPayload: number): Uint8Array[] {
   const body = nalu.subarray(1);
   const count = Math.ceil(body.length / (maxPayload - FU_A_HEADER_SIZE));
   // Balanced, so the last fragment is not a sliver; all but the last the same size, so a
-  // viewer's run of them leaves as one UDP GSO send (lib/webrtc/gsoBatchSender.ts).
+  // viewer's run of them leaves as one UDP GSO send (lib/udp/gsoBatchSender.ts).
   // ceil(b / ceil(b / m)) * (count - 1) < b for every b and m: the last is never empty.
   const fullSize = Math.ceil(body.length / count);
   const fragments: Uint8Array[] = [];

@@ -3,9 +3,9 @@ import { wallClockMs } from "../pipeline/mediaClock.ts";
 import { ntpNow } from "../rtp/ntpTime.ts";
 import type { SenderReportFields } from "../rtp/rtcpPackets.ts";
 import type { RtpPayload } from "../rtp/rtpPayload.ts";
-import { SrtpEncryptor, type SrtpProfile } from "../rtp/srtpEncryptor.ts";
-import { sealableFrame, sealFrame, type FrameSealTarget } from "../rtp/srtpFrameSealer.ts";
-import type { Address, DatagramWriter } from "./udpMux.ts";
+import { SrtpEncryptor, type SrtpProfile } from "../srtp/srtpEncryptor.ts";
+import { sealableFrame, sealFrame, type FrameSealTarget } from "../srtp/srtpFrameSealer.ts";
+import type { Address, DatagramWriter } from "../udp/udpMux.ts";
 
 /** How one viewer's track puts RTP on the wire: the direct path below, or werift's own (the benchmark baseline). */
 export interface RtpSendPath {
@@ -78,7 +78,7 @@ interface DetachedTrack {
   ssrc: number;
   payloadType: number;
   clockRate: number;
-  /** Set when whole frames are sealed natively (AES-GCM, lib/rtp/srtpFrameSealer.ts); else packet by packet. */
+  /** Set when whole frames are sealed natively (AES-GCM, lib/srtp/srtpFrameSealer.ts); else packet by packet. */
   frameSeal: FrameSealTarget | undefined;
 }
 
@@ -93,7 +93,7 @@ export interface DirectRtpSenderOptions {
 
 /**
  * Sends one viewer's RTP for one track without werift's per-packet machinery:
- * our own SRTP (lib/rtp/srtpEncryptor.ts) on werift's session keys, then the
+ * our own SRTP (lib/srtp/srtpEncryptor.ts) on werift's session keys, then the
  * selected ICE pair's transport, batched when it is the UDP mux. Until the
  * hand-over werift keeps ICE, DTLS, keys and RTCP, and this fills in what its
  * sender reports need; after handOver() nothing here refers to werift, and

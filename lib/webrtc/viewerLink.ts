@@ -1,6 +1,6 @@
 import type { Logger } from "../logger.ts";
 import { buildBye, buildSenderReports, parseRtcpCompound, type RtcpFeedback, type SenderReportFields } from "../rtp/rtcpPackets.ts";
-import { SrtcpProtector, SrtcpUnprotector, type SrtcpSessionKeys } from "../rtp/srtcp.ts";
+import { SrtcpProtector, SrtcpUnprotector, type SrtcpSessionKeys } from "../srtp/srtcp.ts";
 import {
   STUN_BINDING_REQUEST,
   STUN_BINDING_SUCCESS,
@@ -9,7 +9,7 @@ import {
   parseStun,
   verifyStunIntegrity,
 } from "./stunMessage.ts";
-import { isDtls, type Address, type DatagramWriter, type MuxedTransport } from "./udpMux.ts";
+import { isDtls, type Address, type DatagramWriter, type MuxedTransport } from "../udp/udpMux.ts";
 
 /** The ICE facts a link needs to answer and send connectivity checks (RFC 8445 7.2.2, short-term credentials). */
 export interface IceCredentials {
@@ -74,7 +74,7 @@ const MIN_FLIGHT_REPEAT_MS = 250;
 
 /**
  * A viewer's connection once werift is done with it. werift runs ICE and the
- * DTLS handshake, then hands over (lib/webrtc/weriftHandover.ts) and its peer
+ * DTLS handshake, then hands over (lib/werift/weriftHandover.ts) and its peer
  * connection is released: with 880 closures and 1 MB of state per
  * connection (bench/viewerMemory.ts) it is the bulk of what a viewer costs.
  * What the connection still needs afterwards is done here, on the same UDP

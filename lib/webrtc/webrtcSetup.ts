@@ -2,11 +2,11 @@ import type { Config } from "../config.ts";
 import { ConfigError } from "../config.ts";
 import type { Logger } from "../logger.ts";
 import { SendScheduler } from "../pipeline/sendScheduler.ts";
-import { libcryptoAvailable } from "../rtp/aesGcm.ts";
-import { frameSealingAvailable } from "../rtp/srtpFrameSealer.ts";
-import { PeerFactory } from "./peerFactory.ts";
-import { installUdpErrorGuard } from "./udpErrorGuard.ts";
-import { UdpMux } from "./udpMux.ts";
+import { libcryptoAvailable } from "../srtp/aesGcm.ts";
+import { frameSealingAvailable } from "../srtp/srtpFrameSealer.ts";
+import { PeerFactory } from "../werift/peerFactory.ts";
+import { installUdpErrorGuard } from "../werift/udpErrorGuard.ts";
+import { UdpMux } from "../udp/udpMux.ts";
 
 export interface WebrtcSetup {
   peers: PeerFactory;

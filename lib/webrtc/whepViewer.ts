@@ -7,13 +7,13 @@ import type { MediaFrame } from "../pipeline/mediaFrame.ts";
 import type { Pump, SendScheduler } from "../pipeline/sendScheduler.ts";
 import { unguessableId } from "../ids.ts";
 import { asOfferError, matchOffer, parseOffer, withoutMdnsCandidates, type PlayableTracks } from "./offer.ts";
-import { gatheringComplete, type PeerFactory } from "./peerFactory.ts";
+import { gatheringComplete, type PeerFactory } from "../werift/peerFactory.ts";
 import { DirectRtpSender, type RtpSendPath } from "./directRtpSender.ts";
 import type { RtcpFeedback } from "../rtp/rtcpPackets.ts";
 import { isRtcp, ViewerLink } from "./viewerLink.ts";
-import { handOverState, sayWeriftGoodbye } from "./weriftHandover.ts";
+import { handOverState, sayWeriftGoodbye } from "../werift/weriftHandover.ts";
 import { OutgoingTrack } from "./outgoingTrack.ts";
-import { WeriftRtpSender } from "./weriftRtpSender.ts";
+import { WeriftRtpSender } from "../werift/weriftRtpSender.ts";
 import { addTrickleCandidates, checkTrickleFragment } from "./trickle.ts";
 
 export interface WhepViewerOptions {

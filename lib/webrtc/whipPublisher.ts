@@ -11,7 +11,7 @@ import { msFromNtp } from "../rtp/ntpTime.ts";
 import { OpusDepacketizer } from "../rtp/opusDepacketizer.ts";
 import { MAX_SR_CORRECTION_MS, SessionClock, type RtpClock } from "../rtp/rtpClock.ts";
 import { asOfferError, parseOffer, withoutMdnsCandidates, type OfferedMedia } from "./offer.ts";
-import { gatheringComplete, type PeerFactory } from "./peerFactory.ts";
+import { gatheringComplete, type PeerFactory } from "../werift/peerFactory.ts";
 import { addTrickleCandidates } from "./trickle.ts";
 import { UnprocessableError } from "../errors.ts";
 

@@ -1,5 +1,5 @@
 import { RTCPeerConnection, type RTCDtlsTransport, type RtpPacket } from "werift";
-import { gatheringComplete, h264Codec, opusCodec } from "../../lib/webrtc/peerFactory.ts";
+import { gatheringComplete, h264Codec, opusCodec } from "../../lib/werift/peerFactory.ts";
 
 export interface WhepTestClient {
   pc: RTCPeerConnection;

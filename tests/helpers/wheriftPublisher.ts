@@ -2,7 +2,7 @@ import { RTCPeerConnection, RtpHeader, RtpPacket, type RTCRtpSender } from "weri
 import type { AccessUnit } from "../../lib/accessUnit.ts";
 import { H264Packetizer } from "../../lib/rtp/h264Packetizer.ts";
 import { OpusPacketizer } from "../../lib/rtp/opusPacketizer.ts";
-import { gatheringComplete, h264Codec, opusCodec } from "../../lib/webrtc/peerFactory.ts";
+import { gatheringComplete, h264Codec, opusCodec } from "../../lib/werift/peerFactory.ts";
 
 export interface WhipTestPublisher {
   pc: RTCPeerConnection;

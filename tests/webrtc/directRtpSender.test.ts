@@ -3,9 +3,9 @@ import { randomBytes } from "node:crypto";
 import { RTCPeerConnection, SrtpSession } from "werift";
 import { MediaClock, wallClockMs } from "../../lib/pipeline/mediaClock.ts";
 import { msFromNtp, ntpNow } from "../../lib/rtp/ntpTime.ts";
-import { frameSealingAvailable } from "../../lib/rtp/srtpFrameSealer.ts";
+import { frameSealingAvailable } from "../../lib/srtp/srtpFrameSealer.ts";
 import { DirectRtpSender } from "../../lib/webrtc/directRtpSender.ts";
-import type { Address } from "../../lib/webrtc/udpMux.ts";
+import type { Address } from "../../lib/udp/udpMux.ts";
 
 // The direct send path reads these werift RTCRtpSender internals: fail loudly if an upgrade moves them.
 test("werift's RTCRtpSender still has the internals DirectRtpSender uses", async () => {
@@ -166,7 +166,7 @@ test("after handOver() packets go through the link with werift's SSRC and keys; 
   expect(direct.send(102, 15000, false, payload)).toBe(false);
 });
 
-describe("whole frames after the hand-over (lib/rtp/srtpFrameSealer.ts)", () => {
+describe("whole frames after the hand-over (lib/srtp/srtpFrameSealer.ts)", () => {
   const frame = (timestamp: number) =>
     [1172, 1172, 1, 0, 600].map((size, i, all) => ({ payload: randomBytes(size), timestamp, marker: i === all.length - 1 }));
 

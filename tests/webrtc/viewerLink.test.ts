@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { ntpNow } from "../../lib/rtp/ntpTime.ts";
 import { parseRtcpCompound, type RtcpFeedback } from "../../lib/rtp/rtcpPackets.ts";
-import { SrtcpProtector, SrtcpUnprotector, type SrtcpSessionKeys } from "../../lib/rtp/srtcp.ts";
+import { SrtcpProtector, SrtcpUnprotector, type SrtcpSessionKeys } from "../../lib/srtp/srtcp.ts";
 import {
   STUN_BINDING_REQUEST,
   STUN_BINDING_SUCCESS,
@@ -11,7 +11,7 @@ import {
   parseStun,
   verifyStunIntegrity,
 } from "../../lib/webrtc/stunMessage.ts";
-import type { Address } from "../../lib/webrtc/udpMux.ts";
+import type { Address } from "../../lib/udp/udpMux.ts";
 import { ViewerLink, type LinkTiming } from "../../lib/webrtc/viewerLink.ts";
 import { silentLogger } from "../../lib/logger.ts";
 
@@ -66,7 +66,7 @@ function openLink(timing: Partial<LinkTiming> = {}, reports = () => [{ ssrc: 111
     srtcp: { ...keys, firstIndex: 5 },
     cname: "test-cname",
     isAuthenticDtlsAlert: (datagram) => datagram[3] !== 0xff, // a stand-in for the session's DTLS keys
-    closeNotify: () => CLOSE_NOTIFY_STAND_IN, // the real record: tests/webrtc/weriftHandover.test.ts
+    closeNotify: () => CLOSE_NOTIFY_STAND_IN, // the real record: tests/werift/weriftHandover.test.ts
     senderReports: reports,
     onFeedback: (f) => feedback.push(f),
     onClose: (reason) => closedWith.push(reason),

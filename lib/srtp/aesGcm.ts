@@ -46,7 +46,7 @@ export function createAesGcmSealer(key: Uint8Array, options: AesGcmSealerOptions
 }
 
 /**
- * For native code that seals with the same key (lib/rtp/srtpFrameSealer.ts):
+ * For native code that seals with the same key (lib/srtp/srtpFrameSealer.ts):
  * a libcrypto sealer's EVP_CIPHER_CTX, or undefined (node:crypto, disposed).
  */
 export function nativeGcmContext(sealer: AesGcmSealer): NativePointer | undefined {

@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
-import { createAesGcmSealer, nativeGcmContext } from "../../lib/rtp/aesGcm.ts";
+import { createAesGcmSealer, nativeGcmContext } from "../../lib/srtp/aesGcm.ts";
 import type { RtpPayload } from "../../lib/rtp/rtpPayload.ts";
-import { SrtpEncryptor } from "../../lib/rtp/srtpEncryptor.ts";
-import { frameSealingAvailable, GCM_DATAGRAM_OVERHEAD, sealableFrame, sealFrame } from "../../lib/rtp/srtpFrameSealer.ts";
+import { SrtpEncryptor } from "../../lib/srtp/srtpEncryptor.ts";
+import { frameSealingAvailable, GCM_DATAGRAM_OVERHEAD, sealableFrame, sealFrame } from "../../lib/srtp/srtpFrameSealer.ts";
 
 /** The reference: SrtpEncryptor packet by packet (itself checked against werift and RFC 7714 vectors). */
 function perPacket(key: Buffer, salt: Buffer, packets: RtpPayload[], ssrc: number, firstIndex: number, timestampAdd: number): Buffer {
@@ -20,7 +20,7 @@ function frame(sizes: number[], timestamp: number): RtpPayload[] {
   return sizes.map((size, i) => ({ payload: randomBytes(size), timestamp, marker: i === sizes.length - 1 }));
 }
 
-describe.skipIf(!frameSealingAvailable())("sealFrame (lib/rtp/srtpFrame.c)", () => {
+describe.skipIf(!frameSealingAvailable())("sealFrame (lib/srtp/srtpFrame.c)", () => {
   const key = randomBytes(16);
   const salt = randomBytes(12);
   const context = nativeGcmContext(createAesGcmSealer(key))!;

@@ -5,7 +5,7 @@ import { type BatchSender, SendManySender } from "./batchSender.ts";
 import { DatagramBatch, MAX_UDP_PAYLOAD } from "./datagramBatch.ts";
 import { GsoBatchSender } from "./gsoBatchSender.ts";
 import { findUdpSocketFd, libcUdp } from "./libcUdp.ts";
-import { parseStun, STUN_BINDING_REQUEST, verifyStunIntegrity } from "./stunMessage.ts";
+import { parseStun, STUN_BINDING_REQUEST, verifyStunIntegrity } from "../webrtc/stunMessage.ts";
 
 /** Where a datagram came from or goes to, as werift passes it: [host, port]. */
 export type Address = [string, number];

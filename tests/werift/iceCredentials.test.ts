@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
-import { ICE_PASSWORD_LENGTH, ICE_UFRAG_LENGTH, randomIceString, setIceCredentials } from "../../lib/webrtc/iceCredentials.ts";
-import { PeerFactory } from "../../lib/webrtc/peerFactory.ts";
-import { chromeLikeOffer } from "./chromeOffer.ts";
+import { ICE_PASSWORD_LENGTH, ICE_UFRAG_LENGTH, randomIceString, setIceCredentials } from "../../lib/werift/iceCredentials.ts";
+import { PeerFactory } from "../../lib/werift/peerFactory.ts";
+import { chromeLikeOffer } from "../webrtc/chromeOffer.ts";
 
 test("ice-chars only, every one of the 62 drawn, none favoured by a modulo", () => {
   const sample = randomIceString(62_000);

@@ -1,5 +1,5 @@
 import { RTCPeerConnection, RTCRtpCodecParameters, type RTCIceServer } from "werift";
-import type { UdpMux } from "./udpMux.ts";
+import type { UdpMux } from "../udp/udpMux.ts";
 import { setIceCredentials } from "./iceCredentials.ts";
 import { useUdpMux } from "./weriftUdpMux.ts";
 

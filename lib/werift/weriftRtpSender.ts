@@ -1,5 +1,5 @@
 import { RtpHeader, RtpPacket, type RTCRtpSender } from "werift";
-import type { RtpSendPath } from "./directRtpSender.ts";
+import type { RtpSendPath } from "../webrtc/directRtpSender.ts";
 
 /**
  * werift's own send path, RTCRtpSender.sendRtp, as an application would use

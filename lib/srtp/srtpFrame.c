@@ -1,10 +1,10 @@
 // One viewer's SRTP AEAD_AES_128_GCM packets for one whole frame, in one call
-// from JS (compiled at start-up by Bun's built-in TinyCC, lib/rtp/srtpFrameSealer.ts).
+// from JS (compiled at start-up by Bun's built-in TinyCC, lib/srtp/srtpFrameSealer.ts).
 // The AES work is the system OpenSSL's: its EVP functions are handed in as
 // pointers (wisp_bind_evp), so this file needs no headers and no linking.
 // Per packet: RFC 3550 5.1 fixed header, RFC 7714 8.1 IV, AAD = the header
 // (RFC 7714 7.1), then ciphertext and 16-byte tag. Same bytes as
-// SrtpEncryptor.encryptInto (tests/rtp/srtpFrameSealer.test.ts checks).
+// SrtpEncryptor.encryptInto (tests/srtp/srtpFrameSealer.test.ts checks).
 
 typedef unsigned char u8;
 typedef unsigned int u32;

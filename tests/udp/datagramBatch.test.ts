@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { DatagramBatch } from "../../lib/webrtc/datagramBatch.ts";
+import { DatagramBatch } from "../../lib/udp/datagramBatch.ts";
 
 describe("DatagramBatch", () => {
   test("a datagram written at a reserved offset is taken where it is, any other is copied in", () => {

@@ -1,6 +1,6 @@
 import { Connection, StunProtocol, UdpTransport, type RTCPeerConnection } from "werift";
 import { iceAgentsOf, type IceAgent } from "./iceCredentials.ts";
-import type { UdpMux } from "./udpMux.ts";
+import type { UdpMux } from "../udp/udpMux.ts";
 
 /**
  * The one place Wisp reaches into werift for the UDP mux (werift has none,
@@ -12,7 +12,7 @@ import type { UdpMux } from "./udpMux.ts";
  * connections given to useUdpMux() are muxed: test clients in the same
  * process, TURN sockets and werift's own STUN lookups keep their sockets.
  *
- * tests/webrtc/udpMux.test.ts ("one socket", "add no UDP socket") fails if a werift upgrade changes this path.
+ * tests/udp/udpMux.test.ts ("one socket", "add no UDP socket") fails if a werift upgrade changes this path.
  */
 
 const muxOf = new WeakMap<object, UdpMux>();

@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
 import { RtcpPacketConverter, SrtcpSession } from "werift";
-import { SrtcpProtector, SrtcpUnprotector, type SrtcpSessionKeys } from "../../lib/rtp/srtcp.ts";
-import type { SrtpProfile } from "../../lib/rtp/srtpEncryptor.ts";
+import { SrtcpProtector, SrtcpUnprotector, type SrtcpSessionKeys } from "../../lib/srtp/srtcp.ts";
+import type { SrtpProfile } from "../../lib/srtp/srtpEncryptor.ts";
 
 const PROFILES = ["AEAD_AES_128_GCM", "AES_CM_128_HMAC_SHA1_80"] as const;
 const WERIFT_PROFILE = { AES_CM_128_HMAC_SHA1_80: 0x0001, AEAD_AES_128_GCM: 0x0007 } as const; // RFC 5764 4.1.2, RFC 7714 14.2

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
-import { closeNotifyRecord, dtlsGoodbye, type DtlsRecordKeys, type WeriftDtlsSocket } from "../../lib/webrtc/weriftHandover.ts";
+import { closeNotifyRecord, dtlsGoodbye, type DtlsRecordKeys, type WeriftDtlsSocket } from "../../lib/werift/weriftHandover.ts";
 
 // werift's own DTLS pieces, not exported from the package: its suite makes the keys, its parser and cipher context read our records.
 import { createCipher } from "../../node_modules/werift/lib/dtls/src/cipher/create.js";

@@ -1,10 +1,10 @@
 import { cc, FFIType } from "bun:ffi";
 import { fileURLToPath } from "node:url";
 import { evpSealFunctions, type NativePointer } from "./aesGcm.ts";
-import type { RtpPayload } from "./rtpPayload.ts";
+import type { RtpPayload } from "../rtp/rtpPayload.ts";
 
 /**
- * SRTP AEAD_AES_128_GCM for a whole frame per call: lib/rtp/srtpFrame.c,
+ * SRTP AEAD_AES_128_GCM for a whole frame per call: lib/srtp/srtpFrame.c,
  * compiled once per process by Bun's built-in TinyCC, with OpenSSL's EVP
  * functions handed to it. Why: sealing packet by packet from JS costs a
  * header object, a closure and five FFI calls per packet per viewer; one call

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { Message, methods, classes } from "werift";
-import { bindingRequestLocalUfrag, UdpMux } from "../../lib/webrtc/udpMux.ts";
+import { bindingRequestLocalUfrag, UdpMux } from "../../lib/udp/udpMux.ts";
 import { buildBindingRequest } from "../../lib/webrtc/stunMessage.ts";
 import type { IngestSession } from "../../lib/ingestSession.ts";
 import { silentLogger } from "../../lib/logger.ts";

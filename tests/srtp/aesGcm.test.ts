@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import { createAesGcmSealer, libcryptoAvailable, type AesGcmBackend } from "../../lib/rtp/aesGcm.ts";
+import { createAesGcmSealer, libcryptoAvailable, type AesGcmBackend } from "../../lib/srtp/aesGcm.ts";
 
 const hex = (s: string) => Buffer.from(s, "hex");
 const LENGTHS = [0, 1, 15, 16, 17, 1172, 1400];

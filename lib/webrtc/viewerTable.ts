@@ -1,4 +1,4 @@
-import type { WhepViewer } from "./webrtc/whepViewer.ts";
+import type { WhepViewer } from "./whepViewer.ts";
 
 /** The live WHEP sessions, by their unguessable ID; a viewer leaves the table when it closes. */
 export class ViewerTable {

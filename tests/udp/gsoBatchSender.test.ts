@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { ptr } from "bun:ffi";
 import type { udp } from "bun";
-import { DatagramBatch } from "../../lib/webrtc/datagramBatch.ts";
-import { GsoBatchSender } from "../../lib/webrtc/gsoBatchSender.ts";
-import { findUdpSocketFd, ipv4Bytes, libcUdp, type Libc } from "../../lib/webrtc/libcUdp.ts";
+import { DatagramBatch } from "../../lib/udp/datagramBatch.ts";
+import { GsoBatchSender } from "../../lib/udp/gsoBatchSender.ts";
+import { findUdpSocketFd, ipv4Bytes, libcUdp, type Libc } from "../../lib/udp/libcUdp.ts";
 
 const libc = libcUdp()!;
 const sockets: udp.Socket<"buffer">[] = [];

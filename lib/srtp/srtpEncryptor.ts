@@ -51,7 +51,7 @@ export class SrtpEncryptor {
   readonly #roc = Buffer.alloc(4);
   readonly #hmac: Bun.CryptoHasher | undefined;
 
-  /** `options.gcmBackend` forces an AES-GCM backend (tests, benchmarks); see lib/rtp/aesGcm.ts. */
+  /** `options.gcmBackend` forces an AES-GCM backend (tests, benchmarks); see lib/srtp/aesGcm.ts. */
   constructor(keys: SrtpSessionKeys, options: { gcmBackend?: AesGcmBackend } = {}) {
     if (keys.key.length !== 16) throw new Error(`SRTP session key must be 16 bytes, got ${keys.key.length}`);
     this.profile = keys.profile;

@@ -12,7 +12,7 @@ import type { Logger } from "../logger.ts";
  *
  * werift creates its sockets in `UdpTransport`'s constructor and binds them in
  * `init()`; we wrap `init()` (called before any packet can arrive) without
- * forking werift. tests/webrtc/udpErrorGuard.test.ts fails if an upgrade moves this.
+ * forking werift. tests/werift/udpErrorGuard.test.ts fails if an upgrade moves this.
  */
 let installed = false;
 export const udpErrorStats = { errors: 0 };

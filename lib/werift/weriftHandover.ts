@@ -1,9 +1,9 @@
 import type { RTCPeerConnection } from "werift";
 import { buildBye } from "../rtp/rtcpPackets.ts";
-import type { SrtcpSessionKeys } from "../rtp/srtcp.ts";
-import { SRTP_PROFILES } from "./directRtpSender.ts";
-import { MuxedTransport, type Address } from "./udpMux.ts";
-import type { IceCredentials } from "./viewerLink.ts";
+import type { SrtcpSessionKeys } from "../srtp/srtcp.ts";
+import { SRTP_PROFILES } from "../webrtc/directRtpSender.ts";
+import { MuxedTransport, type Address } from "../udp/udpMux.ts";
+import type { IceCredentials } from "../webrtc/viewerLink.ts";
 
 /**
  * werift 0.25.2 internals read once, when a connected peer connection hands

@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { UdpTransport } from "werift";
-import { installUdpErrorGuard, udpErrorStats } from "../../lib/webrtc/udpErrorGuard.ts";
+import { installUdpErrorGuard, udpErrorStats } from "../../lib/werift/udpErrorGuard.ts";
 import { silentLogger } from "../../lib/logger.ts";
 
 // Fails loudly if a werift upgrade stops creating sockets the way the guard expects.
