@@ -1,7 +1,7 @@
 // Watches a stream's output from inside the test server: when each video frame arrived and how
 // many readers the output had then. A WHEP viewer subscribes when it connects and gets the GOP so
 // far as fast-start catch-up, so the frame at which the count rises says exactly what it got.
-import type { IngestSession } from "../lib/ingestSession.ts";
+import type { IngestSession } from "../lib/ingest/ingestSession.ts";
 import type { FrameReader } from "../lib/pipeline/frameReader.ts";
 import { wallClockMs } from "./sources.ts";
 

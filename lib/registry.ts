@@ -1,5 +1,5 @@
 import type { Logger } from "./logger.ts";
-import { IngestSession } from "./ingestSession.ts";
+import { IngestSession } from "./ingest/ingestSession.ts";
 import {
   AbortedError,
   BadRequestError,

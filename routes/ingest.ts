@@ -1,6 +1,6 @@
 import { Hono, type Context } from "hono";
 import { BadRequestError } from "../lib/errors.ts";
-import { pumpPush } from "../lib/pushPump.ts";
+import { pumpPush } from "../lib/ingest/pushPump.ts";
 import { assertStreamName } from "../lib/registry.ts";
 import { requireAccess } from "./access.ts";
 import { disableRequestTimeout, type AppContext } from "./context.ts";

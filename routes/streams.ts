@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { NotFoundError } from "../lib/errors.ts";
-import type { IngestSession } from "../lib/ingestSession.ts";
+import type { IngestSession } from "../lib/ingest/ingestSession.ts";
 import type { AppContext } from "./context.ts";
 import { allowOnly } from "./methods.ts";
 

@@ -1,5 +1,5 @@
 import type { RTCPeerConnection, RTCRtpTransceiver } from "werift";
-import type { IngestSession } from "../ingestSession.ts";
+import type { IngestSession } from "../ingest/ingestSession.ts";
 import type { Logger } from "../logger.ts";
 import type { Registry, ViewerSlot } from "../registry.ts";
 import type { FrameReader } from "../pipeline/frameReader.ts";

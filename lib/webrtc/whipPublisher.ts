@@ -1,6 +1,6 @@
 import { RtcpSrPacket, type RTCPeerConnection, type RTCRtpTransceiver, type RtcpPacket, type RtpPacket } from "werift";
 import type { AccessUnit } from "../accessUnit.ts";
-import type { IngestSession } from "../ingestSession.ts";
+import type { IngestSession } from "../ingest/ingestSession.ts";
 import type { Logger } from "../logger.ts";
 import type { Registry } from "../registry.ts";
 import { unguessableId } from "../ids.ts";

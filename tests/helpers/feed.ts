@@ -1,4 +1,4 @@
-import type { IngestSession } from "../../lib/ingestSession.ts";
+import type { IngestSession } from "../../lib/ingest/ingestSession.ts";
 
 const TS_PACKET = 188;
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { fileURLToPath } from "node:url";
-import type { IngestSession } from "../../lib/ingestSession.ts";
+import type { IngestSession } from "../../lib/ingest/ingestSession.ts";
 import { readFixture } from "../fixtures/readFixture.ts";
 import { trackChild } from "../helpers/children.ts";
 import { checkAndClose, startTestServer, type TestServer } from "../helpers/testServer.ts";

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import type { IngestSession } from "../../lib/ingestSession.ts";
+import type { IngestSession } from "../../lib/ingest/ingestSession.ts";
 import { checkAndClose, startTestServer, type TestServer } from "../helpers/testServer.ts";
 import { chromeLikeOffer } from "../webrtc/chromeOffer.ts";
 

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { Message, methods, classes } from "werift";
 import { bindingRequestLocalUfrag, UdpMux } from "../../lib/udp/udpMux.ts";
 import { buildBindingRequest } from "../../lib/webrtc/stunMessage.ts";
-import type { IngestSession } from "../../lib/ingestSession.ts";
+import type { IngestSession } from "../../lib/ingest/ingestSession.ts";
 import { silentLogger } from "../../lib/logger.ts";
 import { readFixture } from "../fixtures/readFixture.ts";
 import { trackChild } from "../helpers/children.ts";

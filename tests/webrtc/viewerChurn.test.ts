@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import type { Socket } from "node:dgram";
 import type { RTCPeerConnection } from "werift";
-import type { IngestSession } from "../../lib/ingestSession.ts";
+import type { IngestSession } from "../../lib/ingest/ingestSession.ts";
 import type { WhepViewer } from "../../lib/webrtc/whepViewer.ts";
 import { readFixture } from "../fixtures/readFixture.ts";
 import { feedRealtime } from "../helpers/feed.ts";

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { GenericNack, RtcpTransportLayerFeedback, type RtpPacket } from "werift";
-import type { IngestSession } from "../../lib/ingestSession.ts";
+import type { IngestSession } from "../../lib/ingest/ingestSession.ts";
 import { trackChild } from "../helpers/children.ts";
 import { feedRealtime } from "../helpers/feed.ts";
 import { checkAndClose, startTestServer, type TestServer } from "../helpers/testServer.ts";

@@ -1,4 +1,4 @@
-import { BadRequestError, RequestTimeoutError, ServiceUnavailableError, StaleSessionError } from "./errors.ts";
+import { BadRequestError, RequestTimeoutError, ServiceUnavailableError, StaleSessionError } from "../errors.ts";
 import type { IngestSession } from "./ingestSession.ts";
 
 export interface PushLimits {

@@ -1,7 +1,7 @@
-import type { Logger } from "./logger.ts";
-import { StreamOutput } from "./pipeline/streamOutput.ts";
-import { StaleSessionError } from "./errors.ts";
-import { unguessableId } from "./ids.ts";
+import type { Logger } from "../logger.ts";
+import { StreamOutput } from "../pipeline/streamOutput.ts";
+import { StaleSessionError } from "../errors.ts";
+import { unguessableId } from "../ids.ts";
 
 const KEYFRAME_REQUEST_MIN_GAP_MS = 500;
 
