@@ -223,18 +223,3 @@ export class TsDemuxer {
     });
   }
 }
-
-/** The demuxer as a web TransformStream: MPEG-TS bytes in, DemuxEvents out; flush() on close. */
-export class TsDemuxStream extends TransformStream<Uint8Array, DemuxEvent> {
-  constructor(options?: TsDemuxerOptions) {
-    const demuxer = new TsDemuxer(options);
-    super({
-      transform(chunk, controller) {
-        for (const event of demuxer.push(chunk)) controller.enqueue(event);
-      },
-      flush(controller) {
-        for (const event of demuxer.flush()) controller.enqueue(event);
-      },
-    });
-  }
-}

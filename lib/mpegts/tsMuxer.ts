@@ -212,15 +212,3 @@ function concat(parts: Uint8Array[]): Uint8Array {
   }
   return out;
 }
-
-/** The muxer as a web TransformStream: access units in, MPEG-TS bytes (whole packets) out. */
-export class TsMuxStream extends TransformStream<AccessUnit, Uint8Array> {
-  constructor(options: TsMuxerOptions) {
-    const muxer = new TsMuxer(options);
-    super({
-      transform(unit, controller) {
-        controller.enqueue(muxer.push(unit));
-      },
-    });
-  }
-}

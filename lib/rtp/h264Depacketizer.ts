@@ -229,15 +229,3 @@ function joinFragment(fragment: Fragment): Uint8Array {
 function hex(byte: number): string {
   return byte.toString(16).padStart(2, "0");
 }
-
-/** The depacketizer as a web TransformStream: RTP packets and gaps (from a JitterBuffer) in, access units out. */
-export class H264DepacketizeStream extends TransformStream<RtpItem, VideoAccessUnit> {
-  constructor(clock: RtpClock, options?: H264DepacketizerOptions) {
-    const depacketizer = new H264Depacketizer(clock, options);
-    super({
-      transform(item, controller) {
-        for (const unit of depacketizer.push(item)) controller.enqueue(unit);
-      },
-    });
-  }
-}

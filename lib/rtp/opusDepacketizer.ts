@@ -50,15 +50,3 @@ export class OpusDepacketizer {
     return [{ track: "audio", pid: 0, pts: this.#clock.pts(header.timestamp), samples, payload }];
   }
 }
-
-/** The depacketizer as a web TransformStream: RTP packets and gaps (from a JitterBuffer) in, access units out. */
-export class OpusDepacketizeStream extends TransformStream<RtpItem, AudioAccessUnit> {
-  constructor(clock: RtpClock, options?: OpusDepacketizerOptions) {
-    const depacketizer = new OpusDepacketizer(clock, options);
-    super({
-      transform(item, controller) {
-        for (const unit of depacketizer.push(item)) controller.enqueue(unit);
-      },
-    });
-  }
-}

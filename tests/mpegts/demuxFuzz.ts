@@ -12,7 +12,6 @@ import {
   type DemuxEvent,
   type DemuxStats,
   TsDemuxer,
-  TsDemuxStream,
 } from "../../lib/mpegts/tsDemuxer.ts";
 import { SYNC_BYTE, TS_PACKET_SIZE, TsPacketSplitter } from "../../lib/mpegts/tsPacket.ts";
 import {
@@ -56,14 +55,10 @@ export interface FuzzCounts {
   chunkingsCompared: number;
   /** Inputs whose units were checked against their source: undamaged, or with whole packets lost or repeated. */
   sourceChecked: number;
-  /** Inputs also run through TsDemuxStream and compared. */
-  streamsCompared: number;
 }
 
 /** The splitter holds at most the SYNC_CONFIRMATIONS - 1 packets a resync looks ahead (tsPacket.ts). */
 const MAX_PENDING_BYTES = 2 * TS_PACKET_SIZE;
-/** Every 20th input also goes through the TransformStream (slower: a promise per chunk). */
-const STREAM_EVERY = 20;
 const DEMUX_ERROR_KINDS = new Set(["resync", "continuity", "crc", "pes", "opus", "h264", "packet", "psi"]);
 
 /** How to replay one input (printed with every failure). */
@@ -81,7 +76,6 @@ export async function fuzzDemuxer(options: FuzzOptions): Promise<FuzzCounts> {
     decodeErrors: 0,
     chunkingsCompared: 0,
     sourceChecked: 0,
-    streamsCompared: 0,
   };
   for (let index = first; index < first + inputs; index++) {
     options.onInput?.(index);
@@ -91,7 +85,7 @@ export async function fuzzDemuxer(options: FuzzOptions): Promise<FuzzCounts> {
     const recipe = `${input.recipe}, ${name}`;
     const started = performance.now();
     try {
-      await checkInput(input, sizes, index % STREAM_EVERY === 0, counts);
+      checkInput(input, sizes, counts);
       const millis = performance.now() - started;
       check(millis <= maxMillisPerInput, `took ${millis.toFixed(0)} ms (limit ${maxMillisPerInput} ms)`);
     } catch (error) {
@@ -119,7 +113,7 @@ function describeError(error: unknown): string {
   return `the demuxer threw: ${where || String(error)}`;
 }
 
-async function checkInput(input: FuzzInput, sizes: number[], viaStream: boolean, counts: FuzzCounts) {
+function checkInput(input: FuzzInput, sizes: number[], counts: FuzzCounts) {
   const run = demuxInChunks(input.bytes, sizes);
   checkCounters(run, input.bytes.length);
   counts.units += checkEvents(run, input.bytes.length);
@@ -131,10 +125,6 @@ async function checkInput(input: FuzzInput, sizes: number[], viaStream: boolean,
   if (input.windowOf !== undefined) checkWindow(run, input.windowOf);
   if (input.built !== undefined) checkBuilt(run, input.built, input.damaged);
   if (input.windowOf !== undefined || input.built !== undefined) counts.sourceChecked++;
-  if (viaStream) {
-    sameEvents(await demuxThroughStream(input.bytes, sizes), run, "TsDemuxStream");
-    counts.streamsCompared++;
-  }
 }
 
 interface DemuxRun {
@@ -368,22 +358,4 @@ function checkBuilt(run: DemuxRun, built: BuiltFacts, damaged: boolean): void {
   const same = firstDifference(pts.map(String), built.videoPts.map(String)) === -1;
   check(same, `built stream: video pts ${pts} not ${built.videoPts}`);
   check(audio === built.audioUnits, `built stream: ${audio} Opus units, built ${built.audioUnits}`);
-}
-
-/** The same chunks through TsDemuxStream (the pipeline's way in): its events and reports. */
-async function demuxThroughStream(bytes: Uint8Array, sizes: number[]) {
-  const errors: DemuxError[] = [];
-  let at = 0;
-  let next = 0;
-  const source = new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (next === sizes.length) return controller.close();
-      controller.enqueue(bytes.slice(at, at + sizes[next]!));
-      at += sizes[next++]!;
-    },
-  });
-  const reader = source.pipeThrough(new TsDemuxStream({ onDecodeError: (e) => errors.push(e) })).getReader();
-  const pushed: DemuxEvent[] = [];
-  for (let r = await reader.read(); !r.done; r = await reader.read()) pushed.push(r.value);
-  return { pushed, flushed: [], errors };
 }

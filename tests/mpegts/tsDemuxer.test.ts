@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { nalType } from "../../lib/codec/h264.ts";
-import { type DemuxError, type DemuxEvent, TsDemuxer, TsDemuxStream } from "../../lib/mpegts/tsDemuxer.ts";
+import { type DemuxError, type DemuxEvent, TsDemuxer } from "../../lib/mpegts/tsDemuxer.ts";
 import { parseTsPacket, type TsPacket } from "../../lib/mpegts/tsPacket.ts";
 import { FIXTURE_FACTS, type FixtureFacts } from "../fixtures/fixtureFacts.ts";
 import { readFixture } from "../fixtures/readFixture.ts";
@@ -124,32 +124,4 @@ describe("any chunking gives the same events", () => {
     expect(digest(demuxAll(chunks).events)).toEqual(CLEAN_DIGEST);
   });
 
-  test("TsDemuxStream: a ReadableStream of chunks piped through gives the same events, flush on close", async () => {
-    const chunks = randomChunks(AV, seededRandom(3), 5000);
-    const source = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        const next = chunks.shift();
-        if (next) controller.enqueue(next);
-        else controller.close();
-      },
-    });
-    const events: DemuxEvent[] = [];
-    const reader = source.pipeThrough(new TsDemuxStream()).getReader();
-    for (let r = await reader.read(); !r.done; r = await reader.read()) events.push(r.value);
-    expect(digest(events)).toEqual(CLEAN_DIGEST);
-  });
-
-  test("TsDemuxStream passes onDecodeError on", async () => {
-    const errors: DemuxError[] = [];
-    const source = new ReadableStream<Uint8Array>({
-      start(controller) {
-        controller.enqueue(new Uint8Array(1000).fill(1));
-        controller.enqueue(AV);
-        controller.close();
-      },
-    });
-    const reader = source.pipeThrough(new TsDemuxStream({ onDecodeError: (e) => errors.push(e) })).getReader();
-    while (!(await reader.read()).done);
-    expect(errors.map((e) => e.kind)).toEqual(["resync"]);
-  });
 });

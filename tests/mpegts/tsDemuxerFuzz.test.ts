@@ -25,6 +25,6 @@ describe("TsDemuxer fuzz (seed 20240601, 4 x 5,000 inputs)", () => {
     expect(counts.inputs).toBe(INPUTS_PER_TEST);
     expect(counts.units).toBeGreaterThan(INPUTS_PER_TEST);
     expect(counts.decodeErrors).toBeGreaterThan(INPUTS_PER_TEST / 2);
-    expect(Math.min(counts.chunkingsCompared, counts.sourceChecked, counts.streamsCompared)).toBeGreaterThan(100);
+    expect(Math.min(counts.chunkingsCompared, counts.sourceChecked)).toBeGreaterThan(100);
   }, TIMEOUT_MS);
 });

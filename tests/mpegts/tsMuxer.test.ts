@@ -6,7 +6,7 @@ import type { AccessUnit, AudioAccessUnit, VideoAccessUnit } from "../../lib/acc
 import { crc32Mpeg2 } from "../../lib/mpegts/crc32.ts";
 import { TsDemuxer, type DemuxEvent } from "../../lib/mpegts/tsDemuxer.ts";
 import { PCR_LEAD_TICKS } from "../../lib/mpegts/tsMuxClock.ts";
-import { AUDIO_PID, TsMuxer, TsMuxStream, VIDEO_PID, type TsMuxerOptions } from "../../lib/mpegts/tsMuxer.ts";
+import { AUDIO_PID, TsMuxer, VIDEO_PID, type TsMuxerOptions } from "../../lib/mpegts/tsMuxer.ts";
 import { readFixture } from "../fixtures/readFixture.ts";
 import { ffmpegH264Units, ffmpegOpusUnits } from "../helpers/muxSourceMedia.ts";
 import { seededRandom } from "../helpers/random.ts";
@@ -294,19 +294,6 @@ describe("TsMuxer bytes for hand-made units", () => {
     expect(() => new TsMuxer({ video: true }).push({ ...keyframe, pts: 2 ** 33 })).toThrow(/video pts/);
   });
 
-  test("TsMuxStream gives the same bytes as push()", async () => {
-    const units = SOURCE.slice(0, 20);
-    const source = new ReadableStream<AccessUnit>({
-      start(controller) {
-        for (const unit of units) controller.enqueue(unit);
-        controller.close();
-      },
-    });
-    const chunks: Uint8Array[] = [];
-    await source.pipeThrough(new TsMuxStream(AV)).pipeTo(new WritableStream({ write: (chunk) => void chunks.push(chunk) }));
-    expect(chunks.length).toBe(units.length);
-    expect(hex(Buffer.concat(chunks))).toBe(hex(mux(units)));
-  });
 });
 
 describe("TsMuxer output read by others", () => {

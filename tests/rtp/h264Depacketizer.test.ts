@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { RtpHeader, RtpPacket } from "werift";
 import type { VideoAccessUnit } from "../../lib/accessUnit.ts";
 import {
-  H264DepacketizeStream,
+
   H264Depacketizer,
   type H264DepacketizerOptions,
 } from "../../lib/rtp/h264Depacketizer.ts";
@@ -358,11 +358,3 @@ describe("H264Depacketizer behind a JitterBuffer (round trip)", () => {
   }
 });
 
-test("H264DepacketizeStream wraps the same core", async () => {
-  const stream = new H264DepacketizeStream(new RtpClock(90_000));
-  const writer = stream.writable.getWriter();
-  void writer.write(rtp(0, IDR, true));
-  void writer.close();
-  const units = await Bun.readableStreamToArray(stream.readable);
-  expect(bytes(units[0])).toEqual([IDR]);
-});

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { RtpHeader, RtpPacket } from "werift";
 import { PTS_WRAP } from "../../lib/accessUnit.ts";
-import { OpusDepacketizeStream, OpusDepacketizer } from "../../lib/rtp/opusDepacketizer.ts";
+import { OpusDepacketizer } from "../../lib/rtp/opusDepacketizer.ts";
 import { RtpClock, SessionClock } from "../../lib/rtp/rtpClock.ts";
 
 function rtp(seq: number, timestamp: number, payload: number[]): RtpPacket {
@@ -86,13 +86,3 @@ describe("OpusDepacketizer bad input", () => {
   });
 });
 
-test("OpusDepacketizeStream wraps the same core", async () => {
-  const stream = new OpusDepacketizeStream(new RtpClock(48_000));
-  const writer = stream.writable.getWriter();
-  void writer.write(rtp(0, 0, [toc(31), 1]));
-  void writer.write({ gap: 1 });
-  void writer.write(rtp(2, 1920, [toc(31), 1]));
-  void writer.close();
-  const units = await Bun.readableStreamToArray(stream.readable);
-  expect(units.map((u) => u.pts)).toEqual([0, 3600]);
-});
