@@ -35,20 +35,10 @@ export async function readBounded(stream: ReadableStream<Uint8Array>, options: B
   } finally {
     clearTimeout(timer);
   }
-  return concat(chunks, total);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
 }
 
 export function tooLarge(options: Pick<BoundedReadOptions, "maxBytes" | "what">): PayloadTooLargeError {
   return new PayloadTooLargeError(`${options.what} is larger than ${options.maxBytes} bytes (MAX_BODY_BYTES)`);
 }
 
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return out;
-}

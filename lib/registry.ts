@@ -8,6 +8,7 @@ import {
   ServiceUnavailableError,
   StaleSessionError,
 } from "./errors.ts";
+import { EmptySignal } from "./emptySignal.ts";
 import { STREAM_NAME_PATTERN } from "./ids.ts";
 
 export interface WaitOptions {
@@ -43,7 +44,7 @@ export class Registry {
   readonly #viewerCounts = new Map<string, number>();
   /** Woken whenever a session starts or an output learns its tracks; each can be failed (server draining). */
   readonly #waiters = new Map<() => void, { name: string; fail: (error: Error) => void }>();
-  readonly #emptyListeners = new Set<() => void>();
+  readonly #emptied = new EmptySignal();
   readonly #logger: Logger;
   readonly #maxStreams: number;
 
@@ -64,7 +65,7 @@ export class Registry {
     session.onEnd(() => {
       if (this.#current.get(name) === session) this.#current.delete(name);
       this.#wakeWaiters();
-      if (this.#current.size === 0) for (const listener of [...this.#emptyListeners]) listener();
+      if (this.#current.size === 0) this.#emptied.emptied();
     });
     session.output.whenReady().then(() => this.#wakeWaiters(), () => {});
     session.logger.info("ingest session started", { replaces: previous?.requestId });
@@ -94,14 +95,7 @@ export class Registry {
 
   /** Resolves once no stream is live (at once if none is). */
   whenEmpty(): Promise<void> {
-    if (this.#current.size === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const listener = () => {
-        this.#emptyListeners.delete(listener);
-        resolve();
-      };
-      this.#emptyListeners.add(listener);
-    });
+    return this.#emptied.wait(this.#current.size === 0);
   }
 
   /**

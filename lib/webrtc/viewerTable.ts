@@ -1,28 +1,22 @@
+import { EmptySignal } from "../emptySignal.ts";
 import type { WhepViewer } from "./whepViewer.ts";
 
 /** The live WHEP sessions, by their unguessable ID; a viewer leaves the table when it closes. */
 export class ViewerTable {
   readonly #viewers = new Map<string, WhepViewer>();
-  readonly #emptyListeners = new Set<() => void>();
+  readonly #emptied = new EmptySignal();
 
   add(viewer: WhepViewer): void {
     this.#viewers.set(viewer.id, viewer);
     viewer.onClose(() => {
       this.#viewers.delete(viewer.id);
-      if (this.#viewers.size === 0) for (const listener of [...this.#emptyListeners]) listener();
+      if (this.#viewers.size === 0) this.#emptied.emptied();
     });
   }
 
   /** Resolves once no viewer is left (at once if none is). */
   whenEmpty(): Promise<void> {
-    if (this.#viewers.size === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const listener = () => {
-        this.#emptyListeners.delete(listener);
-        resolve();
-      };
-      this.#emptyListeners.add(listener);
-    });
+    return this.#emptied.wait(this.#viewers.size === 0);
   }
 
   /** The viewer with this ID on this stream, if it is still open. */
