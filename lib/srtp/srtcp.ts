@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, timingSafeEqual } from "node:crypto";
 import { AES_GCM_TAG_SIZE, createAesGcmSealer, type AesGcmSealer } from "./aesGcm.ts";
-import type { SrtpProfile } from "./srtpEncryptor.ts";
+import type { SessionKeys, SrtpProfile } from "./sessionKeys.ts";
 
 /**
  * SRTCP (RFC 3711 3.4) for the two DTLS-SRTP profiles WebRTC uses:
@@ -22,17 +22,6 @@ import type { SrtpProfile } from "./srtpEncryptor.ts";
  * e.g. werift's SrtcpContext `srtcpSessionKey`, `srtcpSessionSalt`,
  * `srtcpSessionAuthTag`.
  */
-
-/** SRTCP session keys (RFC 3711 4.3.2, labels 0x03 key, 0x04 authentication key, 0x05 salt). */
-export interface SrtcpSessionKeys {
-  profile: SrtpProfile;
-  /** 16-byte session encryption key. */
-  key: Uint8Array;
-  /** Session salt: 12 bytes for GCM (RFC 7714 12), 14 for AES-CM (RFC 3711 4.3.3); longer input is cut. */
-  salt: Uint8Array;
-  /** 20-byte session authentication key; AES-CM only. */
-  authKey?: Uint8Array;
-}
 
 /** What SrtcpUnprotector turned away, by reason (a periodic counter, nothing per packet). */
 export interface SrtcpRejections {
@@ -74,7 +63,7 @@ export class SrtcpProtector {
   /** Next index to send, per SSRC: our own SSRCs only, so a few entries. */
   readonly #nextIndex = new Map<number, number>();
 
-  constructor(keys: SrtcpSessionKeys, options: SrtcpProtectorOptions = {}) {
+  constructor(keys: SessionKeys, options: SrtcpProtectorOptions = {}) {
     const firstIndex = options.firstIndex ?? 1;
     if (!Number.isInteger(firstIndex) || firstIndex < 0 || firstIndex > MAX_SRTCP_INDEX) {
       throw new RangeError(`SRTCP firstIndex must be an integer from 0 to 2^31-1, got ${firstIndex}`);
@@ -108,7 +97,7 @@ export class SrtcpUnprotector {
   readonly #cipher: SrtcpCipher;
   readonly #replay = new Map<number, ReplayWindow>();
 
-  constructor(keys: SrtcpSessionKeys) {
+  constructor(keys: SessionKeys) {
     this.profile = keys.profile;
     this.#cipher = createSrtcpCipher(keys);
   }
@@ -182,14 +171,14 @@ interface SrtcpCipher {
   open(packet: Uint8Array, ssrc: number, trailer: SrtcpTrailer): Uint8Array | undefined;
 }
 
-function createSrtcpCipher(keys: SrtcpSessionKeys): SrtcpCipher {
+function createSrtcpCipher(keys: SessionKeys): SrtcpCipher {
   if (keys.key.length !== 16) throw new Error(`SRTCP session key must be 16 bytes, got ${keys.key.length}`);
   if (keys.profile === "AEAD_AES_128_GCM") return new GcmSrtcpCipher(keys.key, saltOf(keys, 12));
   if (keys.authKey?.length !== 20) throw new Error(`AES_CM_128_HMAC_SHA1_80 needs the 20-byte SRTCP authentication key, got ${keys.authKey?.length ?? "none"}`);
   return new CtrSrtcpCipher(keys.key, saltOf(keys, 14), keys.authKey);
 }
 
-function saltOf(keys: SrtcpSessionKeys, size: number): Uint8Array {
+function saltOf(keys: SessionKeys, size: number): Uint8Array {
   if (keys.salt.length < size) throw new Error(`${keys.profile} SRTCP session salt must be at least ${size} bytes, got ${keys.salt.length}`);
   return new Uint8Array(keys.salt.subarray(0, size));
 }

@@ -1,20 +1,7 @@
 import { createCipheriv } from "node:crypto";
 import { AES_GCM_TAG_SIZE, createAesGcmSealer, nativeGcmContext, type AesGcmBackend, type AesGcmSealer } from "./aesGcm.ts";
+import type { SessionKeys, SrtpProfile } from "./sessionKeys.ts";
 import { frameSealingAvailable, type FrameSealTarget } from "./srtpFrameSealer.ts";
-
-/** The two SRTP protection profiles WebRTC negotiates over DTLS (RFC 5764 4.1.2, RFC 7714 14.2). */
-export type SrtpProfile = "AEAD_AES_128_GCM" | "AES_CM_128_HMAC_SHA1_80";
-
-/** Session keys derived from the DTLS master key (RFC 3711 4.3, labels 0x00-0x02). */
-export interface SrtpSessionKeys {
-  profile: SrtpProfile;
-  /** 16-byte session encryption key. */
-  key: Uint8Array;
-  /** Session salt: 12 bytes for GCM (RFC 7714 12), 14 for AES-CM (RFC 3711 4.3.3); longer input is cut. */
-  salt: Uint8Array;
-  /** 20-byte session authentication key; AES-CM only. */
-  authKey?: Uint8Array;
-}
 
 /** The RTP header fields a sender sets per packet (RFC 3550 5.1: version 2, no padding, extension or CSRC). */
 export interface RtpHeaderFields {
@@ -52,7 +39,7 @@ export class SrtpEncryptor {
   readonly #hmac: Bun.CryptoHasher | undefined;
 
   /** `options.gcmBackend` forces an AES-GCM backend (tests, benchmarks); see lib/srtp/aesGcm.ts. */
-  constructor(keys: SrtpSessionKeys, options: { gcmBackend?: AesGcmBackend } = {}) {
+  constructor(keys: SessionKeys, options: { gcmBackend?: AesGcmBackend } = {}) {
     if (keys.key.length !== 16) throw new Error(`SRTP session key must be 16 bytes, got ${keys.key.length}`);
     this.profile = keys.profile;
     this.#key = keys.key;

@@ -3,9 +3,10 @@ import { wallClockMs } from "../pipeline/mediaClock.ts";
 import { ntpNow } from "../rtp/ntpTime.ts";
 import type { SenderReportFields } from "../rtp/rtcpPackets.ts";
 import type { RtpPayload } from "../rtp/rtpPayload.ts";
-import { SrtpEncryptor, type SrtpProfile } from "../srtp/srtpEncryptor.ts";
+import { SrtpEncryptor } from "../srtp/srtpEncryptor.ts";
 import { sealableFrame, sealFrame, type FrameSealTarget } from "../srtp/srtpFrameSealer.ts";
 import type { Address, DatagramWriter } from "../udp/udpMux.ts";
+import type { SrtpProfile } from "../srtp/sessionKeys.ts";
 
 /** How one viewer's track puts RTP on the wire: the direct path below, or werift's own (the benchmark baseline). */
 export interface RtpSendPath {

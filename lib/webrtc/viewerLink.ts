@@ -1,6 +1,6 @@
 import type { Logger } from "../logger.ts";
 import { buildBye, buildSenderReports, parseRtcpCompound, type RtcpFeedback, type SenderReportFields } from "../rtp/rtcpPackets.ts";
-import { SrtcpProtector, SrtcpUnprotector, type SrtcpSessionKeys } from "../srtp/srtcp.ts";
+import { SrtcpProtector, SrtcpUnprotector } from "../srtp/srtcp.ts";
 import {
   STUN_BINDING_REQUEST,
   STUN_BINDING_SUCCESS,
@@ -10,6 +10,7 @@ import {
   verifyStunIntegrity,
 } from "./stunMessage.ts";
 import { isDtls, type Address, type DatagramWriter, type MuxedTransport } from "../udp/udpMux.ts";
+import type { SessionKeys } from "../srtp/sessionKeys.ts";
 
 /** The ICE facts a link needs to answer and send connectivity checks (RFC 8445 7.2.2, short-term credentials). */
 export interface IceCredentials {
@@ -43,8 +44,8 @@ export interface ViewerLinkOptions {
   destination: Address;
   ice: IceCredentials;
   srtcp: {
-    outgoing: SrtcpSessionKeys;
-    incoming: SrtcpSessionKeys;
+    outgoing: SessionKeys;
+    incoming: SessionKeys;
     /** Past the last SRTCP index werift used, so the viewer's replay check accepts ours (RFC 3711 3.3.2). */
     firstIndex: number;
   };

@@ -1,9 +1,9 @@
 import type { RTCPeerConnection } from "werift";
 import { buildBye } from "../rtp/rtcpPackets.ts";
-import type { SrtcpSessionKeys } from "../srtp/srtcp.ts";
 import { SRTP_PROFILES } from "../webrtc/directRtpSender.ts";
 import { MuxedTransport, type Address } from "../udp/udpMux.ts";
 import type { IceCredentials } from "../webrtc/viewerLink.ts";
+import type { SessionKeys } from "../srtp/sessionKeys.ts";
 
 /**
  * werift 0.25.2 internals read once, when a connected peer connection hands
@@ -88,7 +88,7 @@ export interface HandOverState extends DtlsGoodbye {
   cname: string;
   destination: Address;
   ice: IceCredentials;
-  srtcp: { outgoing: SrtcpSessionKeys; incoming: SrtcpSessionKeys; firstIndex: number };
+  srtcp: { outgoing: SessionKeys; incoming: SessionKeys; firstIndex: number };
 }
 
 /** The DTLS session after werift, for a ViewerLink: it only ever reads or writes alerts. */
@@ -251,7 +251,7 @@ function authenticAlert(datagram: Uint8Array, keys: DtlsRecordKeys): boolean {
   }
 }
 
-function srtcpKeys(context: WeriftSrtcpContext): SrtcpSessionKeys | undefined {
+function srtcpKeys(context: WeriftSrtcpContext): SessionKeys | undefined {
   const profile = SRTP_PROFILES[context.profile];
   if (!profile) return undefined;
   // Copies: the link must not keep werift's context (and what hangs off it) alive.

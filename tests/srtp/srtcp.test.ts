@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
 import { RtcpPacketConverter, SrtcpSession } from "werift";
-import { SrtcpProtector, SrtcpUnprotector, type SrtcpSessionKeys } from "../../lib/srtp/srtcp.ts";
-import type { SrtpProfile } from "../../lib/srtp/srtpEncryptor.ts";
+import { SrtcpProtector, SrtcpUnprotector } from "../../lib/srtp/srtcp.ts";
+import type { SessionKeys, SrtpProfile } from "../../lib/srtp/sessionKeys.ts";
 
 const PROFILES = ["AEAD_AES_128_GCM", "AES_CM_128_HMAC_SHA1_80"] as const;
 const WERIFT_PROFILE = { AES_CM_128_HMAC_SHA1_80: 0x0001, AEAD_AES_128_GCM: 0x0007 } as const; // RFC 5764 4.1.2, RFC 7714 14.2
@@ -35,7 +35,7 @@ const PLI = hex("81ce0002 55667788 8badf00d");
 /** RFC 7714 17: the sender report every SRTCP AEAD vector uses (SSRC "Mars"). */
 const RFC7714_RTCP = hex("81c8000d 4d617273 4e545031 4e545032 52545020 0000042a 0000e930 4c756e61 deadbeef deadbeef deadbeef deadbeef deadbeef");
 /** RFC 7714 16, 17: session key and salt ("Quid pro quo") given directly. */
-const RFC7714_KEYS: SrtcpSessionKeys = { profile: "AEAD_AES_128_GCM", key: hex("000102030405060708090a0b0c0d0e0f"), salt: hex("517569642070726f2071756f") };
+const RFC7714_KEYS: SessionKeys = { profile: "AEAD_AES_128_GCM", key: hex("000102030405060708090a0b0c0d0e0f"), salt: hex("517569642070726f2071756f") };
 /** RFC 7714 17.1: RFC7714_RTCP encrypted with SRTCP index 0x5d4. */
 const RFC7714_17_1 = hex(`81c8000d 4d617273 63e94885 dcdab67c a727d766 2f6b7e99 7ff5c0f7 6c06f32d c676a5f1 730d6fda
   4ce09b46 86303ded 0bb9275b c84aa458 96cf4d2f c5abf872 45d9eade 800005d4`);
@@ -66,9 +66,9 @@ function setup(profile: SrtpProfile) {
   const weriftSender = weriftSession(profile, MASTER, OTHER_MASTER);
   const weriftReceiver = weriftSession(profile, OTHER_MASTER, MASTER);
   const context = weriftSender.localContext;
-  const keys: SrtcpSessionKeys = { profile, key: context.srtcpSessionKey, salt: context.srtcpSessionSalt, authKey: context.srtcpSessionAuthTag };
+  const keys: SessionKeys = { profile, key: context.srtcpSessionKey, salt: context.srtcpSessionSalt, authKey: context.srtcpSessionAuthTag };
   const otherContext = weriftReceiver.localContext;
-  const wrongKeys: SrtcpSessionKeys = { profile, key: otherContext.srtcpSessionKey, salt: otherContext.srtcpSessionSalt, authKey: otherContext.srtcpSessionAuthTag };
+  const wrongKeys: SessionKeys = { profile, key: otherContext.srtcpSessionKey, salt: otherContext.srtcpSessionSalt, authKey: otherContext.srtcpSessionAuthTag };
   return { weriftSender, weriftReceiver, keys, wrongKeys };
 }
 
@@ -205,7 +205,7 @@ describe.each(PROFILES)("SRTCP %s", (profile) => {
 });
 
 /** RFC 3711 3.4 with E=0: RTCP in the clear, E+index, HMAC-SHA1-80 over both; built apart from lib/. */
-function unencryptedCm(keys: SrtcpSessionKeys, rtcp: Buffer, index: number): Buffer {
+function unencryptedCm(keys: SessionKeys, rtcp: Buffer, index: number): Buffer {
   const indexWord = Buffer.alloc(4);
   indexWord.writeUInt32BE(index);
   const authenticated = Buffer.concat([rtcp, indexWord]);

@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { RtpHeader, SrtpSession } from "werift";
-import { SrtpEncryptor, type SrtpProfile } from "../../lib/srtp/srtpEncryptor.ts";
+import type { SrtpProfile } from "../../lib/srtp/sessionKeys.ts";
+import { SrtpEncryptor } from "../../lib/srtp/srtpEncryptor.ts";
 
 const WERIFT_PROFILE: Record<SrtpProfile, number> = { AES_CM_128_HMAC_SHA1_80: 0x0001, AEAD_AES_128_GCM: 0x0007 };
 const SALT_SIZE: Record<SrtpProfile, number> = { AES_CM_128_HMAC_SHA1_80: 14, AEAD_AES_128_GCM: 12 };

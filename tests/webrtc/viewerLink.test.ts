@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { ntpNow } from "../../lib/rtp/ntpTime.ts";
 import { parseRtcpCompound, type RtcpFeedback } from "../../lib/rtp/rtcpPackets.ts";
-import { SrtcpProtector, SrtcpUnprotector, type SrtcpSessionKeys } from "../../lib/srtp/srtcp.ts";
+import { SrtcpProtector, SrtcpUnprotector } from "../../lib/srtp/srtcp.ts";
 import {
   STUN_BINDING_REQUEST,
   STUN_BINDING_SUCCESS,
@@ -14,6 +14,7 @@ import {
 import type { Address } from "../../lib/udp/udpMux.ts";
 import { ViewerLink, type LinkTiming } from "../../lib/webrtc/viewerLink.ts";
 import { silentLogger } from "../../lib/logger.ts";
+import type { SessionKeys } from "../../lib/srtp/sessionKeys.ts";
 
 const ICE = {
   localUfrag: "wisp",
@@ -27,7 +28,7 @@ const ICE = {
 const VIEWER: Address = ["127.0.0.1", 5001];
 /** A stand-in for the encrypted close_notify record (alert, DTLS 1.2, epoch 1, sequence number 1). */
 const CLOSE_NOTIFY_STAND_IN = Uint8Array.of(21, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 1, 0, 2, 1, 0);
-const gcmKeys = (): SrtcpSessionKeys => ({ profile: "AEAD_AES_128_GCM", key: randomBytes(16), salt: randomBytes(12) });
+const gcmKeys = (): SessionKeys => ({ profile: "AEAD_AES_128_GCM", key: randomBytes(16), salt: randomBytes(12) });
 
 /** A stand-in for the link's MuxedTransport (a unit test): records what the link sends. */
 function recordingTransport() {
