@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import type { AccessAction } from "../lib/auth/accessControl.ts";
-import type { AppContext, BunServerEnv } from "./context.ts";
+import { serverEnv, type AppContext } from "./context.ts";
 
 /**
  * Every route that publishes or plays calls this before it does anything
@@ -12,7 +12,7 @@ export async function requireAccess(c: Context, ctx: AppContext, action: AccessA
     action,
     stream,
     token: tokenOf(c, url),
-    remoteAddr: (c.env as BunServerEnv | undefined)?.requestIP?.(c.req.raw)?.address,
+    remoteAddr: serverEnv(c.env)?.remoteAddress?.(c.req.raw),
     userAgent: c.req.header("User-Agent"),
     query: url.search.slice(1),
   });

@@ -1,9 +1,10 @@
 import { Hono } from "hono";
 import { NotFoundError } from "../lib/errors.ts";
+import { runtime } from "../lib/runtime/runtime.ts";
 import type { AppContext } from "./context.ts";
 import { allowOnly } from "./methods.ts";
 
-/** GET /api/udp: the UDP mux's address, how it encrypts and sends, and its counters. */
+/** GET /api/udp: the UDP mux's address, the runtime, how it encrypts and sends, and its counters. */
 export function udpRoutes(ctx: AppContext): Hono {
   const app = new Hono();
   app.get("/", (c) => {
@@ -12,6 +13,7 @@ export function udpRoutes(ctx: AppContext): Hono {
     return c.json({
       address: mux.address,
       port: mux.port,
+      runtime: runtime.name,
       sendMethod: mux.sendMethod,
       srtpSealing: ctx.srtpSealing,
       peers: mux.transportCount,

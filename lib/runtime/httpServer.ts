@@ -1,7 +1,13 @@
-/** The HTTP server as the rest of Wisp sees it; Bun.serve behind it (the runtime seam). */
+/** The HTTP server as the rest of Wisp sees it (the runtime seam: Bun.serve or Deno.serve behind it). */
+import { runtime } from "./runtime.ts";
+
 export interface HttpServer {
   readonly port: number;
-  /** Stops listening; `closeActive` also cuts the connections still open, else they finish first. */
+  /**
+   * Stops listening. Without `closeActive` the open requests finish first;
+   * with it they are cut where the runtime can (Bun), and left to the
+   * process's exit where it cannot (Deno's server only shuts down gracefully).
+   */
   stop(closeActive?: boolean): Promise<void>;
 }
 
@@ -10,21 +16,27 @@ export interface HttpServerOptions {
   hostname: string;
 }
 
+/** What the server tells a handler about a request beyond the request itself: Hono's `c.env`. */
+export interface ServerEnv {
+  /** The client's IP address as the connection shows it (no proxy headers), if known. */
+  remoteAddress(request: Request): string | undefined;
+  /**
+   * Lets `request` stay idle up to `seconds` (0: no limit). Bun closes a
+   * request idle for 10 s by default (FACTS.md), 255 s at most; Deno's server
+   * has no per-request idle timeout, so there this does nothing.
+   */
+  setIdleTimeout(request: Request, seconds: number): void;
+}
+
+export type FetchHandler = (request: Request, env: ServerEnv) => Response | Promise<Response>;
+
 /**
- * Serves `fetch` (Hono's app.fetch; under Bun its `c.env` is this server,
- * for per-request timeouts and the client's address). Bun's own body limit
- * (128 MiB by default, streamed bodies included) would cut every long
- * MPEG-TS push, so it is lifted here: routes/bodyLimits.ts bounds every other
- * body itself, and a push is bounded by time since its last byte instead.
- * Bun's 10 s idle timeout stays: it also bounds a client that sends its
- * headers slowly.
+ * Serves `fetch` (Hono's app.fetch, which hands `env` to the routes as
+ * `c.env`). No runtime body limit applies: Bun's (128 MiB, streamed bodies
+ * included) would cut every long MPEG-TS push, so it is lifted;
+ * routes/bodyLimits.ts bounds every other body itself, and a push is bounded
+ * by the time since its last byte instead.
  */
-export function serveHttp(fetch: (request: Request, server: unknown) => Response | Promise<Response>, options: HttpServerOptions): HttpServer {
-  const server = Bun.serve({ port: options.port, hostname: options.hostname, fetch, maxRequestBodySize: Number.MAX_SAFE_INTEGER });
-  return {
-    get port() {
-      return server.port ?? options.port;
-    },
-    stop: (closeActive = false) => server.stop(closeActive),
-  };
+export function serveHttp(fetch: FetchHandler, options: HttpServerOptions): HttpServer {
+  return runtime.serveHttp(fetch, options);
 }

@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, timingSafeEqual } from "node:crypto";
+import { createHmacSha1, type HmacSha1 } from "../runtime/hmacSha1.ts";
 import { AES_GCM_TAG_SIZE, createAesGcmSealer, type AesGcmSealer } from "./aesGcm.ts";
 import type { SessionKeys, SrtpProfile } from "./sessionKeys.ts";
 
@@ -248,12 +249,12 @@ class CtrSrtcpCipher implements SrtcpCipher {
   readonly #key: Uint8Array;
   readonly #salt: Uint8Array;
   /** HMAC state with the key absorbed once; each packet works on a copy (RFC 2104). */
-  readonly #hmac: Bun.CryptoHasher;
+  readonly #hmac: HmacSha1;
 
   constructor(key: Uint8Array, salt: Uint8Array, authKey: Uint8Array) {
     this.#key = new Uint8Array(key);
     this.#salt = salt;
-    this.#hmac = new Bun.CryptoHasher("sha1", authKey);
+    this.#hmac = createHmacSha1(authKey);
   }
 
   /** RFC 3711 4.1.1: IV = (salt * 2^16) XOR (SSRC * 2^64) XOR (SRTCP index * 2^16). */
@@ -271,7 +272,7 @@ class CtrSrtcpCipher implements SrtcpCipher {
   }
 
   /** RFC 3711 4.2: HMAC-SHA1 over the authenticated portion (3.4: everything before the tag), cut to 80 bits. */
-  #tag(authenticated: Uint8Array): Buffer {
+  #tag(authenticated: Uint8Array): Uint8Array {
     return this.#hmac.copy().update(authenticated).digest().subarray(0, HMAC_SHA1_80_TAG_SIZE);
   }
 

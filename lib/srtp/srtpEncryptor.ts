@@ -1,4 +1,5 @@
 import { createCipheriv } from "node:crypto";
+import { createHmacSha1, type HmacSha1 } from "../runtime/hmacSha1.ts";
 import { AES_GCM_TAG_SIZE, createAesGcmSealer, nativeGcmContext, type AesGcmBackend, type AesGcmSealer } from "./aesGcm.ts";
 import type { SessionKeys, SrtpProfile } from "./sessionKeys.ts";
 import { frameSealingAvailable, type FrameSealTarget } from "./srtpFrameSealer.ts";
@@ -36,7 +37,7 @@ export class SrtpEncryptor {
   readonly #gcm: AesGcmSealer | undefined;
   /** The rollover counter as the 4 bytes AES-CM authenticates after the packet. */
   readonly #roc = Buffer.alloc(4);
-  readonly #hmac: Bun.CryptoHasher | undefined;
+  readonly #hmac: HmacSha1 | undefined;
 
   /** `options.gcmBackend` forces an AES-GCM backend (tests, benchmarks); see lib/srtp/aesGcm.ts. */
   constructor(keys: SessionKeys, options: { gcmBackend?: AesGcmBackend } = {}) {
@@ -52,7 +53,7 @@ export class SrtpEncryptor {
       this.#salt = keys.salt.subarray(0, 14);
       this.#iv = Buffer.alloc(16);
       // HMAC state with the key absorbed once; each packet works on a copy (RFC 2104).
-      this.#hmac = new Bun.CryptoHasher("sha1", keys.authKey);
+      this.#hmac = createHmacSha1(keys.authKey);
     }
   }
 

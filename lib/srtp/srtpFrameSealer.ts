@@ -1,15 +1,15 @@
-import { cc, FFIType } from "bun:ffi";
 import { fileURLToPath } from "node:url";
-import { evpSealFunctions, type NativePointer } from "./aesGcm.ts";
+import { libcrypto, type NativeFrameSealer, type NativeGcmContext } from "../runtime/libcrypto.ts";
 import type { RtpPayload } from "../rtp/rtpPayload.ts";
 
 /**
  * SRTP AEAD_AES_128_GCM for a whole frame per call: lib/srtp/srtpFrame.c,
  * compiled once per process by Bun's built-in TinyCC, with OpenSSL's EVP
- * functions handed to it. Why: sealing packet by packet from JS costs a
- * header object, a closure and five FFI calls per packet per viewer; one call
- * per frame per viewer leaves JS out of the per-packet work (bench/sendPath.ts
- * measures both).
+ * functions handed to it (lib/runtime/libcrypto.ts). Why: sealing packet by
+ * packet from JS costs a header object, a closure and five FFI calls per
+ * packet per viewer; one call per frame per viewer leaves JS out of the
+ * per-packet work (bench/sendPath.ts measures both). Deno has no built-in C
+ * compiler: there frames are sealed packet by packet.
  */
 
 /** Bytes an AEAD_AES_128_GCM datagram adds to a payload: the RTP header and the tag (RFC 7714 14.2). */
@@ -71,39 +71,15 @@ function layOut(packets: RtpPayload[]): SealableFrame {
   return { bytes, count: packets.length, datagramLengths, datagramBytes: payloadBytes + GCM_DATAGRAM_OVERHEAD * packets.length, payloadBytes };
 }
 
-function compile() {
-  const { ptr, i32, f64 } = FFIType;
-  const { symbols } = cc({
-    source: fileURLToPath(new URL("./srtpFrame.c", import.meta.url)),
-    symbols: {
-      wisp_bind_evp: { args: [ptr, ptr, ptr, ptr], returns: i32 },
-      // 32-bit fields go as i32: Bun 1.4.5 garbles a TinyCC function's u32 argument above 2^31 (0xdeadbeef arrived as 0xdde00000)
-      wisp_srtp_gcm_seal_frame: { args: [ptr, ptr, ptr, ptr, i32, i32, i32, f64, i32], returns: i32 },
-    },
-  });
-  return symbols;
-}
+const C_SOURCE = fileURLToPath(new URL("./srtpFrame.c", import.meta.url));
 
-type Native = ReturnType<typeof compile>;
-/** undefined: not tried yet; null: unavailable (no libcrypto, no TinyCC), not retried. */
-let native: Native | null | undefined;
+/** undefined: not tried yet; null: unavailable (no libcrypto, no C compiler), not retried. */
+let native: NativeFrameSealer | null | undefined;
 
-/** The compiled sealer, or undefined where TinyCC or libcrypto is missing (tried once per process). */
-function loadNative(): Native | undefined {
-  if (native === undefined) native = tryCompile();
+/** The compiled sealer, or undefined (tried once per process). */
+function loadNative(): NativeFrameSealer | undefined {
+  if (native === undefined) native = libcrypto()?.frameSealer(C_SOURCE) ?? null;
   return native ?? undefined;
-}
-
-function tryCompile(): Native | null {
-  const evp = evpSealFunctions();
-  if (!evp) return null;
-  try {
-    const symbols = compile();
-    symbols.wisp_bind_evp(...(evp as [never, never, never, never]));
-    return symbols;
-  } catch {
-    return null;
-  }
 }
 
 /** Whether frames can be sealed natively in this process. */
@@ -114,7 +90,7 @@ export function frameSealingAvailable(): boolean {
 /** One viewer's per-packet fields for sealFrame: its RTP and SRTP state. */
 export interface FrameSealTarget {
   /** An EVP_CIPHER_CTX with this viewer's session key set (aesGcm.ts nativeGcmContext). */
-  context: NativePointer;
+  context: NativeGcmContext;
   /** The 12-byte session salt (RFC 7714 8.1). */
   salt: Uint8Array;
   ssrc: number;
@@ -127,14 +103,12 @@ export interface FrameSealTarget {
  * 3.3.1, ROC * 65536 + SEQ) and timestamp (its own + timestampAdd) mod 2^32.
  */
 export function sealFrame(frame: SealableFrame, target: FrameSealTarget, firstIndex: number, timestampAdd: number, into: Uint8Array, at: number): void {
-  const symbols = loadNative();
-  if (!symbols) throw new Error("native SRTP frame sealing is unavailable (see frameSealingAvailable)");
+  const sealer = loadNative();
+  if (!sealer) throw new Error("native SRTP frame sealing is unavailable (see frameSealingAvailable)");
   if (target.salt.length !== 12) throw new RangeError(`AES-GCM SRTP salt must be 12 bytes, got ${target.salt.length}`);
   if (!Number.isInteger(at) || at < 0 || at + frame.datagramBytes > into.length) {
     throw new RangeError(`a frame of ${frame.datagramBytes} datagram bytes does not fit at ${at} in ${into.length}`);
   }
-  const written = symbols.wisp_srtp_gcm_seal_frame(
-    target.context as never, target.salt, frame.bytes, into, at, target.ssrc | 0, target.payloadType, firstIndex, timestampAdd | 0,
-  );
+  const written = sealer.sealFrame(target.context, target.salt, frame.bytes, into, at, target.ssrc | 0, target.payloadType, firstIndex, timestampAdd | 0);
   if (written !== frame.datagramBytes) throw new Error(`native SRTP sealing failed (OpenSSL refused a call, wrote ${written})`);
 }

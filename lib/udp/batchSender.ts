@@ -1,10 +1,10 @@
-import type { udp } from "bun";
+import type { UdpSocket } from "../runtime/udpSocket.ts";
 import type { DatagramBatch } from "./datagramBatch.ts";
 
 /** Sends the datagrams of a batch on the mux socket. */
 export interface BatchSender {
   /** How: for logs and /api figures. */
-  readonly kind: "sendmmsg+gso" | "sendmmsg" | "sendMany";
+  readonly kind: "sendmmsg+gso" | "sendmmsg" | "sendMany" | "send";
   /** Messages the kernel took so far: with GSO one per run of a destination's datagrams. */
   readonly messages: number;
   /**
@@ -14,12 +14,18 @@ export interface BatchSender {
   send(batch: DatagramBatch, from: number): number;
 }
 
-/** Bun's socket.sendMany (sendmmsg inside Bun): portable, one JS array entry per datagram field. */
+/**
+ * The runtime socket's own sendMany, one JS array entry per datagram field:
+ * "sendMany" where that is one sendmmsg inside the runtime (Bun), "send"
+ * where it is one asynchronous send per datagram (Deno).
+ */
 export class SendManySender implements BatchSender {
-  readonly kind = "sendMany";
+  readonly kind: "sendMany" | "send";
   messages = 0;
 
-  constructor(private readonly socket: udp.Socket<"buffer">) {}
+  constructor(private readonly socket: UdpSocket) {
+    this.kind = socket.batchedSendMany ? "sendMany" : "send";
+  }
 
   send(batch: DatagramBatch, from: number): number {
     const packets: Array<Buffer | number | string> = [];

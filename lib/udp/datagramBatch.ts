@@ -14,7 +14,7 @@ export interface DatagramBatchOptions {
  * for the system call's iovecs), their destinations in parallel arrays.
  */
 export class DatagramBatch {
-  /** Backed by an ArrayBuffer of its own, so its address never moves (bun:ffi). */
+  /** Backed by an ArrayBuffer of its own, so its address never moves (FFI: lib/runtime/libc.ts). */
   readonly slab: Buffer;
   readonly offsets: Int32Array;
   readonly lengths: Int32Array;

@@ -1,9 +1,11 @@
-// The few libc calls Bun's UDP socket does not offer, through bun:ffi:
-// sendmmsg(2) with per-message control data (UDP GSO), and finding the file
-// descriptor behind a Bun.udpSocket. Linux with glibc only; everything here
-// returns undefined elsewhere and the caller keeps Bun's own sendMany.
-import { dlopen, FFIType, read } from "bun:ffi";
+// libc for the UDP mux (its FFI lives in lib/runtime/libc.ts): finding the
+// file descriptor behind the runtime's UDP socket, for sendmmsg(2) with UDP
+// GSO on it. Linux with glibc only; elsewhere libcUdp() is undefined and the
+// mux keeps the socket's own sendMany.
 import { readdirSync, readlinkSync } from "node:fs";
+import { libc as runtimeLibc, type Libc } from "../runtime/libc.ts";
+
+export type { Libc };
 
 export const AF_INET = 2;
 const SOL_SOCKET = 1;
@@ -11,39 +13,14 @@ const SO_TYPE = 3;
 const SOCK_DGRAM = 2;
 export const SOCKADDR_IN_SIZE = 16;
 
-function openLibc() {
-  return dlopen("libc.so.6", {
-    sendmmsg: { args: [FFIType.i32, FFIType.ptr, FFIType.u32, FFIType.i32], returns: FFIType.i32 },
-    getsockname: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
-    getsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
-    __errno_location: { args: [], returns: FFIType.ptr },
-  }).symbols;
-}
-
-export type Libc = ReturnType<typeof openLibc>;
-
-let libc: Libc | null | undefined;
-
-/** libc's symbols, or undefined where there is no glibc (tried once per process). */
+/** libc's socket calls, or undefined where there is no glibc or no FFI (tried once per process). */
 export function libcUdp(): Libc | undefined {
-  if (libc === undefined) {
-    try {
-      libc = process.platform === "linux" ? openLibc() : null;
-    } catch {
-      libc = null;
-    }
-  }
-  return libc ?? undefined;
-}
-
-/** errno of the calling thread, right after a failed call. */
-export function lastErrno(symbols: Libc): number {
-  return read.i32(symbols.__errno_location()!, 0);
+  return runtimeLibc();
 }
 
 /**
  * The file descriptor of this process's IPv4 UDP socket bound to
- * `address`:`port` (Bun does not expose it): the one socket among
+ * `address`:`port` (neither Bun nor Deno exposes it): the one socket among
  * /proc/self/fd whose getsockname() says so. Undefined if none or several.
  */
 export function findUdpSocketFd(symbols: Libc, address: string, port: number): number | undefined {

@@ -1,6 +1,6 @@
 import { lookup } from "node:dns/promises";
-import type { udp } from "bun";
 import type { Logger } from "../logger.ts";
+import { openUdpSocket, type UdpSocket } from "../runtime/udpSocket.ts";
 import { type BatchSender, SendManySender } from "./batchSender.ts";
 import { DatagramBatch, MAX_UDP_PAYLOAD } from "./datagramBatch.ts";
 import { GsoBatchSender } from "./gsoBatchSender.ts";
@@ -134,7 +134,7 @@ export class UdpMux {
     batches: 0,
     datagramsSent: 0,
   };
-  readonly #socket: udp.Socket<"buffer">;
+  readonly #socket: UdpSocket;
   readonly #logger: Logger;
   readonly #transports = new Set<MuxedTransport>();
   readonly #routes = new Map<string, MuxedTransport>();
@@ -150,23 +150,22 @@ export class UdpMux {
     // A name such as fly.io's fly-global-services is resolved first: the socket binds an address.
     const { address } = await lookup(options.address, { family: 4 });
     let mux: UdpMux | undefined;
-    const socket = await Bun.udpSocket({
-      hostname: address,
-      port: options.port,
-      socket: {
-        data: (_socket, data, port, from) => mux?.receive(data, [from, port]),
-        // ICMP errors of departed peers (IP_RECVERR): count, never crash (FACTS.md).
+    const socket = await openUdpSocket(
+      { hostname: address, port: options.port },
+      {
+        data: (data, from, port) => mux?.receive(data, [from, port]),
+        // ICMP errors of departed peers (Bun's IP_RECVERR): count, never crash (FACTS.md).
         error: () => void (mux && mux.stats.socketErrors++),
       },
-    });
+    );
     mux = new UdpMux(socket, options.logger, options.gso ?? true);
     return mux;
   }
 
-  private constructor(socket: udp.Socket<"buffer">, logger: Logger, gso: boolean) {
+  private constructor(socket: UdpSocket, logger: Logger, gso: boolean) {
     this.#socket = socket;
     this.#logger = logger;
-    this.#address = socket.address.address;
+    this.#address = socket.address;
     this.#port = socket.port;
     this.#sender = (gso && this.#gsoSender()) || new SendManySender(socket);
   }
@@ -176,7 +175,7 @@ export class UdpMux {
     const libc = libcUdp();
     const fd = libc && findUdpSocketFd(libc, this.#address, this.#port);
     if (!libc || fd === undefined) {
-      this.#logger.info("udp mux: sendmmsg/GSO unavailable here, sending with Bun's sendMany");
+      this.#logger.info("udp mux: sendmmsg/GSO unavailable here, sending with the runtime socket's own sends");
       return undefined;
     }
     return new GsoBatchSender(libc, fd, MAX_BATCH_DATAGRAMS, (errno) =>
@@ -192,7 +191,7 @@ export class UdpMux {
     return this.#address;
   }
 
-  /** How batches leave: "sendmmsg+gso", "sendmmsg" (GSO refused) or "sendMany". */
+  /** How batches leave: "sendmmsg+gso", "sendmmsg" (GSO refused), else the socket's "sendMany" (Bun) or "send" (Deno). */
   get sendMethod(): BatchSender["kind"] {
     return this.#sender.kind;
   }

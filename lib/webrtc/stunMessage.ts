@@ -1,4 +1,6 @@
 import { timingSafeEqual } from "node:crypto";
+import { crc32 } from "node:zlib";
+import { createHmacSha1 } from "../runtime/hmacSha1.ts";
 
 /**
  * STUN Binding messages (RFC 5389) as ICE uses them, so a session can keep
@@ -311,7 +313,7 @@ function writeAttribute(message: Uint8Array, offset: number, { type, value }: At
  */
 function messageIntegrity(message: Uint8Array, integrityStart: number, password: string): Uint8Array {
   const lengthAsIfLast = integrityStart - HEADER_SIZE + INTEGRITY_ATTRIBUTE_SIZE;
-  const hmac = new Bun.CryptoHasher("sha1", password);
+  const hmac = createHmacSha1(password);
   hmac.update(message.subarray(0, 2));
   hmac.update(Uint8Array.of(lengthAsIfLast >> 8, lengthAsIfLast & 0xff));
   hmac.update(message.subarray(4, integrityStart));
@@ -323,9 +325,9 @@ function fingerprintMatches(data: Uint8Array, attribute: FoundAttribute): boolea
   return attribute.value.length === 4 && viewOf(attribute.value).getUint32(0) === fingerprint(data.subarray(0, attribute.start));
 }
 
-/** RFC 5389 15.5: CRC-32 (ISO-HDLC, as zlib and Bun.hash.crc32 compute it) XOR 0x5354554e. */
+/** RFC 5389 15.5: CRC-32 (ISO-HDLC, as zlib computes it; node:zlib's on Bun and Deno alike) XOR 0x5354554e. */
 function fingerprint(messageBeforeFingerprint: Uint8Array): number {
-  return (Bun.hash.crc32(messageBeforeFingerprint) ^ FINGERPRINT_XOR) >>> 0;
+  return (crc32(messageBeforeFingerprint) ^ FINGERPRINT_XOR) >>> 0;
 }
 
 function ipv4Number(octets: number[]): number {
