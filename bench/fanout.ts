@@ -1,7 +1,9 @@
 // Fan-out cost: one ~3 Mbit/s stream, N load viewers; server CPU per packet per
 // viewer from /proc, RSS per viewer, loss, and the delay the server adds (MPEG-TS
 // written -> RTP received). With --baseline the same server sends through
-// werift's own path (RTP_SEND_PATH=werift, a socket per connection).
+// werift's own path (bench/lib/benchServer.ts --werift-send-path, a socket per
+// connection); --packet-sealing seals SRTP packet by packet (the path before
+// a frame per native call).
 // --pin puts the server on CPU 0 and everything else (load clients, the pusher)
 // on CPU 1 (taskset), so the server's figure is not the clients' contention;
 // the clients need ~55% of a core at N=100, more than one core at 200.
@@ -13,7 +15,7 @@
 // sample (headerLoadViewers.ts), about half of node-datachannel's CPU per packet,
 // so that 200 of them leave the server its share of this 2-core machine.
 // --ndc-load makes them node-datachannel viewers too (decrypting everything).
-// Usage: bun bench/fanout.ts [--baseline] [--pin] [--bounded-pes] [--ndc-load] [N...]
+// Usage: bun bench/fanout.ts [--baseline] [--packet-sealing] [--pin] [--bounded-pes] [--ndc-load] [N...]
 import type { LoadReport } from "./loadWindow.ts";
 import { cpuSeconds, cpuTimes, rssMb } from "./procStats.ts";
 import { testSource } from "./sources.ts";
@@ -75,6 +77,14 @@ async function lines(stream: ReadableStream<Uint8Array>, onLine: (line: string) 
   for await (const line of streamLines(stream)) await onLine(line);
 }
 
+/** The product as shipped (main.ts), or the bench server with the slower path asked for. */
+function serverCommand(options: FanoutOptions): string[] {
+  const benchServer = new URL("./lib/benchServer.ts", import.meta.url).pathname;
+  if (options.baseline) return [benchServer, "--werift-send-path"];
+  if (options.packetSealing) return [benchServer, "--packet-sealing"];
+  return ["main.ts"];
+}
+
 /** With --pin: the command run on one CPU, by taskset (util-linux). */
 function onCpu(cpu: number | undefined, command: string[]): string[] {
   return cpu === undefined ? command : ["taskset", "-c", String(cpu), ...command];
@@ -82,6 +92,8 @@ function onCpu(cpu: number | undefined, command: string[]): string[] {
 
 export interface FanoutOptions {
   baseline?: boolean;
+  /** SRTP sealed packet by packet from JS (bench/lib/benchServer.ts --packet-sealing). */
+  packetSealing?: boolean;
   pin?: boolean;
   boundedPes?: boolean;
   /** Load viewers on node-datachannel (decrypting every packet) instead of headerLoadViewers.ts. */
@@ -93,8 +105,8 @@ export async function measureFanout(counts: number[], options: FanoutOptions = {
   const path = options.baseline ? "werift" : "direct";
   const port = 18000 + Math.floor(Math.random() * 1000);
   const base = `http://127.0.0.1:${port}`;
-  const baselineEnv = options.baseline ? { RTP_SEND_PATH: "werift", WEBRTC_UDP_ADDR: "off" } : { WEBRTC_UDP_ADDR: "127.0.0.1:0" };
-  const server = Bun.spawn(onCpu(options.pin ? 0 : undefined, [process.execPath, "main.ts"]), {
+  const baselineEnv = options.baseline ? { WEBRTC_UDP_ADDR: "off" } : { WEBRTC_UDP_ADDR: "127.0.0.1:0" };
+  const server = Bun.spawn(onCpu(options.pin ? 0 : undefined, [process.execPath, ...serverCommand(options)]), {
     env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", WHEP_MAX_VIEWERS: "0", LOG_LEVEL: process.env.LOG_LEVEL ?? "warn", ...baselineEnv },
     stdio: ["ignore", "inherit", "inherit"],
   });
@@ -124,7 +136,7 @@ export async function measureFanout(counts: number[], options: FanoutOptions = {
 
 /**
  * Waits (up to 15 s) for the steady state: werift has handed every viewer
- * over (WEBRTC_HANDOVER, 4 s after connecting at the latest for these
+ * over (lib/werift/viewerHandshake.ts, 4 s after connecting at the latest for these
  * clients, which send no RTCP) and the viewers' queues hold no backlog from
  * the joins (200 DTLS handshakes on 2 cores leave the server behind for a
  * while), so the window measures neither the hand-over nor the catching up.
@@ -294,7 +306,13 @@ export function formatFanout(r: FanoutResult): string {
 if (import.meta.main) {
   const args = process.argv.slice(2);
   const counts = args.filter((a) => !a.startsWith("--")).map(Number);
-  const options = { baseline: args.includes("--baseline"), pin: args.includes("--pin"), boundedPes: args.includes("--bounded-pes"), ndcLoad: args.includes("--ndc-load") };
+  const options = {
+    baseline: args.includes("--baseline"),
+    packetSealing: args.includes("--packet-sealing"),
+    pin: args.includes("--pin"),
+    boundedPes: args.includes("--bounded-pes"),
+    ndcLoad: args.includes("--ndc-load"),
+  };
   const results = await measureFanout(counts.length ? counts : [1, 50, 100, 200], options);
   for (const r of results) console.log(formatFanout(r));
 }

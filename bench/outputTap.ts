@@ -2,7 +2,7 @@
 // many readers the output had then. A WHEP viewer subscribes when it connects and gets the GOP so
 // far as fast-start catch-up, so the frame at which the count rises says exactly what it got.
 import type { IngestSession } from "../lib/ingest/ingestSession.ts";
-import type { FrameReader } from "../lib/pipeline/frameReader.ts";
+import type { ViewerFeed } from "../lib/pipeline/viewerFeed.ts";
 import { wallClockMs } from "./sources.ts";
 
 const TAP_QUEUE_BYTES = 10_000_000; // drained on every frame: never reached
@@ -29,17 +29,16 @@ export interface Subscription {
 export class OutputTap {
   readonly frames: FrameArrival[] = [];
   readonly #session: IngestSession;
-  readonly #reader: FrameReader;
+  readonly #feed: ViewerFeed;
 
   constructor(session: IngestSession) {
     this.#session = session;
-    const { reader } = session.output.subscribe(TAP_QUEUE_BYTES, { onReadable: () => this.#drain() });
-    this.#reader = reader;
+    this.#feed = session.output.subscribe(TAP_QUEUE_BYTES, { onReadable: () => this.#drain() });
   }
 
   /** Readers besides the tap: the WHEP viewers now subscribed. */
   get viewers(): number {
-    return this.#session.output.readerCount - 1;
+    return this.#session.output.feedCount - 1;
   }
 
   get lastKeyframe(): FrameArrival | undefined {
@@ -70,14 +69,15 @@ export class OutputTap {
   }
 
   close(): void {
-    this.#reader.close();
+    this.#feed.close();
   }
 
   #drain(): void {
-    for (let frame = this.#reader.poll(); frame; frame = this.#reader.poll()) {
+    for (let next = this.#feed.poll(); next; next = this.#feed.poll()) {
+      const { frame } = next;
       if (frame.track !== "video") continue;
       const at = wallClockMs();
-      this.frames.push({ at, keyframe: frame.keyframe, pts: frame.pts, readers: this.#session.output.readerCount });
+      this.frames.push({ at, keyframe: frame.keyframe, pts: frame.pts, readers: this.#session.output.feedCount });
     }
   }
 }

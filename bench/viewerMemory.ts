@@ -2,7 +2,8 @@
 // viewers in other processes. A first batch of N viewers pays the one-time costs
 // too (JIT-compiled code, the DTLS handshakes' allocations); a second batch of N
 // shows what each further viewer costs, once werift has handed the connections
-// over (lib/webrtc/viewerLink.ts). Usage: [WEBRTC_NATIVE_SRTP=off] bun bench/viewerMemory.ts [N] [--handover=off]
+// over (lib/webrtc/viewerLink.ts). --packet-sealing seals SRTP packet by packet (WebrtcSetupOptions).
+// Usage: bun bench/viewerMemory.ts [N] [--handover=off] [--packet-sealing]
 import { heapStats } from "bun:jsc";
 import { startTestServer, type TestServer } from "../tests/helpers/testServer.ts";
 import { testSource } from "./sources.ts";
@@ -69,9 +70,9 @@ async function addViewers(server: TestServer, n: number, handOver: boolean): Pro
   return load;
 }
 
-export async function measureViewerMemory(n: number, options: { handOver: boolean }): Promise<ViewerMemoryResult> {
-  const nativeSrtp = process.env.WEBRTC_NATIVE_SRTP ?? "on"; // passed through, to compare
-  const server = await startTestServer({ WHEP_MAX_VIEWERS: "0", WEBRTC_HANDOVER: options.handOver ? "on" : "off", WEBRTC_NATIVE_SRTP: nativeSrtp }, { listen: true });
+export async function measureViewerMemory(n: number, options: { handOver: boolean; packetSealing?: boolean }): Promise<ViewerMemoryResult> {
+  const env = { WHEP_MAX_VIEWERS: "0", WEBRTC_HANDOVER: options.handOver ? "on" : "off" };
+  const server = await startTestServer(env, { listen: true, webrtc: { packetSealing: options.packetSealing ?? false } });
   const units = await accessUnitsOf(testSource({ gopSeconds: 2, bitrateKbps: 3000, size: "1280x720" }));
   const push = stampedPush(`${server.url}/ingest/load`, units);
   const batches: Array<ReturnType<typeof Bun.spawn>> = [];
@@ -114,5 +115,6 @@ export function formatViewerMemory(r: ViewerMemoryResult): string {
 
 if (import.meta.main) {
   const n = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 50);
-  console.log(formatViewerMemory(await measureViewerMemory(n, { handOver: !process.argv.includes("--handover=off") })));
+  const options = { handOver: !process.argv.includes("--handover=off"), packetSealing: process.argv.includes("--packet-sealing") };
+  console.log(formatViewerMemory(await measureViewerMemory(n, options)));
 }

@@ -14,7 +14,7 @@ export interface Config {
   maxViewersPerStream: number;
   /** How long a WHEP POST waits for a stream that has no output yet, in ms. */
   whepWaitTimeoutMs: number;
-  /** Bytes a viewer's queue may hold before it skips to the next keyframe. */
+  /** Bytes a viewer's queue (lib/pipeline/viewerFeed.ts), fast-start GOP included, may hold before it skips to the next keyframe. */
   viewerQueueBytes: number;
   /** Tokens accepted for publishing (/ingest, /whip); empty = anyone may publish. */
   publishTokens: readonly string[];
@@ -56,14 +56,8 @@ export interface Config {
   announceMode: "replace" | "add";
   /** STUN/TURN servers for werift and for clients (Link rel="ice-server"). */
   iceServers: readonly IceServer[];
-  /** "direct": our SRTP and batched sends; "werift": werift's RTCRtpSender.sendRtp (the benchmark's baseline). */
-  rtpSendPath: "direct" | "werift";
-  /** "on": the UDP mux sends batches with libc sendmmsg + UDP GSO where it can (Linux); "off": Bun's sendMany. */
-  udpGso: "on" | "off";
-  /** "on": viewers leave werift once connected (lib/webrtc/viewerLink.ts); "off": werift to the end. */
+  /** "on": viewers leave werift once connected (lib/webrtc/viewerLink.ts); "off": werift to the end (the one escape hatch). */
   handOver: "on" | "off";
-  /** "on": after the hand-over a viewer's frame is sealed (AES-GCM SRTP) in one native call (lib/srtp/srtpFrameSealer.ts); "off": packet by packet from JS. */
-  nativeSrtp: "on" | "off";
   /** Log level: "debug" | "info" | "warn" | "error". */
   logLevel: LogLevel;
 }
@@ -102,7 +96,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   {
     env: "VIEWER_QUEUE_BYTES",
     defaultValue: "4000000",
-    description: "Media a slow viewer may have queued before it skips to the next keyframe.",
+    description: "Media a slow viewer may have queued, its fast-start GOP included, before it skips to the next keyframe.",
   },
   {
     env: "PUBLISH_TOKENS",
@@ -206,27 +200,10 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { env: "ICE_USERNAME", defaultValue: "", description: "Username for the TURN servers in ICE_SERVERS." },
   { env: "ICE_CREDENTIAL", defaultValue: "", description: "Credential for the TURN servers in ICE_SERVERS." },
   {
-    env: "RTP_SEND_PATH",
-    defaultValue: "direct",
-    description: "`direct`: viewers' RTP is encrypted and sent by Wisp in batches; `werift`: through werift's RTCRtpSender, several times slower (the benchmark's baseline).",
-  },
-  {
     env: "WEBRTC_HANDOVER",
     defaultValue: "on",
     description:
-      "`on`: with the UDP mux and the direct send path, werift's peer connection is released once a viewer is connected, and Wisp keeps the connection itself (ICE consent, SRTCP feedback, sender reports), a fraction of the memory; `off`: werift keeps every viewer's connection to the end.",
-  },
-  {
-    env: "WEBRTC_UDP_GSO",
-    defaultValue: "on",
-    description:
-      "`on`: on Linux the UDP mux sends each batch in one libc `sendmmsg` (through bun:ffi) with UDP GSO, a viewer's run of packets as one message; falls back by itself where that is unavailable; `off`: Bun's `sendMany`.",
-  },
-  {
-    env: "WEBRTC_NATIVE_SRTP",
-    defaultValue: "on",
-    description:
-      "`on`: once a viewer is handed over, each frame's AES-GCM SRTP packets for it are made in one call into C compiled at start-up by Bun's built-in TinyCC (OpenSSL does the AES); falls back by itself to packet-by-packet JS where TinyCC, libcrypto or AES-GCM is missing; `off`: always packet by packet.",
+      "`on`: with the UDP mux, werift's peer connection is released once a viewer is connected, and Wisp keeps the connection itself (ICE consent, SRTCP feedback, sender reports), a fraction of the memory; `off`: werift keeps every viewer's connection to the end (an escape hatch, should a browser disagree with Wisp's own connection keeping).",
   },
   { env: "LOG_LEVEL", defaultValue: "info", description: "debug, info, warn or error." },
 ];
@@ -345,10 +322,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     publicIps: Object.freeze(publicIps(env)),
     announceMode: oneOf(env, "WEBRTC_ANNOUNCE", ["replace", "add"] as const),
     iceServers: Object.freeze(iceServers(env)),
-    rtpSendPath: oneOf(env, "RTP_SEND_PATH", ["direct", "werift"] as const),
-    udpGso: oneOf(env, "WEBRTC_UDP_GSO", ["on", "off"] as const),
     handOver: oneOf(env, "WEBRTC_HANDOVER", ["on", "off"] as const),
-    nativeSrtp: oneOf(env, "WEBRTC_NATIVE_SRTP", ["on", "off"] as const),
     logLevel: oneOf(env, "LOG_LEVEL", ["debug", "info", "warn", "error"] as const),
   });
 }

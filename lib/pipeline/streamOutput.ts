@@ -3,11 +3,11 @@ import type { Logger } from "../logger.ts";
 import { TsDemuxer, type DemuxError, type DemuxEvent } from "../mpegts/tsDemuxer.ts";
 import { H264Packetizer } from "../rtp/h264Packetizer.ts";
 import { OpusPacketizer } from "../rtp/opusPacketizer.ts";
-import { FrameReader } from "./frameReader.ts";
 import { MediaClock } from "./mediaClock.ts";
 import { frameBytes, type MediaFrame } from "./mediaFrame.ts";
 import { RateMeter } from "./rateMeter.ts";
 import { VideoProbe } from "./videoProbe.ts";
+import { ViewerFeed } from "./viewerFeed.ts";
 
 /** Largest GOP kept for fast start: 8 s at 3 Mbit/s. */
 const MAX_GOP_CACHE_BYTES = 3_000_000;
@@ -18,9 +18,9 @@ export interface StreamOutputOptions {
 }
 
 export interface SubscribeOptions {
-  /** Start with the current GOP (returned as `catchUp`) instead of waiting for the next keyframe. */
+  /** Start with the current GOP (queued first in the feed) instead of waiting for the next keyframe. */
   fastStart?: boolean;
-  /** See FrameReaderOptions.onReadable. */
+  /** See ViewerFeedOptions.onReadable. */
   onReadable?: () => void;
 }
 
@@ -38,8 +38,8 @@ export interface OutputInfo {
 
 /**
  * The single output of one ingest session: MPEG-TS bytes in, demuxed and
- * packetized ONCE, fanned out to every viewer's bounded FrameReader.
- * write() is synchronous and never waits for readers (DESIGN.md: demux once
+ * packetized ONCE, fanned out to every viewer's bounded ViewerFeed.
+ * write() is synchronous and never waits for viewers (DESIGN.md: demux once
  * per stream, only per-viewer parts per viewer).
  */
 export class StreamOutput {
@@ -49,7 +49,7 @@ export class StreamOutput {
   readonly #opus = new OpusPacketizer();
   /** PTS -> wall clock, shared by the tracks: what sender reports are computed from. */
   readonly #clock = new MediaClock();
-  readonly #readers = new Set<FrameReader>();
+  readonly #feeds = new Set<ViewerFeed>();
   readonly #rate: RateMeter;
   readonly #video = new VideoProbe();
   #tracks: TrackInfo[] | undefined;
@@ -95,8 +95,9 @@ export class StreamOutput {
     return this.#tracks?.some((t) => t.kind === "audio" && t.playable) ?? false;
   }
 
-  get readerCount(): number {
-    return this.#readers.size;
+  /** Feeds subscribed now (viewers, and whatever else watches the output). */
+  get feedCount(): number {
+    return this.#feeds.size;
   }
 
   /** Resolves with the tracks once the PMT is known; rejects if the output closes first. */
@@ -124,38 +125,41 @@ export class StreamOutput {
     this.#handle(this.#demuxer.push(chunk));
   }
 
-  /** End of input: emits what the demuxer still holds; readers may still read what they have queued. */
+  /** End of input: emits what the demuxer still holds; feeds may still be read for what they have queued. */
   end(): void {
     if (this.#closed) return;
     this.#handle(this.#demuxer.flush());
-    this.#shutDown((reader) => reader.finish());
+    this.#shutDown((feed) => feed.finish());
   }
 
-  /** Closes at once: every reader (and a pending next()) is woken with the end. */
+  /** Closes at once: every feed ends now (its `done` settles). */
   close(): void {
-    this.#shutDown((reader) => reader.close());
+    this.#shutDown((feed) => feed.close());
   }
 
-  #shutDown(endReader: (reader: FrameReader) => void): void {
+  #shutDown(endFeed: (feed: ViewerFeed) => void): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#gop = [];
     this.#ready.reject(new Error("the stream ended before its program map (PMT) arrived"));
-    for (const reader of [...this.#readers]) endReader(reader);
+    for (const feed of [...this.#feeds]) endFeed(feed);
   }
 
   /**
-   * A new reader. With `fastStart` it gets the current GOP (from the latest
-   * keyframe) as `catchUp` frames and then everything live; otherwise it
-   * starts at the next keyframe.
+   * A new viewer feed. With `fastStart` it holds the current GOP (from the
+   * latest keyframe) first and then gets everything live; otherwise it starts
+   * at the next keyframe. After the end of the stream it is closed at once.
    */
-  subscribe(maxQueueBytes: number, options: SubscribeOptions = {}): { reader: FrameReader; catchUp: MediaFrame[] } {
-    const catchUp = options.fastStart ? [...this.#gop] : [];
-    const readerOptions = { maxQueueBytes, startAtKeyframe: catchUp.length === 0, ...(options.onReadable ? { onReadable: options.onReadable } : {}) };
-    const reader = new FrameReader(readerOptions, (r) => this.#readers.delete(r));
-    if (this.#closed) reader.close();
-    else this.#readers.add(reader);
-    return { reader, catchUp };
+  subscribe(maxQueueBytes: number, options: SubscribeOptions = {}): ViewerFeed {
+    const feedOptions = { maxQueueBytes, ...(options.onReadable ? { onReadable: options.onReadable } : {}) };
+    const feed = new ViewerFeed(feedOptions, (f) => this.#feeds.delete(f));
+    if (this.#closed) {
+      feed.close();
+      return feed;
+    }
+    if (options.fastStart) feed.startWith(this.#gop);
+    this.#feeds.add(feed);
+    return feed;
   }
 
   #handle(events: DemuxEvent[]): void {
@@ -183,9 +187,9 @@ export class StreamOutput {
     if (frame.track === "video") this.#remember(frame);
     const hasVideo = this.hasVideo;
     // Who is offered a frame first is sent it first: rotate, so no viewer is always last.
-    const readers = [...this.#readers];
-    const first = this.#rotation++ % Math.max(1, readers.length);
-    for (let i = 0; i < readers.length; i++) readers[(first + i) % readers.length]!.offer(frame, hasVideo);
+    const feeds = [...this.#feeds];
+    const first = this.#rotation++ % Math.max(1, feeds.length);
+    for (let i = 0; i < feeds.length; i++) feeds[(first + i) % feeds.length]!.offer(frame, hasVideo);
   }
 
   #remember(frame: MediaFrame): void {

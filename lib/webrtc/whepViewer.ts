@@ -1,22 +1,28 @@
-import type { RTCPeerConnection, RTCRtpTransceiver } from "werift";
 import type { IngestSession } from "../ingest/ingestSession.ts";
 import type { Logger } from "../logger.ts";
 import type { Registry, ViewerSlot } from "../registry.ts";
-import type { FrameReader } from "../pipeline/frameReader.ts";
-import type { MediaFrame } from "../pipeline/mediaFrame.ts";
 import type { Pump, SendScheduler } from "../pipeline/sendScheduler.ts";
-import { unguessableId } from "../ids.ts";
-import { asOfferError, matchOffer, parseOffer, withoutMdnsCandidates, type PlayableTracks } from "./offer.ts";
-import { gatheringComplete, type PeerFactory } from "../werift/peerFactory.ts";
-import { DirectRtpSender, type RtpSendPath } from "./directRtpSender.ts";
+import type { ViewerFeed } from "../pipeline/viewerFeed.ts";
+import { ViewerTrack } from "../pipeline/viewerTrack.ts";
 import type { RtcpFeedback } from "../rtp/rtcpPackets.ts";
-import { isRtcp, ViewerLink } from "./viewerLink.ts";
-import { handOverState, sayWeriftGoodbye } from "../werift/weriftHandover.ts";
-import { OutgoingTrack } from "./outgoingTrack.ts";
-import { WeriftRtpSender } from "../werift/weriftRtpSender.ts";
-import { addTrickleCandidates, checkTrickleFragment } from "./trickle.ts";
+import { unguessableId } from "../ids.ts";
+import type { PeerFactory } from "../werift/peerFactory.ts";
+import { ViewerHandshake, type TrackKind, type WeriftSendPath } from "../werift/viewerHandshake.ts";
+import { asOfferError, matchOffer, parseOffer, type PlayableTracks } from "./offer.ts";
+import { checkTrickleFragment } from "./trickle.ts";
+import { ViewerLink } from "./viewerLink.ts";
 
-export interface WhepViewerOptions {
+/** How viewers' media is sent, chosen once at start-up (lib/webrtc/webrtcSetup.ts). */
+export interface ViewerSending {
+  /** Release werift's peer connection once connected, where it can be (WEBRTC_HANDOVER; on the UDP mux); default true. */
+  handOver?: boolean;
+  /** After the hand-over, seal whole frames natively where possible; default true (false: packet by packet, a benchmark's comparison). */
+  nativeFrames?: boolean;
+  /** A send path of werift's instead of Wisp's: the benchmark's baseline (bench/lib/weriftSendPath.ts); werift keeps the connection. */
+  sendPath?: WeriftSendPath;
+}
+
+export interface WhepViewerOptions extends ViewerSending {
   offerSdp: string;
   session: IngestSession;
   /** Follow the stream name across publisher switches (false: pinned to one request ID). */
@@ -25,46 +31,29 @@ export interface WhepViewerOptions {
   /** Already reserved; the viewer releases it when it closes, on every path. */
   slot: ViewerSlot;
   peers: PeerFactory;
+  /** Bytes the viewer's feed may hold, fast start included, before it drops to the next keyframe. */
   maxQueueBytes: number;
   logger: Logger;
   /** Spreads sending over event-loop turns, shared by every viewer of the process. */
   scheduler: SendScheduler;
-  /** "direct" (default): our SRTP and batched sends; "werift": RTCRtpSender.sendRtp, the benchmark baseline. */
-  sendPath?: "direct" | "werift";
-  /** Release werift's peer connection once connected (direct path on the UDP mux only); default true. */
-  handOver?: boolean;
-  /** After the hand-over, seal whole frames natively where possible (WEBRTC_NATIVE_SRTP); default true. */
-  nativeSrtp?: boolean;
   /** Give up when ICE/DTLS has not connected by then. */
   connectTimeoutMs?: number;
 }
 
-/** A fast-start frame waiting to go out, and how far its timestamps move. */
-interface CatchUpFrame {
-  frame: MediaFrame;
-  shift: number;
-}
-
 const DEFAULT_CONNECT_TIMEOUT_MS = 20_000;
-const VIDEO_FRAME_STEP = 3000; // 90 kHz / 30 fps
-const OPUS_FRAME_STEP = 960; // 48 kHz * 20 ms
-const CATCH_UP_SPACING = 90; // 1 ms at 90 kHz between squeezed catch-up frames
-const VIDEO_NACK_HISTORY = 512; // packets kept for retransmission: ~1.2 s at 3 Mbit/s
-/**
- * The hand-over waits for the viewer's first SRTCP packet: it only has SRTP
- * keys once its DTLS handshake is complete, so it will not repeat its last
- * flight, which only werift could answer. A viewer that sends no RTCP (no
- * browser; some load clients) is handed over after this long: its DTLS
- * retransmission timer (about a second, werift's 0.5 s and growing) would
- * have repeated a lost flight, and werift answered it, by then.
- */
-const HANDOVER_FALLBACK_MS = 4000;
+/** Per track: RTP clock (RFC 6184 8.2.1, RFC 7587 4.1), a typical frame's ticks, packets kept for NACK. */
+const TRACK_TIMING: Record<TrackKind, { clockRate: number; frameStep: number; historySize: number }> = {
+  video: { clockRate: 90_000, frameStep: 3000, historySize: 512 }, // 30 fps; ~1.2 s at 3 Mbit/s
+  audio: { clockRate: 48_000, frameStep: 960, historySize: 0 }, // 20 ms Opus; no NACK for Opus
+};
 
 /**
- * One WHEP playback session: a sendonly werift peer connection fed from a
- * stream's output. close() is idempotent and is the single exit path: reader,
- * peer connection and viewer slot are released there, whatever ended it
- * (DELETE, ICE failure, consent loss, connect timeout, stream end).
+ * One WHEP playback session, through its life: created (negotiated by a
+ * ViewerHandshake, werift's part), connected (a ViewerFeed from the stream's
+ * output, sent by ViewerTracks), handed over (werift released, a ViewerLink
+ * keeps the connection), closed. close() is idempotent and is the single exit
+ * path: feed, werift or link, and viewer slot are released there, whatever
+ * ended it (DELETE, ICE failure, consent loss, connect timeout, stream end).
  */
 export class WhepViewer {
   readonly id = unguessableId();
@@ -76,18 +65,13 @@ export class WhepViewer {
   closeReason: string | undefined;
   readonly #options: WhepViewerOptions;
   readonly #logger: Logger;
-  /** werift's connection until the hand-over; then undefined and the link carries on. */
-  #pc: RTCPeerConnection | undefined;
+  /** werift's part until the hand-over (or the close); then undefined and the link carries on. */
+  #handshake: ViewerHandshake | undefined;
   #link: ViewerLink | undefined;
-  /** Set while a hand-over is due (its fallback timer); the viewer's first RTCP may bring it forward. */
-  #handOverTimer: ReturnType<typeof setTimeout> | undefined;
-  #stopWatchingPc: () => void = () => {};
-  readonly #directSenders: DirectRtpSender[] = [];
-  readonly #outgoing: { video?: OutgoingTrack; audio?: OutgoingTrack } = {};
+  readonly #sending: Partial<Record<TrackKind, ViewerTrack>> = {};
   readonly #closeListeners = new Set<(viewer: WhepViewer) => void>();
   #session: IngestSession;
-  #reader: FrameReader | undefined;
-  #catchUp: CatchUpFrame[] = [];
+  #feed: ViewerFeed | undefined;
   readonly #pump: Pump;
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
   #playing = false;
@@ -114,8 +98,19 @@ export class WhepViewer {
     const offered = parseOffer(options.offerSdp);
     const output = options.session.output;
     this.tracks = matchOffer(offered, { video: output.hasVideo, audio: output.hasAudio }, this.streamName);
-    this.#pc = options.peers.create();
-    const hasPending = () => !this.closed && (this.#catchUp.length > 0 || (this.#reader?.size ?? 0) > 0);
+    this.#handshake = new ViewerHandshake({
+      peers: options.peers,
+      tracks: this.tracks,
+      logger: this.#logger,
+      ...(options.sendPath ? { sendPath: options.sendPath } : {}),
+      events: {
+        connected: () => this.#onConnected(),
+        ended: (state) => this.close(`peer connection ${state}`),
+        pictureLoss: () => this.#session.requestKeyframe(),
+        nack: (kind, lost) => this.#sending[kind]?.retransmit(lost),
+      },
+    });
+    const hasPending = () => !this.closed && (this.#feed?.size ?? 0) > 0;
     this.#pump = {
       sendNextFrame: () => this.#sendNextFrame(),
       get hasPending() {
@@ -140,7 +135,7 @@ export class WhepViewer {
 
   get connectionState(): string {
     if (this.#link) return this.#link.closed ? "closed" : "connected";
-    return this.#pc?.connectionState ?? "closed";
+    return this.#handshake?.connectionState ?? "closed";
   }
 
   /** Whether werift has handed the connection over to Wisp's own ViewerLink. */
@@ -148,11 +143,12 @@ export class WhepViewer {
     return this.#link !== undefined;
   }
 
-  /** `queuedFrames`: frames waiting in this viewer's queue for their turn (lib/pipeline/sendScheduler.ts). */
+  /** `queuedFrames`: frames waiting in this viewer's feed for their turn (lib/pipeline/sendScheduler.ts). */
   stats(): { packetsSent: number; droppedFrames: number; queuedFrames: number; retransmitted: number } {
-    const sent = (this.#outgoing.video?.packetsSent ?? 0) + (this.#outgoing.audio?.packetsSent ?? 0);
-    const retransmitted = this.#directSenders.reduce((sum, sender) => sum + sender.retransmitted, 0);
-    return { packetsSent: sent, droppedFrames: this.#reader?.droppedFrames ?? 0, queuedFrames: this.#reader?.size ?? 0, retransmitted };
+    const tracks = Object.values(this.#sending);
+    const packetsSent = tracks.reduce((sum, track) => sum + track.packetsSent, 0);
+    const retransmitted = tracks.reduce((sum, track) => sum + track.retransmitted, 0);
+    return { packetsSent, droppedFrames: this.#feed?.droppedFrames ?? 0, queuedFrames: this.#feed?.size ?? 0, retransmitted };
   }
 
   /** What the ViewerLink has seen since the hand-over (ICE consent, RTCP, DTLS); undefined before it. */
@@ -167,7 +163,7 @@ export class WhepViewer {
 
   /** Applies an application/trickle-ice-sdpfrag body (RFC 8840). */
   async addCandidates(fragment: string): Promise<void> {
-    if (this.#pc) await addTrickleCandidates(this.#pc, fragment);
+    if (this.#handshake) await this.#handshake.addCandidates(fragment);
     else checkTrickleFragment(fragment, this.#link?.remoteUfrag); // after the hand-over ICE is done: candidates change nothing
   }
 
@@ -176,101 +172,37 @@ export class WhepViewer {
     if (this.closed) return;
     this.closeReason = reason;
     clearTimeout(this.#connectTimer);
-    clearTimeout(this.#handOverTimer);
     this.#stopWatchingEnd();
-    this.#catchUp = [];
-    this.#reader?.close();
+    this.#feed?.close();
     this.#options.slot.release();
     this.#link?.close(); // says its own goodbye
-    if (this.#pc) this.#releaseWerift(this.#pc);
-    this.#pc = undefined;
+    this.#handshake?.close(); // says werift's goodbye, unless handed over
+    this.#handshake = undefined;
     this.#logger.info("viewer closed", { reason, handedOver: this.handedOver, ...this.stats() });
     for (const listener of this.#closeListeners) listener(this);
     this.#closeListeners.clear();
   }
 
-  /**
-   * werift's close() says no goodbye: it is said in werift's place first (RTCP
-   * BYE, DTLS close_notify; sayWeriftGoodbye), and werift closes once it has left.
-   */
-  #releaseWerift(pc: RTCPeerConnection): void {
-    const warn = (what: string) => (error: Error) => this.#logger.warn(what, { error: error.message });
-    sayWeriftGoodbye(pc)
-      .catch(warn("goodbye to the viewer failed"))
-      .then(() => pc.close())
-      .catch(warn("peer connection close failed"));
-  }
-
   async #negotiate(offerSdp: string): Promise<void> {
-    const pc = this.#pc!;
-    const video = this.tracks.video ? pc.addTransceiver("video", { direction: "sendonly" }) : undefined;
-    const audio = this.tracks.audio ? pc.addTransceiver("audio", { direction: "sendonly" }) : undefined;
-    await pc.setRemoteDescription({ type: "offer", sdp: withoutMdnsCandidates(offerSdp) });
-    // Offered media this stream lacks: answered inactive (RFC 3264 6), nothing is sent there.
-    for (const t of pc.getTransceivers()) if (t !== video && t !== audio) t.setDirection("inactive");
-    if (video) this.#outgoing.video = new OutgoingTrack(this.#sendPath(video, VIDEO_NACK_HISTORY), VIDEO_FRAME_STEP);
-    if (audio) this.#outgoing.audio = new OutgoingTrack(this.#sendPath(audio, 0), OPUS_FRAME_STEP); // no NACK for Opus
-    this.#watchConnection(pc, [video, audio]);
-    this.#options.peers.prepareAnswer(pc);
-    await pc.setLocalDescription(await pc.createAnswer());
-    await gatheringComplete(pc);
-    if (this.closed) throw new Error(`viewer closed while negotiating (${this.closeReason})`);
-    this.answerSdp = this.#options.peers.finishAnswer(pc.localDescription!.sdp);
-  }
-
-  #sendPath(transceiver: RTCRtpTransceiver, historySize: number): RtpSendPath {
-    if (this.#options.sendPath === "werift") return new WeriftRtpSender(transceiver.sender);
-    const sender = new DirectRtpSender(transceiver.sender, { historySize, nativeFrames: this.#options.nativeSrtp });
-    this.#directSenders.push(sender);
-    return sender;
-  }
-
-  #watchConnection(pc: RTCPeerConnection, transceivers: Array<RTCRtpTransceiver | undefined>): void {
+    const handshake = this.#handshake!;
     const timeoutMs = this.#options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-    this.#connectTimer = setTimeout(() => this.close(`not connected after ${timeoutMs} ms (${this.#connectionStates()})`), timeoutMs);
-    // Closures here must not capture `pc`: they outlive the hand-over, which lets werift's connection go.
-    const { unSubscribe } = pc.connectionStateChange.subscribe((state) => this.#onConnectionState(state));
-    this.#stopWatchingPc = unSubscribe;
-    for (const t of transceivers) {
-      t?.sender.onPictureLossIndication.subscribe(() => this.#session.requestKeyframe());
+    const notConnected = () => `not connected after ${timeoutMs} ms (${this.#handshake?.describeState() ?? "released"})`;
+    this.#connectTimer = setTimeout(() => this.close(notConnected()), timeoutMs);
+    const answerSdp = await handshake.answer(offerSdp);
+    if (this.closed) throw new Error(`viewer closed while negotiating (${this.closeReason})`);
+    for (const kind of ["video", "audio"] as const) {
+      const negotiated = handshake.tracks[kind];
+      if (negotiated) this.#sending[kind] = new ViewerTrack(negotiated.sink, { ssrc: negotiated.ssrc, ...TRACK_TIMING[kind] });
     }
+    this.answerSdp = answerSdp;
   }
 
-  /** Where a connection that never connected got stuck: ICE, DTLS, or both fine and werift did not say. */
-  #connectionStates(): string {
-    const pc = this.#pc;
-    if (!pc) return "released";
-    return `ICE ${pc.iceConnectionState}, DTLS ${pc.dtlsTransports.map((t) => t.state).join(",") || "none"}`;
-  }
-
-  #onConnectionState(state: string): void {
-    if (state === "connected") {
-      clearTimeout(this.#connectTimer);
-      this.#connectTimer = undefined;
-      this.#logger.info("viewer connected");
-      this.#play().catch((error: Error) => this.close(`media loop failed: ${error.message}`));
-      if (this.#pc) this.#prepareHandOver(this.#pc);
-    } else if (state === "failed" || state === "closed") {
-      this.close(`peer connection ${state}`);
-    }
-  }
-
-  /**
-   * Arms the hand-over (see HANDOVER_FALLBACK_MS): on the viewer's first RTCP
-   * datagram, or after the fallback delay. Only our direct senders on the UDP
-   * mux can go on without werift.
-   */
-  #prepareHandOver(pc: RTCPeerConnection): void {
-    const ready = this.#options.handOver !== false && this.#directSenders.length > 0;
-    const state = ready ? handOverState(pc) : undefined;
-    if (!state || typeof state === "string") return;
-    const transport = state.transport;
-    const weriftOnData = transport.onData;
-    transport.onData = (data, from) => {
-      weriftOnData(data, from); // werift reads this one (a NACK is answered); the next is ours
-      if (this.#handOverTimer && isRtcp(data)) queueMicrotask(() => this.#handOver());
-    };
-    this.#handOverTimer = setTimeout(() => this.#handOver(), HANDOVER_FALLBACK_MS);
+  #onConnected(): void {
+    clearTimeout(this.#connectTimer);
+    this.#connectTimer = undefined;
+    this.#logger.info("viewer connected");
+    this.#play().catch((error: Error) => this.close(`media loop failed: ${error.message}`));
+    if (this.#options.handOver !== false) this.#handshake?.armHandOver(() => this.#handOver());
   }
 
   /**
@@ -279,41 +211,34 @@ export class WhepViewer {
    * keeps the connection (logged), as with WEBRTC_HANDOVER=off.
    */
   #handOver(): void {
-    const pc = this.#pc;
-    if (!this.#handOverTimer || this.closed || !pc) return;
-    clearTimeout(this.#handOverTimer);
-    this.#handOverTimer = undefined;
+    const handshake = this.#handshake;
+    if (this.closed || !handshake) return;
     const startedMs = performance.now();
-    const state = handOverState(pc); // read again: the selected pair and werift's SRTCP index are this moment's
-    if (typeof state === "string") return this.#logger.warn("werift keeps the connection: no hand-over", { reason: state });
+    const taken = handshake.takeOver();
+    if (typeof taken === "string") return this.#logger.warn("werift keeps the connection: no hand-over", { reason: taken });
     const link = new ViewerLink({
-      ...state,
-      transport: state.transport.handOver(),
-      senderReports: () => this.#senderReports(),
+      ...taken.link,
+      senderReports: () => Object.values(this.#sending).flatMap((track) => track.senderReport() ?? []),
       onFeedback: (feedback) => this.#onFeedback(feedback),
       onClose: (reason) => this.close(reason),
       logger: this.#logger,
     });
-    for (const sender of this.#directSenders) {
-      if (!sender.handOver(link)) this.#logger.warn("a track could not be handed over: it stops", { ssrc: sender.ssrc });
+    const nativeFrames = this.#options.nativeFrames ?? true;
+    for (const [kind, track] of Object.entries(this.#sending) as Array<[TrackKind, ViewerTrack]>) {
+      const sink = taken.sinkFor(kind, link, { nativeFrames });
+      if (!sink) this.#logger.warn("a track could not be handed over: it stops", { ssrc: track.ssrc });
+      track.useSink(sink);
     }
     this.#link = link;
-    this.#pc = undefined;
-    this.#stopWatchingPc();
-    this.#stopWatchingPc = () => {}; // its closure holds werift's event, and through it the peer connection
-    // werift's close() sends no goodbye (sayWeriftGoodbye), and its transport is handed over: the viewer notices nothing.
-    pc.close().catch((error: Error) => this.#logger.warn("peer connection release failed", { error: error.message }));
+    this.#handshake = undefined;
+    handshake.close(); // werift's close() sends no goodbye, and its transport is handed over: the viewer notices nothing
     this.#logger.info("viewer handed over from werift", { ms: Number((performance.now() - startedMs).toFixed(2)) });
-  }
-
-  #senderReports() {
-    return this.#directSenders.flatMap((sender) => sender.senderReport() ?? []);
   }
 
   /** RTCP from the viewer after the hand-over (RFC 4585, RFC 5104). */
   #onFeedback(feedback: RtcpFeedback): void {
     if (feedback.type === "nack") {
-      this.#directSenders.find((sender) => sender.ssrc === feedback.mediaSsrc)?.retransmit(feedback.lost);
+      Object.values(this.#sending).find((track) => track.ssrc === feedback.mediaSsrc)?.retransmit(feedback.lost);
     } else if (feedback.type === "pli" || feedback.type === "fir") {
       this.#session.requestKeyframe();
     }
@@ -327,29 +252,32 @@ export class WhepViewer {
     this.#playing = true;
     const wake = () => this.#options.scheduler.wake(this.#pump);
     while (!this.closed) {
-      const { reader, catchUp } = this.#session.output.subscribe(this.#options.maxQueueBytes, { fastStart: true, onReadable: wake });
-      this.#reader = reader;
-      this.#catchUp = this.#outgoing.video ? squeezeCatchUp(catchUp) : [];
-      if (catchUp.length === 0) this.#session.requestKeyframe(); // it waits for a keyframe: ask for one now
+      const feed = this.#session.output.subscribe(this.#options.maxQueueBytes, { fastStart: true, onReadable: wake });
+      this.#feed = feed;
+      if (feed.size === 0) this.#session.requestKeyframe(); // it waits for a keyframe: ask for one now
       else wake();
-      await reader.done;
+      await feed.done;
       if (this.closed) return;
       const next = await this.#nextSession();
       if (!next) return this.close(`stream ended (${this.#session.endReason ?? "closed"})`);
       this.#logger.info("viewer follows the stream to a new session", { requestId: next.requestId });
       this.#session = next;
-      this.#outgoing.video?.rebase();
-      this.#outgoing.audio?.rebase();
+      this.#sending.video?.rebase();
+      this.#sending.audio?.rebase();
     }
   }
 
-  /** The scheduler's call: the next catch-up or live frame, if any; returns the packets sent. */
+  /** The scheduler's call: the next frame of a track this viewer plays, if any; returns the packets sent. */
   #sendNextFrame(): number {
     if (this.closed) return 0;
-    const catchUp = this.#catchUp.shift();
-    if (catchUp) return this.#sendFrame(catchUp.frame, catchUp.shift);
-    const frame = this.#reader?.poll();
-    return frame ? this.#sendFrame(frame, 0) : 0;
+    for (let next = this.#feed?.poll(); next; next = this.#feed?.poll()) {
+      const { frame, timestampShift } = next;
+      const track = this.#sending[frame.track];
+      if (!track) continue; // a track this viewer did not ask for (its fast-start GOP, say)
+      track.send(frame.packets, timestampShift, timestampShift === 0 ? frame.mediaTimeMs : undefined);
+      return frame.packets.length;
+    }
+    return 0;
   }
 
   /** Sending to this viewer threw (an encryption or batch error): it ends; the others go on. */
@@ -357,13 +285,6 @@ export class WhepViewer {
     const message = error instanceof Error ? error.message : String(error);
     this.#logger.error("sending to the viewer failed", { error: message });
     this.close(`sending failed: ${message}`);
-  }
-
-  #sendFrame(frame: MediaFrame, timestampShift: number): number {
-    const track = frame.track === "video" ? this.#outgoing.video : this.#outgoing.audio;
-    if (!track) return 0;
-    track.send(frame.packets, timestampShift, timestampShift === 0 ? frame.mediaTimeMs : undefined);
-    return frame.packets.length;
   }
 
   /** After a "replaced" end, the stream's new session, once it knows its tracks. */
@@ -377,21 +298,4 @@ export class WhepViewer {
       return undefined; // the replacement never produced output: end like a finished stream
     }
   }
-}
-
-/**
- * Fast start: the GOP so far, sent at once so the browser shows a picture
- * now. Its timestamps are squeezed into the CATCH_UP_SPACING ticks just
- * before the newest frame, so the receiver's playout clock starts at the live
- * edge and no delay lasts (the decoder still gets every reference frame).
- */
-function squeezeCatchUp(frames: MediaFrame[]): CatchUpFrame[] {
-  const newest = frames.at(-1);
-  if (!newest) return [];
-  const newestTs = newest.packets[0]!.timestamp;
-  return frames.map((frame, i) => {
-    const span = (newestTs - frame.packets[0]!.timestamp + 2 ** 32) % 2 ** 32; // source ticks behind the newest
-    const squeezed = (frames.length - 1 - i) * CATCH_UP_SPACING; // ticks behind it after squeezing
-    return { frame, shift: span - squeezed };
-  });
 }

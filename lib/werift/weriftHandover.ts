@@ -1,6 +1,6 @@
 import type { RTCPeerConnection } from "werift";
 import { buildBye } from "../rtp/rtcpPackets.ts";
-import { SRTP_PROFILES } from "../webrtc/directRtpSender.ts";
+import { SRTP_PROFILES } from "./weriftSenderSink.ts";
 import { MuxedTransport, type Address } from "../udp/udpMux.ts";
 import type { IceCredentials } from "../webrtc/viewerLink.ts";
 import type { SessionKeys } from "../srtp/sessionKeys.ts";

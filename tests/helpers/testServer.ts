@@ -1,7 +1,7 @@
 import { loadConfig, type Config } from "../../lib/config.ts";
 import { silentLogger, createLogger, type Logger } from "../../lib/logger.ts";
 import { serveHttp } from "../../lib/runtime/httpServer.ts";
-import { setUpWebrtc, type WebrtcSetup } from "../../lib/webrtc/webrtcSetup.ts";
+import { setUpWebrtc, type WebrtcSetup, type WebrtcSetupOptions } from "../../lib/webrtc/webrtcSetup.ts";
 import { createApp } from "../../routes/app.ts";
 import { createAppContext, type AppContext } from "../../routes/context.ts";
 import { liveChildCount } from "./children.ts";
@@ -31,7 +31,7 @@ export interface TestServer extends AppContext {
 /** The real app on a loopback port (or none, for app.request()). */
 export async function startTestServer(
   env: Record<string, string> = {},
-  options: { listen?: boolean; logSink?: (line: string) => void } = {},
+  options: { listen?: boolean; logSink?: (line: string) => void; webrtc?: WebrtcSetupOptions } = {},
 ): Promise<TestServer> {
   const logger: Logger = options.logSink
     ? createLogger("debug", options.logSink)
@@ -40,7 +40,7 @@ export async function startTestServer(
       : silentLogger;
   // Media on one loopback UDP port, as in production (tests pass WEBRTC_UDP_ADDR: "off" to compare).
   const config: Readonly<Config> = loadConfig({ PORT: "0", HOST: "127.0.0.1", WEBRTC_UDP_ADDR: "127.0.0.1:0", ...env });
-  const webrtc = await setUpWebrtc(config, logger);
+  const webrtc = await setUpWebrtc(config, logger, options.webrtc); // webrtc: a benchmark's slower path (bench/lib/benchServer.ts)
   const ctx = createAppContext(config, logger, webrtc);
   const { viewers, registry } = ctx;
   const app = createApp(ctx);
@@ -65,7 +65,7 @@ export async function startTestServer(
     app,
     url: server ? `http://127.0.0.1:${server.port}` : "http://wisp.test",
     async assertClean() {
-      await eventually(() => leftovers().length === 0, "the test's sessions to be freed", SETTLE_MS).catch(() => {
+      await eventually(() => leftovers().length === 0, "the test's sessions to be freed", { timeoutMs: SETTLE_MS }).catch(() => {
         throw new Error(`left behind by the test: ${leftovers().join("; ")}`);
       });
     },

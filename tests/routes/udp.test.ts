@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { buildBindingRequest } from "../../lib/webrtc/stunMessage.ts";
+import { eventually } from "../helpers/eventually.ts";
 import { checkAndClose, startTestServer, type TestServer } from "../helpers/testServer.ts";
 
 let server: TestServer | undefined;
@@ -20,7 +21,7 @@ describe("GET /api/udp", () => {
       const info = await (await server.app.request("/api/udp")).json();
       expect(info).toMatchObject({ address: "127.0.0.1", port: mux.port, sendMethod: "sendmmsg+gso", datagramsSent: 3, messagesSent: 1, sendFailures: 0, integrityRefused: 0 });
       expect(info.srtpSealing).toBe("frames in C + libcrypto"); // TinyCC and libcrypto.so.3 are on this machine and in the image
-      for (let i = 0; i < 100 && received < 3; i++) await Bun.sleep(5);
+      await eventually(() => received >= 3, () => `3 datagrams (${received} arrived)`);
       expect(received).toBe(3);
     } finally {
       peer.close();
@@ -41,13 +42,18 @@ describe("GET /api/udp", () => {
     }
   });
 
-  test("says when SRTP is sealed packet by packet: WEBRTC_NATIVE_SRTP=off, or no hand-over", async () => {
-    for (const env of [{ WEBRTC_NATIVE_SRTP: "off" }, { WEBRTC_HANDOVER: "off" }] as Record<string, string>[]) {
-      server = await startTestServer(env);
+  test("says when SRTP is sealed packet by packet: no hand-over, or a benchmark's packetSealing", async () => {
+    for (const [env, webrtc] of [[{ WEBRTC_HANDOVER: "off" }, {}], [{}, { packetSealing: true }]] as const) {
+      server = await startTestServer(env, { webrtc });
       expect((await (await server.app.request("/api/udp")).json()).srtpSealing).toBe("packets, libcrypto");
       await checkAndClose(server);
       server = undefined;
     }
+  });
+
+  test("a benchmark's sendMany (WebrtcSetupOptions, not configuration) shows as the send method", async () => {
+    server = await startTestServer({}, { webrtc: { sendMany: true } });
+    expect((await (await server.app.request("/api/udp")).json()).sendMethod).toBe("sendMany");
   });
 
   test("404 with a sentence when WEBRTC_UDP_ADDR=off", async () => {

@@ -3,6 +3,7 @@ import { GenericNack, RtcpTransportLayerFeedback, type RtpPacket } from "werift"
 import type { IngestSession } from "../../lib/ingest/ingestSession.ts";
 import { trackChild } from "../helpers/children.ts";
 import { feedRealtime } from "../helpers/feed.ts";
+import { eventually } from "../helpers/eventually.ts";
 import { checkAndClose, startTestServer, type TestServer } from "../helpers/testServer.ts";
 import { whepPlay, type WhepTestClient } from "../helpers/wheriftClient.ts";
 import { readFixture } from "../fixtures/readFixture.ts";
@@ -123,16 +124,16 @@ describe("WHEP over loopback with a werift viewer", () => {
     const session = await liveServer({}, { bytes: readFixture("av-6s.mpegts"), durationMs: 6000 });
     // Wait until the stream is 15 frames past a keyframe.
     await new Promise<void>((resolve) => {
-      const { reader } = session.output.subscribe(1_000_000);
       let sinceKeyframe = -1;
-      const next = async () => {
-        for (let f = await reader.next(); f; f = await reader.next()) {
-          if (f.track !== "video") continue;
-          sinceKeyframe = f.keyframe ? 0 : sinceKeyframe + 1;
-          if (sinceKeyframe === 15) return reader.close(), resolve();
-        }
-      };
-      void next();
+      const feed = session.output.subscribe(1_000_000, {
+        onReadable: () => {
+          for (let next = feed.poll(); next; next = feed.poll()) {
+            if (next.frame.track !== "video") continue;
+            sinceKeyframe = next.frame.keyframe ? 0 : sinceKeyframe + 1;
+            if (sinceKeyframe === 15) return feed.close(), resolve();
+          }
+        },
+      });
     });
     const client = await play();
     await client.until(() => client.video.filter((p) => p.header.marker).length > 90);
@@ -196,10 +197,11 @@ describe("WHEP over loopback with a werift viewer", () => {
     const forged = record(23); // application data, relabelled an alert: its tag no longer checks out
     forged[0] = 21;
     await dtls.transport.send(forged);
-    await Bun.sleep(300);
+    await eventually(() => (viewer.linkStats()?.forgedAlerts ?? 0) >= 1, "the link to count the forged alert");
     expect(viewer.closed).toBe(false);
+    const closed = new Promise((resolve) => viewer.onClose(resolve));
     await dtls.transport.send(record(21)); // close_notify (warning level 1, description 0)
-    for (let i = 0; i < 30 && !viewer.closed; i++) await Bun.sleep(100);
+    await closed;
     expect(viewer.closeReason).toBe("the viewer closed DTLS");
   });
 

@@ -1,0 +1,51 @@
+// The server as main.ts composes it (configuration from the environment, the same context, app and
+// drain on SIGTERM), with the code options a benchmark uses to measure a slower path next to the
+// shipped one (WebrtcSetupOptions in lib/webrtc/webrtcSetup.ts). They are not configuration: the
+// product's fast paths choose themselves and fall back by themselves (DESIGN.md).
+// Usage: bun bench/lib/benchServer.ts [--werift-send-path] [--packet-sealing] [--send-many]
+//   --werift-send-path  viewers' RTP through werift's RTCRtpSender.sendRtp (the baseline; werift keeps every connection)
+//   --packet-sealing    SRTP sealed packet by packet from JS, never a whole frame per native call
+//   --send-many         the mux's batches through the runtime's sendMany, never sendmmsg + UDP GSO
+import { loadConfig } from "../../lib/config.ts";
+import { createLogger } from "../../lib/logger.ts";
+import { serveHttp } from "../../lib/runtime/httpServer.ts";
+import { setUpWebrtc, type WebrtcSetupOptions } from "../../lib/webrtc/webrtcSetup.ts";
+import { createApp } from "../../routes/app.ts";
+import { createAppContext } from "../../routes/context.ts";
+import { weriftSendPath } from "./weriftSendPath.ts";
+
+/** The WebrtcSetupOptions named by a benchmark's flags (see the usage above). */
+export function benchSetupOptions(args: readonly string[]): WebrtcSetupOptions {
+  return {
+    ...(args.includes("--werift-send-path") ? { weriftSendPath } : {}),
+    ...(args.includes("--packet-sealing") ? { packetSealing: true } : {}),
+    ...(args.includes("--send-many") ? { sendMany: true } : {}),
+  };
+}
+
+/** After the drain, how long answers still being written get before connections are cut (as main.ts). */
+const RESPONSES_GRACE_MS = 2000;
+
+async function serve(options: WebrtcSetupOptions): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  const webrtc = await setUpWebrtc(config, logger, options);
+  const ctx = createAppContext(config, logger, webrtc);
+  const server = serveHttp(createApp(ctx).fetch, { port: config.port, hostname: config.host });
+  logger.info("wisp (bench server) listening", { url: `http://${config.host}:${server.port}/`, options: Object.keys(options).join(",") || "none" });
+  const shutdown = async () => {
+    if (ctx.drain.draining) process.exit(0);
+    await ctx.drain.run(config.drainTimeoutMs);
+    const grace = new Promise<void>((resolve) => setTimeout(resolve, RESPONSES_GRACE_MS).unref?.());
+    await Promise.race([server.stop(false), grace]);
+    await server.stop(true);
+    await webrtc.close();
+    process.exit(0);
+  };
+  process.on("unhandledRejection", (reason) => logger.error("unhandled rejection", { error: String(reason) }));
+  process.on("uncaughtException", (error) => logger.error("uncaught exception", { error: String(error.stack ?? error) }));
+  process.on("SIGINT", () => void shutdown());
+  process.on("SIGTERM", () => void shutdown());
+}
+
+if (import.meta.main) await serve(benchSetupOptions(process.argv.slice(2)));
