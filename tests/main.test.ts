@@ -7,6 +7,7 @@ const MAIN = new URL("../main.ts", import.meta.url).pathname;
 /** JSON log lines of a process, awaited by message. */
 function logLines(stream: ReadableStream<Uint8Array>) {
   const lines: Array<Record<string, string>> = [];
+  const waiting = new Set<() => void>(); // finds woken by each chunk read
   const reading = (async () => {
     let buffered = "";
     const reader = stream.getReader();
@@ -16,6 +17,8 @@ function logLines(stream: ReadableStream<Uint8Array>) {
         lines.push(JSON.parse(buffered.slice(0, i)));
         buffered = buffered.slice(i + 1);
       }
+      for (const wake of waiting) wake();
+      waiting.clear();
     }
   })();
   return {
@@ -23,7 +26,7 @@ function logLines(stream: ReadableStream<Uint8Array>) {
       for (;;) {
         const line = lines.find((l) => l.msg === msg);
         if (line) return line;
-        const more = await Promise.race([reading.then(() => "ended"), Bun.sleep(20)]);
+        const more = await Promise.race([reading.then(() => "ended"), new Promise((wake) => waiting.add(() => wake("read")))]);
         if (more === "ended" && !lines.some((l) => l.msg === msg)) throw new Error(`no "${msg}" log line`);
       }
     },

@@ -25,7 +25,7 @@ function webhook(status: number, delayMs = 0) {
     hostname: "127.0.0.1",
     async fetch(req) {
       asked.push(await req.json());
-      if (delayMs) await Bun.sleep(delayMs);
+      if (delayMs) await Bun.sleep(delayMs); // a slow webhook: the behaviour under test
       return new Response(null, { status });
     },
   });

@@ -26,7 +26,8 @@ test("the player page plays with ?token= and says 401 with the reason without on
   const page = await browser.context.newPage();
   try {
     await page.goto(`${server.url}/play/cam?token=watch-me`);
-    const stats = await waitForPlayback(page, (s) => s.framesDecoded > 10);
+    // Fast start decodes a GOP at once, before the video element says "playing": wait for both.
+    const stats = await waitForPlayback(page, (s) => s.state === "playing" && s.framesDecoded > 10);
     expect(stats.state).toBe("playing");
     await page.goto(`${server.url}/play/cam`);
     await page.waitForFunction(() => /401/.test(document.getElementById("detail")?.textContent ?? ""));

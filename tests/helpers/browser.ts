@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { eventually } from "./eventually.ts";
 
 /** Debian's Chromium, launched as FACTS.md says works on these machines. */
 export async function launchChromium(extraArgs: string[] = []): Promise<{ context: BrowserContext; close(): Promise<void> }> {
@@ -56,18 +57,14 @@ export function playbackStats(page: Page): Promise<PlaybackStats> {
   });
 }
 
-/** Polls the page (browsers push no events for stats) until `predicate` holds. */
+/** Polls the page every 100 ms (browsers push no events for stats) until `predicate` holds. */
 export async function waitForPlayback(
   page: Page,
   predicate: (s: PlaybackStats) => boolean,
   timeoutMs = 20_000,
 ): Promise<PlaybackStats> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await playbackStats(page);
-  while (!predicate(last)) {
-    if (Date.now() > deadline) throw new Error(`playback condition not met in ${timeoutMs} ms: ${JSON.stringify(last)}`);
-    await Bun.sleep(100);
-    last = await playbackStats(page);
-  }
-  return last;
+  let last: PlaybackStats | undefined;
+  const holds = async () => predicate((last = await playbackStats(page)));
+  await eventually(holds, () => `the playback condition (last: ${JSON.stringify(last)})`, { timeoutMs, intervalMs: 100 });
+  return last!;
 }

@@ -79,7 +79,7 @@ async function sendAtRealTime(
     for (const unit of units) {
       const dueMs = ((unit.pts - first + loop * span) / 90);
       const wait = start + dueMs - performance.now();
-      if (wait > 0) await Bun.sleep(wait);
+      if (wait > 0) await Bun.sleep(wait); // pacing: a live sender sends each unit at its time
       if (stopped()) return;
       const shift = loop * span;
       const payloads = unit.track === "video" ? h264.packetize({ ...unit, pts: unit.pts + shift, dts: unit.dts + shift }) : opus.packetize({ ...unit, pts: unit.pts + shift });

@@ -90,7 +90,7 @@ describe("a WHEP POST waiting longer than Bun's 10 s idle timeout", () => {
     server = await startTestServer({ WHEP_WAIT_TIMEOUT_MS: "15000" }, { listen: true });
     const started = Date.now();
     const pending = fetch(`${server.url}/whep/late`, { method: "POST", headers: { "Content-Type": "application/sdp" }, body: chromeLikeOffer() });
-    await Bun.sleep(11_000);
+    await Bun.sleep(11_000); // the behaviour under test: real time against Bun's real idle timer (no clock to inject)
     const session = server.registry.startSession("late");
     sessions.push(session);
     session.write(AV.subarray(0, 188 * 100));

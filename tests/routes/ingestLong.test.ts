@@ -51,7 +51,7 @@ describe("long pushes", () => {
     const body = new ReadableStream<Uint8Array>({
       pull: (controller) =>
         new Promise<void>((resolve) => {
-          timer = setTimeout(() => {
+          timer = setTimeout(() => { // a slow sender: the behaviour under test
             if (sent >= total) controller.close();
             else {
               const chunk = av.slice(sent % av.length, (sent % av.length) + CHUNK);

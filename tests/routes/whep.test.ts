@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import type { IngestSession } from "../../lib/ingest/ingestSession.ts";
+import { eventually } from "../helpers/eventually.ts";
 import { checkAndClose, startTestServer, type TestServer } from "../helpers/testServer.ts";
 import { chromeLikeOffer } from "../webrtc/chromeOffer.ts";
 import { readFixture } from "../fixtures/readFixture.ts";
@@ -87,7 +88,7 @@ describe("POST /whep/{stream}", () => {
   test("a POST that came first is answered as soon as the PMT arrives", async () => {
     server = await startTestServer();
     const pending = post(server, "/whep/late", chromeLikeOffer());
-    await Bun.sleep(0);
+    await eventually(() => server!.registry.waitingFor("late") === 1, "the POST to wait for the stream");
     liveStream(server, "late");
     const res = await pending;
     expect(res.status).toBe(201);

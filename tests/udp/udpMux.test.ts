@@ -7,6 +7,7 @@ import { silentLogger } from "../../lib/logger.ts";
 import { readFixture } from "../fixtures/readFixture.ts";
 import { trackChild } from "../helpers/children.ts";
 import { feedRealtime } from "../helpers/feed.ts";
+import { eventually } from "../helpers/eventually.ts";
 import { checkAndClose, startTestServer, type TestServer } from "../helpers/testServer.ts";
 import { ownUdpSockets } from "../helpers/udpSockets.ts";
 import { whepPlay } from "../helpers/wheriftClient.ts";
@@ -65,19 +66,25 @@ describe.each([
   test("close() sends what is queued; later datagrams are dropped, never written to a stale descriptor", async () => {
     const mux = await UdpMux.open({ port: 0, address: "127.0.0.1", logger: silentLogger, gso });
     let received = 0;
-    const peer = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0, socket: { data: () => void received++ } });
+    let lastArrived = false;
+    const peer = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0, socket: { data: (_s, data) => void (data[0] === 0xee ? (lastArrived = true) : received++) } });
+    const other = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
     try {
       mux.queueWith(100, ["127.0.0.1", peer.port], (into, at) => into.fill(1, at, at + 100));
       await mux.close();
       mux.queueWith(100, ["127.0.0.1", peer.port], (into, at) => into.fill(2, at, at + 100));
       mux.send(Buffer.alloc(100), ["127.0.0.1", peer.port]);
       mux.flush();
-      for (let i = 0; i < 40 && received < 1; i++) await Bun.sleep(5);
-      await Bun.sleep(50);
+      // Once this turn's microtasks (where the mux flushes) have run, a datagram from another socket arrives
+      // after anything the mux sent: loopback delivers at send time.
+      await new Promise((resolve) => setImmediate(resolve));
+      other.send(Uint8Array.of(0xee), peer.port, "127.0.0.1");
+      await eventually(() => lastArrived, "the datagram sent after the mux's");
       expect(received).toBe(1);
       expect(mux.stats.datagramsSent).toBe(1);
     } finally {
       peer.close();
+      other.close();
     }
   });
 
@@ -91,7 +98,7 @@ describe.each([
       mux.queueWith(50, ["127.0.0.1", peer.port], (into, at) => into.fill(9, at, at + 50)); // something queued before it
       expect(mux.queueRun(lengths, 4300, ["127.0.0.1", peer.port], write)).toBe(true);
       expect(mux.queueRun(new Int32Array(129).fill(100), 12_900, ["127.0.0.1", peer.port], () => {})).toBe(false);
-      for (let i = 0; i < 100 && received.length < 5; i++) await Bun.sleep(5);
+      await eventually(() => received.length >= 5, () => `5 datagrams (${received.length} arrived)`);
       expect(received.map((d) => [d.length, d[0], d.at(-1)])).toEqual([[50, 9, 9], [1200, 1, 1], [1200, 2, 2], [1200, 3, 3], [700, 4, 4]]);
       expect(mux.stats.datagramsSent).toBe(5);
     } finally {
@@ -113,8 +120,7 @@ describe.each([
         await Bun.sleep(1); // the ICMP error arrives and waits on the mux socket
         mux.send(Buffer.alloc(100), ["127.0.0.1", live.port]);
       }
-      const deadline = Date.now() + 2000;
-      while (received < 50 && Date.now() < deadline) await Bun.sleep(10);
+      await eventually(() => received >= 50, () => `50 datagrams to the live peer (${received} arrived)`, { timeoutMs: 2000 });
       expect(received).toBe(50);
       // The errors did arrive (on a receive or the next send), and were absorbed.
       expect(mux.stats.sendRetries + mux.stats.socketErrors).toBeGreaterThan(0);
@@ -306,8 +312,7 @@ describe("all WebRTC media on one UDP port", () => {
       );
     }
     // Closing a viewer closes werift's ICE agent, which closes its muxed transport.
-    const deadline = Date.now() + 5000;
-    while (mux.transportCount > 0 && Date.now() < deadline) await Bun.sleep(20);
+    await eventually(() => mux.transportCount === 0, () => `the muxed transports to close (${mux.transportCount} open)`, { intervalMs: 20 });
     expect(mux.transportCount).toBe(0);
     expect(mux.routeCount).toBe(0);
     expect(server.viewers.size).toBe(0);

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, jest, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { ntpNow } from "../../lib/rtp/ntpTime.ts";
 import { parseRtcpCompound, type RtcpFeedback } from "../../lib/rtp/rtcpPackets.ts";
@@ -53,7 +53,10 @@ function recordingTransport() {
 }
 
 const links: ViewerLink[] = [];
-afterEach(() => links.splice(0).forEach((link) => link.close()));
+afterEach(() => {
+  links.splice(0).forEach((link) => link.close());
+  jest.useRealTimers();
+});
 
 function openLink(timing: Partial<LinkTiming> = {}, reports = () => [{ ssrc: 1111, ntpTimestamp: ntpNow(), rtpTimestamp: 90_000, packetCount: 10, octetCount: 12_000 }]) {
   const transport = recordingTransport();
@@ -138,7 +141,8 @@ describe("ViewerLink: a viewer's connection after werift", () => {
     expect(transport.queued.at(-1)).toEqual({ data: Uint8Array.of(1, 2, 3), to: moved });
   });
 
-  test("consent (RFC 7675): checks keyed with the viewer's password; answers keep it, silence ends the link", async () => {
+  test("consent (RFC 7675): checks keyed with the viewer's password; answers keep it, silence ends the link", () => {
+    jest.useFakeTimers(); // the link's timer and clock (Date.now)
     const { link, transport, stunSent, closedWith } = openLink({ consentIntervalMs: 40, consentTimeoutMs: 250, reportIntervalMs: 10 });
     const answerChecks = () => {
       for (const { data } of stunSent()) {
@@ -150,7 +154,7 @@ describe("ViewerLink: a viewer's connection after werift", () => {
     };
     const answered = new Set<Uint8Array>();
     const answering = setInterval(answerChecks, 5);
-    await Bun.sleep(500); // twice the timeout: the answers kept it alive
+    jest.advanceTimersByTime(500); // twice the timeout: the answers kept it alive
     clearInterval(answering);
     expect(closedWith).toEqual([]);
     const first = stunSent()[0]!;
@@ -162,7 +166,7 @@ describe("ViewerLink: a viewer's connection after werift", () => {
     // An answer to no check of ours (wrong transaction) renews nothing.
     const forged = () => link.receive(Buffer.from(buildBindingSuccess({ transactionId: randomBytes(12), mappedAddress: VIEWER, password: ICE.remotePassword })), VIEWER);
     const forging = setInterval(forged, 5);
-    await Bun.sleep(400);
+    jest.advanceTimersByTime(400);
     clearInterval(forging);
     expect(closedWith).toHaveLength(1);
     expect(closedWith[0]).toContain("consent");
@@ -185,13 +189,14 @@ describe("ViewerLink: a viewer's connection after werift", () => {
     expect(link.stats.rtcpRejected).toBe(1);
   });
 
-  test("sender reports go out every interval, encrypted, with the tracks' fields", async () => {
+  test("sender reports go out every interval, encrypted, with the tracks' fields", () => {
+    jest.useFakeTimers(); // the link's timer
     const ntp = ntpNow();
     const { rtcpSent, keys } = openLink({ reportIntervalMs: 20 }, () => [
       { ssrc: 1111, ntpTimestamp: ntp, rtpTimestamp: 90_000, packetCount: 10, octetCount: 12_000 },
       { ssrc: 2222, ntpTimestamp: ntp, rtpTimestamp: 48_000, packetCount: 50, octetCount: 4_000 },
     ]);
-    await Bun.sleep(110);
+    jest.advanceTimersByTime(110);
     expect(rtcpSent().length).toBeGreaterThanOrEqual(3);
     const viewer = new SrtcpUnprotector(keys.outgoing);
     const plain = viewer.unprotect(rtcpSent()[0]!.data);
@@ -216,7 +221,8 @@ describe("ViewerLink: a viewer's connection after werift", () => {
     expect(transport.sent.at(-1)!.data).toEqual(CLOSE_NOTIFY_STAND_IN); // RFC 5246 7.2.1: answered with our own
   });
 
-  test("the viewer repeating its last DTLS flight (ours was lost) gets werift's last flight again, once per burst", async () => {
+  test("the viewer repeating its last DTLS flight (ours was lost) gets werift's last flight again, once per burst", () => {
+    jest.useFakeTimers(); // the link's clock (Date.now)
     const { link, transport, closedWith } = openLink();
     const dtlsSent = () => transport.sent.filter((s) => s.data[0]! >= 20 && s.data[0]! <= 63);
     const repeatedFinished = Buffer.from([22, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 9, 0, 4, 1, 2, 3, 4]);
@@ -224,7 +230,7 @@ describe("ViewerLink: a viewer's connection after werift", () => {
     link.receive(Buffer.from([20, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 8, 0, 1, 1]), VIEWER); // same flight, next datagram
     expect(dtlsSent().map((s) => [...s.data])).toEqual(transport.lastDtlsFlight.map((d) => [...d]));
     expect(dtlsSent()[0]!.to).toEqual(VIEWER);
-    await Bun.sleep(300);
+    jest.advanceTimersByTime(300);
     link.receive(repeatedFinished, VIEWER); // its timer fired again: so do we
     expect(dtlsSent()).toHaveLength(4);
     expect(link.stats.flightsRepeated).toBe(2);
