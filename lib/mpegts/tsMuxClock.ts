@@ -1,4 +1,5 @@
 import { PTS_CLOCK_HZ, PTS_WRAP } from "../accessUnit.ts";
+import { nearestDistance } from "../wrapArithmetic.ts";
 
 const TICKS_PER_MS = PTS_CLOCK_HZ / 1000; // 90
 
@@ -25,8 +26,7 @@ export const TIME_BASE_JUMP_TICKS = 10_000 * TICKS_PER_MS;
 
 /** b - a on the 33-bit clock, in -2^32 .. 2^32 - 1 (the nearest way round). */
 export function ticksBetween(a: number, b: number): number {
-  const forward = (((b - a) % PTS_WRAP) + PTS_WRAP) % PTS_WRAP;
-  return forward >= PTS_WRAP / 2 ? forward - PTS_WRAP : forward;
+  return nearestDistance(a, b, PTS_WRAP);
 }
 
 export interface MuxClockTick {

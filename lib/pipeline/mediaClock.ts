@@ -1,4 +1,6 @@
-const PTS_MODULO = 2 ** 33; // ISO/IEC 13818-1 2.4.3.7: PTS is 33 bits of 90 kHz
+import { PTS_WRAP } from "../accessUnit.ts";
+import { nearestDistance } from "../wrapArithmetic.ts";
+
 const PTS_PER_MS = 90;
 /** A frame this much later than the clock says is a jump in the source (or drift): the clock starts again. */
 const MAX_LATENESS_MS = 2000;
@@ -41,8 +43,7 @@ export class MediaClock {
   }
 }
 
-/** a - b in 90 kHz ticks across the 33-bit wrap, in (-2^32, 2^32]. */
+/** a - b in 90 kHz ticks across the 33-bit wrap (ISO/IEC 13818-1 2.4.3.7), the nearest way round. */
 function ptsDelta(a: number, b: number): number {
-  const delta = (((a - b) % PTS_MODULO) + PTS_MODULO) % PTS_MODULO;
-  return delta > PTS_MODULO / 2 ? delta - PTS_MODULO : delta;
+  return nearestDistance(b, a, PTS_WRAP);
 }

@@ -30,8 +30,6 @@ const DEFAULT_PACKETS_PER_SLICE = 384;
  * and which viewer goes first rotates from frame to frame.
  */
 export class SendScheduler {
-  /** Slices run so far; a figure for the benchmark. */
-  slices = 0;
   readonly #packetsPerSlice: number;
   readonly #defer: (run: () => void) => void;
   #ready: Pump[] = [];
@@ -63,7 +61,6 @@ export class SendScheduler {
 
   #runSlice(): void {
     this.#scheduled = false;
-    this.slices++;
     let budget = this.#packetsPerSlice;
     const round = this.#ready;
     this.#ready = [];

@@ -1,4 +1,5 @@
 import type { MediaFrame } from "./mediaFrame.ts";
+import { forwardDistance, RTP_TIMESTAMP_WRAP } from "../wrapArithmetic.ts";
 
 export interface ViewerFeedOptions {
   /** Bytes this feed may hold, fast-start and live frames together, before it drops to the next keyframe. */
@@ -158,7 +159,7 @@ export function squeezedShifts(frames: MediaFrame[]): number[] {
   if (!newest) return [];
   const newestTs = newest.packets[0]!.timestamp;
   return frames.map((frame, i) => {
-    const span = (newestTs - frame.packets[0]!.timestamp + 2 ** 32) % 2 ** 32;
+    const span = forwardDistance(frame.packets[0]!.timestamp, newestTs, RTP_TIMESTAMP_WRAP);
     const squeezed = (frames.length - 1 - i) * FAST_START_SPACING;
     return span - squeezed;
   });

@@ -3,6 +3,7 @@ import { ntpNow } from "../rtp/ntpTime.ts";
 import type { SenderReportFields } from "../rtp/rtcpPackets.ts";
 import type { RtpPayload } from "../rtp/rtpPayload.ts";
 import { wallClockMs } from "./mediaClock.ts";
+import { rtpTimestamp } from "../wrapArithmetic.ts";
 
 /**
  * Where a viewer's track puts its packets, sealed: lib/srtp/srtpSink.ts (our
@@ -49,7 +50,6 @@ export interface ViewerTrackOptions {
   clock?: () => number;
 }
 
-const UINT32 = 2 ** 32;
 
 /**
  * One viewer's RTP for one track, applied to the stream's shared payloads,
@@ -113,7 +113,7 @@ export class ViewerTrack {
     const sink = this.#sink;
     if (sink?.sendFrame?.(packets, this.#packetIndex + 1, timestampAdd)) this.#sentWhole(packets, timestampAdd);
     else this.#sendEach(sink, packets, timestampAdd);
-    this.#lastTimestamp = mod32(last.timestamp + timestampAdd);
+    this.#lastTimestamp = rtpTimestamp(last.timestamp + timestampAdd);
     if (mediaTimeMs !== undefined) this.#mark(this.#lastTimestamp, mediaTimeMs);
     sink?.counted?.(this.#counters);
   }
@@ -137,7 +137,7 @@ export class ViewerTrack {
     const counters = this.#counters;
     for (const { timestamp, marker, payload } of packets) {
       const index = ++this.#packetIndex;
-      const rewritten = mod32(timestamp + timestampAdd);
+      const rewritten = rtpTimestamp(timestamp + timestampAdd);
       if (!sink?.send(index, rewritten, marker, payload)) continue;
       this.packetsSent++;
       this.#history.remember(index, rewritten, marker, payload);
@@ -152,13 +152,13 @@ export class ViewerTrack {
   #sentWhole(packets: RtpPayload[], timestampAdd: number): void {
     let octets = 0;
     for (const { timestamp, marker, payload } of packets) {
-      this.#history.remember(++this.#packetIndex, mod32(timestamp + timestampAdd), marker, payload);
+      this.#history.remember(++this.#packetIndex, rtpTimestamp(timestamp + timestampAdd), marker, payload);
       octets += payload.length;
     }
     this.packetsSent += packets.length;
     const counters = this.#counters;
     counters.lastIndex = this.#packetIndex;
-    counters.lastTimestamp = mod32(packets.at(-1)!.timestamp + timestampAdd);
+    counters.lastTimestamp = rtpTimestamp(packets.at(-1)!.timestamp + timestampAdd);
     counters.packetCount = (counters.packetCount + packets.length) >>> 0;
     counters.octetCount = (counters.octetCount + octets) >>> 0;
   }
@@ -181,15 +181,11 @@ export class ViewerTrack {
   /** What this frame's timestamps get added (mod 2^32): the session's offset, after a rebase the new one, and the shift. */
   #timestampAdd(firstSource: number, shift: number): number {
     if (this.#rebasePending) {
-      this.#timestampOffset = mod32(this.#lastTimestamp! + this.#frameStep - firstSource);
+      this.#timestampOffset = rtpTimestamp(this.#lastTimestamp! + this.#frameStep - firstSource);
       this.#rebasePending = false;
     }
-    return mod32(this.#timestampOffset + shift);
+    return rtpTimestamp(this.#timestampOffset + shift);
   }
-}
-
-function mod32(value: number): number {
-  return ((value % UINT32) + UINT32) % UINT32;
 }
 
 function randomUint32(): number {

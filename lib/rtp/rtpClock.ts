@@ -1,7 +1,6 @@
 import { PTS_CLOCK_HZ, PTS_WRAP } from "../accessUnit.ts";
+import { modulo, RTP_TIMESTAMP_WRAP } from "../wrapArithmetic.ts";
 
-/** RTP timestamps are 32-bit (RFC 3550 5.1). */
-const RTP_TIMESTAMP_WRAP = 2 ** 32;
 /** A step of more than half the 32-bit range is a wrap (forward) or a late packet from before it. */
 const HALF_RTP_RANGE = RTP_TIMESTAMP_WRAP / 2;
 /** 90 kHz ticks per millisecond of wall-clock time: 90_000 / 1000. */
@@ -21,11 +20,6 @@ export const MAX_SR_CORRECTION_MS = 250;
  * computes the NTP fraction wrongly and is off by up to a second (FACTS.md).
  */
 const SR_CONSISTENCY_MS = 5;
-
-/** x mod m in 0 .. m - 1, also for negative x. */
-function modulo(x: number, m: number): number {
-  return ((x % m) + m) % m;
-}
 
 /**
  * One track's RTP timestamps on the MPEG-TS clock: unwraps the 32-bit RTP

@@ -1,17 +1,11 @@
 import { PTS_WRAP } from "../accessUnit.ts";
+import { modulo, RTP_TIMESTAMP_WRAP } from "../wrapArithmetic.ts";
 
-/** RTP timestamps are 32-bit (RFC 3550 5.1). */
-const RTP_TIMESTAMP_WRAP = 2 ** 32;
 /** A step of more than half the 33-bit PTS range is taken as a wrap, not a jump. */
 const HALF_PTS_RANGE = PTS_WRAP / 2;
 /** Opus RTP clock (RFC 7587 4.1) over the MPEG-TS clock: 48000 / 90000 = 8 / 15. */
 const OPUS_TICKS_PER_PTS_NUMERATOR = 8;
 const OPUS_TICKS_PER_PTS_DENOMINATOR = 15;
-
-/** x mod m in 0 .. m - 1, also for negative x. */
-function modulo(x: number, m: number): number {
-  return ((x % m) + m) % m;
-}
 
 function checkInteger(what: string, value: number): void {
   if (!Number.isSafeInteger(value)) throw new RangeError(`${what}: expected an integer 90 kHz timestamp, got ${value}`);

@@ -58,7 +58,6 @@ const TRACK_TIMING: Record<TrackKind, { clockRate: number; frameStep: number; hi
 export class WhepViewer {
   readonly id = unguessableId();
   readonly etag = `"${unguessableId()}"`;
-  readonly createdAt = new Date();
   readonly streamName: string;
   readonly tracks: PlayableTracks;
   answerSdp = "";
