@@ -26,7 +26,10 @@ const logger = createLogger(config.logLevel);
 const webrtc = await setUpWebrtc(config, logger).catch(exitOnConfigError);
 const ctx = createAppContext(config, logger, webrtc);
 const server = serveHttp(createApp(ctx).fetch, { port: config.port, hostname: config.host });
-logger.info("wisp listening", { url: `http://${config.host}:${server.port}/`, udp: webrtc.mux ? `${webrtc.mux.address}:${webrtc.mux.port}` : "per connection" });
+logger.info("wisp listening", {
+  url: `http://${config.host}:${server.port}/`,
+  udp: webrtc.mux ? `${webrtc.mux.address}:${webrtc.mux.port}` : "per connection",
+});
 
 /** SIGTERM (fly.io, docker stop) or Ctrl-C: drain (DRAIN_TIMEOUT_MS), then exit 0; a second signal exits at once. */
 async function shutdown(signal: string): Promise<void> {

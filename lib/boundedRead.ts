@@ -13,14 +13,19 @@ export interface BoundedReadOptions {
  * Reads a byte stream to its end within a size and a time bound, cancelling
  * it at once when either is passed: the bytes are never held beyond the limit.
  */
-export async function readBounded(stream: ReadableStream<Uint8Array>, options: BoundedReadOptions): Promise<Uint8Array> {
+export async function readBounded(
+  stream: ReadableStream<Uint8Array>,
+  options: BoundedReadOptions,
+): Promise<Uint8Array> {
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      reject(new RequestTimeoutError(`${options.what} did not arrive within ${options.timeoutMs} ms (BODY_TIMEOUT_MS)`));
+      reject(
+        new RequestTimeoutError(`${options.what} did not arrive within ${options.timeoutMs} ms (BODY_TIMEOUT_MS)`),
+      );
     }, options.timeoutMs);
   });
   try {
@@ -41,4 +46,3 @@ export async function readBounded(stream: ReadableStream<Uint8Array>, options: B
 export function tooLarge(options: Pick<BoundedReadOptions, "maxBytes" | "what">): PayloadTooLargeError {
   return new PayloadTooLargeError(`${options.what} is larger than ${options.maxBytes} bytes (MAX_BODY_BYTES)`);
 }
-

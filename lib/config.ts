@@ -96,7 +96,8 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   {
     env: "VIEWER_QUEUE_BYTES",
     defaultValue: "4000000",
-    description: "Media a slow viewer may have queued, its fast-start GOP included, before it skips to the next keyframe.",
+    description:
+      "Media a slow viewer may have queued, its fast-start GOP included, before it skips to the next keyframe.",
   },
   {
     env: "PUBLISH_TOKENS",
@@ -124,12 +125,14 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   {
     env: "INGEST_IDLE_TIMEOUT_MS",
     defaultValue: "30000",
-    description: "An MPEG-TS push that sends no byte for this long is ended (`408`); measured from the last byte, so a push lasts as long as its encoder sends.",
+    description:
+      "An MPEG-TS push that sends no byte for this long is ended (`408`); measured from the last byte, so a push lasts as long as its encoder sends.",
   },
   {
     env: "INGEST_PROBE_BYTES",
     defaultValue: "1048576",
-    description: "A push whose first this-many bytes hold no MPEG-TS program (PAT and PMT) is ended with `400` (not MPEG-TS).",
+    description:
+      "A push whose first this-many bytes hold no MPEG-TS program (PAT and PMT) is ended with `400` (not MPEG-TS).",
   },
   {
     env: "INGEST_PROBE_TIMEOUT_MS",
@@ -139,19 +142,29 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   {
     env: "MAX_BODY_BYTES",
     defaultValue: "65536",
-    description: "Largest request body on every route but `/ingest` (SDP offers, trickle fragments): larger ones get `413`.",
+    description:
+      "Largest request body on every route but `/ingest` (SDP offers, trickle fragments): larger ones get `413`.",
   },
   {
     env: "BODY_TIMEOUT_MS",
     defaultValue: "10000",
     description: "How long such a body may take to arrive; a slower one gets `408`.",
   },
-  { env: "MAX_OFFER_MEDIA", defaultValue: "16", description: "Most media sections (m= lines) in one WHIP or WHEP offer (`400` above)." },
-  { env: "MAX_STREAMS", defaultValue: "100", description: "Most live streams at once; a publish of a further name gets `503`." },
+  {
+    env: "MAX_OFFER_MEDIA",
+    defaultValue: "16",
+    description: "Most media sections (m= lines) in one WHIP or WHEP offer (`400` above).",
+  },
+  {
+    env: "MAX_STREAMS",
+    defaultValue: "100",
+    description: "Most live streams at once; a publish of a further name gets `503`.",
+  },
   {
     env: "WHEP_MAX_WAITING_PER_STREAM",
     defaultValue: "20",
-    description: "Most WHEP POSTs waiting for one stream that has no output yet (`429` above); waiting POSTs hold no viewer place.",
+    description:
+      "Most WHEP POSTs waiting for one stream that has no output yet (`429` above); waiting POSTs hold no viewer place.",
   },
   {
     env: "WHEP_MAX_WAITING",
@@ -161,12 +174,14 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   {
     env: "WEBRTC_CONNECT_TIMEOUT_MS",
     defaultValue: "10000",
-    description: "An answered WHEP viewer or WHIP publisher that has not connected (ICE and DTLS) by then is closed, and its place freed.",
+    description:
+      "An answered WHEP viewer or WHIP publisher that has not connected (ICE and DTLS) by then is closed, and its place freed.",
   },
   {
     env: "DRAIN_TIMEOUT_MS",
     defaultValue: "30000",
-    description: "On SIGTERM: new sessions get `503`, live viewers and publishers are served for up to this long (or until they end), then ended cleanly; the process exits 0.",
+    description:
+      "On SIGTERM: new sessions get `503`, live viewers and publishers are served for up to this long (or until they end), then ended cleanly; the process exits 0.",
   },
   {
     env: "WHIP_KEYFRAME_INTERVAL_MS",
@@ -183,7 +198,8 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   {
     env: "WEBRTC_PUBLIC_IPS",
     defaultValue: "",
-    description: "Comma-separated public IPv4 addresses announced as host candidates with the UDP port (1:1 NAT, fly.io).",
+    description:
+      "Comma-separated public IPv4 addresses announced as host candidates with the UDP port (1:1 NAT, fly.io).",
     aliases: ["LIVE_AI_NAT_IP"],
   },
   {
@@ -195,7 +211,8 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   {
     env: "ICE_SERVERS",
     defaultValue: "",
-    description: "Comma-separated STUN/TURN URLs (stun:host:3478, turn:host:3478?transport=udp), used by the server and sent to clients as Link rel=ice-server.",
+    description:
+      "Comma-separated STUN/TURN URLs (stun:host:3478, turn:host:3478?transport=udp), used by the server and sent to clients as Link rel=ice-server.",
   },
   { env: "ICE_USERNAME", defaultValue: "", description: "Username for the TURN servers in ICE_SERVERS." },
   { env: "ICE_CREDENTIAL", defaultValue: "", description: "Credential for the TURN servers in ICE_SERVERS." },
@@ -256,7 +273,11 @@ function udpAddress(env: Env): Config["udpMux"] {
   const match = /^(.*):(\d+)$/.exec(raw);
   const port = Number(match?.[2]);
   if (!match || port > 65535) {
-    throw new ConfigError(`WEBRTC_UDP_ADDR=${JSON.stringify(raw)} must be host:port, :port or off (go-livepeer's LIVE_AI_WHEP_ADDR works too)`);
+    throw new ConfigError(
+      `WEBRTC_UDP_ADDR=${
+        JSON.stringify(raw)
+      } must be host:port, :port or off (go-livepeer's LIVE_AI_WHEP_ADDR works too)`,
+    );
   }
   return { host: match[1] || "0.0.0.0", port };
 }

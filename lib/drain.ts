@@ -52,7 +52,11 @@ export class Drain {
     const allEnded = Promise.all([this.#viewers.whenEmpty(), this.#registry.whenEmpty()]).then(() => false as const);
     const late = await Promise.race([allEnded, timedOut]);
     clearTimeout(timer);
-    const result = { endedByThemselves: !late, viewersEnded: this.#viewers.size, streamsEnded: this.#registry.list().length };
+    const result = {
+      endedByThemselves: !late,
+      viewersEnded: this.#viewers.size,
+      streamsEnded: this.#registry.list().length,
+    };
     this.#viewers.closeAll("server shutting down");
     this.#registry.close();
     this.#logger.info("drained", { ...result });
@@ -61,5 +65,8 @@ export class Drain {
 }
 
 function refusal(): ServiceUnavailableError {
-  return new ServiceUnavailableError("the server is shutting down and takes no new sessions; try again shortly", RETRY_AFTER_S);
+  return new ServiceUnavailableError(
+    "the server is shutting down and takes no new sessions; try again shortly",
+    RETRY_AFTER_S,
+  );
 }

@@ -16,7 +16,11 @@ const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error:
 export type LogSink = (line: string) => void;
 
 /** A logger writing one JSON object per line: {"t":..., "level":..., "msg":..., ...fields}. */
-export function createLogger(level: LogLevel, sink: LogSink = (line) => console.log(line), base: LogFields = {}): Logger {
+export function createLogger(
+  level: LogLevel,
+  sink: LogSink = (line) => console.log(line),
+  base: LogFields = {},
+): Logger {
   const threshold = LEVELS[level];
   const write = (lvl: LogLevel, message: string, fields?: LogFields) => {
     if (LEVELS[lvl] < threshold) return;

@@ -58,7 +58,10 @@ export class Registry {
     assertStreamName(name);
     const previous = this.#current.get(name);
     if (!previous && this.#current.size >= this.#maxStreams) {
-      throw new ServiceUnavailableError(`the server already has ${this.#current.size} live streams, its limit (MAX_STREAMS)`, 10);
+      throw new ServiceUnavailableError(
+        `the server already has ${this.#current.size} live streams, its limit (MAX_STREAMS)`,
+        10,
+      );
     }
     const session = new IngestSession(name, this.#logger.child({ stream: name }));
     this.#current.set(name, session);
@@ -107,7 +110,9 @@ export class Registry {
   waitForOutput(name: string, options: WaitOptions): Promise<IngestSession> {
     assertStreamName(name);
     const ready = this.#current.get(name);
-    if (ready?.output.tracks && (!options.requestId || ready.requestId === options.requestId)) return Promise.resolve(ready);
+    if (ready?.output.tracks && (!options.requestId || ready.requestId === options.requestId)) {
+      return Promise.resolve(ready);
+    }
     if (options.limits) this.#assertRoomToWait(name, options.limits);
     return new Promise((resolve, reject) => {
       const finish = (error: Error | undefined, session?: IngestSession) => {
@@ -140,10 +145,14 @@ export class Registry {
   #assertRoomToWait(name: string, { perStream, total }: { perStream: number; total: number }): void {
     const forName = this.waitingFor(name);
     if (perStream > 0 && forName >= perStream) {
-      throw new LimitReachedError(`stream "${name}" already has ${forName} requests waiting for it to go live (WHEP_MAX_WAITING_PER_STREAM)`);
+      throw new LimitReachedError(
+        `stream "${name}" already has ${forName} requests waiting for it to go live (WHEP_MAX_WAITING_PER_STREAM)`,
+      );
     }
     if (total > 0 && this.#waiters.size >= total) {
-      throw new LimitReachedError(`the server already has ${this.#waiters.size} requests waiting for streams to go live (WHEP_MAX_WAITING)`);
+      throw new LimitReachedError(
+        `the server already has ${this.#waiters.size} requests waiting for streams to go live (WHEP_MAX_WAITING)`,
+      );
     }
   }
 

@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import type { AccessAction } from "../lib/auth/accessControl.ts";
-import { serverEnv, type AppContext } from "./context.ts";
+import { type AppContext, serverEnv } from "./context.ts";
 
 /**
  * Every route that publishes or plays calls this before it does anything

@@ -11,8 +11,8 @@ import {
   RequestTimeoutError,
   ServiceUnavailableError,
   StaleSessionError,
-  UnprocessableError,
   UnauthorizedError,
+  UnprocessableError,
   UnsupportedMediaTypeError,
 } from "../lib/errors.ts";
 import { boundedBodies } from "./bodyLimits.ts";
@@ -52,7 +52,9 @@ export function createApp(ctx: AppContext): Hono {
   app.use("/:family{whep|whip}/*", async (c, next) => {
     await next();
     if (c.req.method === "OPTIONS") c.res.headers.set("Accept-Post", "application/sdp");
-    if (c.req.method === "OPTIONS" || c.res.status === 201) for (const link of links) c.res.headers.append("Link", link);
+    if (c.req.method === "OPTIONS" || c.res.status === 201) {
+      for (const link of links) c.res.headers.append("Link", link);
+    }
   });
   app.use(
     "*",
@@ -60,7 +62,17 @@ export function createApp(ctx: AppContext): Hono {
       origin: "*",
       allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
       allowHeaders: ["Content-Type", "If-Match", "Authorization"],
-      exposeHeaders: ["Location", "ETag", "Link", "Accept-Patch", "Accept-Post", "Allow", "Retry-After", "WWW-Authenticate", "Wisp-Request-Id"],
+      exposeHeaders: [
+        "Location",
+        "ETag",
+        "Link",
+        "Accept-Patch",
+        "Accept-Post",
+        "Allow",
+        "Retry-After",
+        "WWW-Authenticate",
+        "Wisp-Request-Id",
+      ],
     }),
   );
   const { maxBodyBytes, bodyTimeoutMs } = ctx.config;
@@ -68,7 +80,9 @@ export function createApp(ctx: AppContext): Hono {
   app.onError((error, c) => {
     const status = STATUS_BY_ERROR.find(([type]) => error instanceof type)?.[1];
     if (error instanceof UnauthorizedError) c.header("WWW-Authenticate", bearerChallenge(error));
-    if (error instanceof ServiceUnavailableError && error.retryAfterS) c.header("Retry-After", String(error.retryAfterS));
+    if (error instanceof ServiceUnavailableError && error.retryAfterS) {
+      c.header("Retry-After", String(error.retryAfterS));
+    }
     if (status) return c.text(`${error.message}\n`, status);
     ctx.logger.error("request failed", { method: c.req.method, path: c.req.path, error: String(error.stack ?? error) });
     return c.text("internal server error\n", 500);

@@ -5,7 +5,11 @@ export function iceServerLinks(servers: readonly IceServer[]): string[] {
   return servers.map((server) => {
     const params = [`<${server.urls}>`, 'rel="ice-server"'];
     if (server.username) {
-      params.push(`username="${server.username}"`, `credential="${server.credential ?? ""}"`, 'credential-type="password"');
+      params.push(
+        `username="${server.username}"`,
+        `credential="${server.credential ?? ""}"`,
+        'credential-type="password"',
+      );
     }
     return params.join("; ");
   });

@@ -1,9 +1,9 @@
-import { Hono, type Context } from "hono";
+import { type Context, Hono } from "hono";
 import { BadRequestError } from "../lib/errors.ts";
 import { pumpPush } from "../lib/ingest/pushPump.ts";
 import { assertStreamName } from "../lib/registry.ts";
 import { requireAccess } from "./access.ts";
-import { disableRequestTimeout, type AppContext } from "./context.ts";
+import { type AppContext, disableRequestTimeout } from "./context.ts";
 import { allowOnly } from "./methods.ts";
 
 /**
@@ -27,7 +27,8 @@ export function ingestRoutes(ctx: AppContext): Hono {
     // Bun's idle timer is not fed by each chunk of a slow body (FACTS.md): pumpPush keeps its own.
     disableRequestTimeout(c.env, c.req.raw);
     const session = ctx.registry.startSession(name);
-    const { ingestIdleTimeoutMs: idleTimeoutMs, ingestProbeBytes: probeBytes, ingestProbeTimeoutMs: probeTimeoutMs } = ctx.config;
+    const { ingestIdleTimeoutMs: idleTimeoutMs, ingestProbeBytes: probeBytes, ingestProbeTimeoutMs: probeTimeoutMs } =
+      ctx.config;
     const bytes = await pumpPush(body, session, { idleTimeoutMs, probeBytes, probeTimeoutMs });
     const info = session.output.info();
     return c.json({ stream: session.name, requestId: session.requestId, bytes, decodeErrors: info.decodeErrors });

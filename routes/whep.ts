@@ -1,10 +1,10 @@
-import { Hono, type Context } from "hono";
+import { type Context, Hono } from "hono";
 import { BadRequestError, NotFoundError } from "../lib/errors.ts";
 import { assertStreamName } from "../lib/registry.ts";
 import { parseOffer } from "../lib/webrtc/offer.ts";
 import { WhepViewer } from "../lib/webrtc/whepViewer.ts";
 import { requireAccess } from "./access.ts";
-import { extendRequestTimeout, type AppContext } from "./context.ts";
+import { type AppContext, extendRequestTimeout } from "./context.ts";
 import { allowOnly } from "./methods.ts";
 import { patchCandidates, requireContentType, SDP, SDP_FRAGMENT } from "./sdpHttp.ts";
 

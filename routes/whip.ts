@@ -1,4 +1,4 @@
-import { Hono, type Context } from "hono";
+import { type Context, Hono } from "hono";
 import { NotFoundError } from "../lib/errors.ts";
 import { assertStreamName } from "../lib/registry.ts";
 import { parseOffer } from "../lib/webrtc/offer.ts";

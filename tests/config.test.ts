@@ -46,7 +46,9 @@ describe("loadConfig", () => {
       drainTimeoutMs: 30_000,
     });
     expect(loadConfig({ WHIP_TOKENS: "a, b" }).publishTokens).toEqual(["a", "b"]);
-    expect(() => loadConfig({ WHIP_TOKENS: "a", PUBLISH_TOKENS: "b" })).toThrow("PUBLISH_TOKENS and WHIP_TOKENS are set to different values");
+    expect(() => loadConfig({ WHIP_TOKENS: "a", PUBLISH_TOKENS: "b" })).toThrow(
+      "PUBLISH_TOKENS and WHIP_TOKENS are set to different values",
+    );
   });
 
   test("the README's configuration table lists every key with its default", () => {
@@ -67,7 +69,11 @@ describe("WebRTC configuration", () => {
   });
 
   test("go-livepeer names are accepted", () => {
-    const config = loadConfig({ LIVE_AI_WHEP_ADDR: ":7000", LIVE_AI_NAT_IP: "203.0.113.7", LIVE_AI_WHEP_MAX_SESSIONS: "9" });
+    const config = loadConfig({
+      LIVE_AI_WHEP_ADDR: ":7000",
+      LIVE_AI_NAT_IP: "203.0.113.7",
+      LIVE_AI_WHEP_MAX_SESSIONS: "9",
+    });
     expect(config.udpMux).toEqual({ host: "0.0.0.0", port: 7000 });
     expect(config.publicIps).toEqual(["203.0.113.7"]);
     expect(config.maxViewersPerStream).toBe(9);

@@ -24,7 +24,11 @@ function startPush(s: TestServer, name: string) {
 }
 
 const offer = (s: TestServer, name: string) =>
-  fetch(`${s.url}/whep/${name}`, { method: "POST", headers: { "Content-Type": "application/sdp" }, body: chromeLikeOffer() });
+  fetch(`${s.url}/whep/${name}`, {
+    method: "POST",
+    headers: { "Content-Type": "application/sdp" },
+    body: chromeLikeOffer(),
+  });
 
 describe("drain (SIGTERM)", () => {
   test("new sessions get 503 + Retry-After, waiting POSTs are answered at once, live ones are served until the timeout, then ended", async () => {
@@ -42,7 +46,12 @@ describe("drain (SIGTERM)", () => {
     expect(refusedWait.status).toBe(503);
     expect(refusedWait.headers.get("Retry-After")).toBe("5");
     expect(await refusedWait.text()).toContain("the server is shutting down and takes no new sessions");
-    for (const refused of [await offer(s, "cam"), await fetch(`${s.url}/ingest/other`, { method: "PUT", body: Buffer.from(AV.subarray(0, 1880)) })]) {
+    for (
+      const refused of [
+        await offer(s, "cam"),
+        await fetch(`${s.url}/ingest/other`, { method: "PUT", body: Buffer.from(AV.subarray(0, 1880)) }),
+      ]
+    ) {
       expect(refused.status).toBe(503);
       expect(refused.headers.get("Retry-After")).toBe("5");
     }

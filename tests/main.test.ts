@@ -26,7 +26,10 @@ function logLines(stream: ReadableStream<Uint8Array>) {
       for (;;) {
         const line = lines.find((l) => l.msg === msg);
         if (line) return line;
-        const more = await Promise.race([reading.then(() => "ended"), new Promise((wake) => waiting.add(() => wake("read")))]);
+        const more = await Promise.race([
+          reading.then(() => "ended"),
+          new Promise((wake) => waiting.add(() => wake("read"))),
+        ]);
         if (more === "ended" && !lines.some((l) => l.msg === msg)) throw new Error(`no "${msg}" log line`);
       }
     },
@@ -64,7 +67,14 @@ test("a bad setting stops start-up with a message naming the variable", async ()
 
 test("SIGTERM drains: a live push is served until DRAIN_TIMEOUT_MS, then answered 503, and the process exits 0", async () => {
   const proc = Bun.spawn([process.execPath, "run", MAIN], {
-    env: { ...process.env, PORT: "0", HOST: "127.0.0.1", WEBRTC_UDP_ADDR: "127.0.0.1:0", LOG_LEVEL: "info", DRAIN_TIMEOUT_MS: "800" },
+    env: {
+      ...process.env,
+      PORT: "0",
+      HOST: "127.0.0.1",
+      WEBRTC_UDP_ADDR: "127.0.0.1:0",
+      LOG_LEVEL: "info",
+      DRAIN_TIMEOUT_MS: "800",
+    },
     stdout: "pipe",
     stderr: "inherit",
   });

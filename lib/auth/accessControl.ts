@@ -55,7 +55,13 @@ export class AccessControl {
       await this.#askWebhook(request);
     } catch (error) {
       const { action, stream, remoteAddr, userAgent } = request;
-      this.#options.logger.warn("access denied", { action, stream, remoteAddr, userAgent, reason: (error as Error).message });
+      this.#options.logger.warn("access denied", {
+        action,
+        stream,
+        remoteAddr,
+        userAgent,
+        reason: (error as Error).message,
+      });
       throw error;
     }
   }
@@ -64,7 +70,9 @@ export class AccessControl {
     const accepted = this.#tokenDigests[action];
     if (accepted.length === 0) return;
     if (token === undefined) {
-      throw new UnauthorizedError(`${VERB[action]} "${stream}" needs a token: send Authorization: Bearer <token> or ?token=<token>`);
+      throw new UnauthorizedError(
+        `${VERB[action]} "${stream}" needs a token: send Authorization: Bearer <token> or ?token=<token>`,
+      );
     }
     const given = digest(token);
     // Every accepted digest is compared, in constant time: no token is learnt byte by byte from timing.
@@ -88,12 +96,18 @@ export class AccessControl {
       status = response.status;
       await response.body?.cancel();
     } catch (error) {
-      const why = (error as Error).name === "TimeoutError" ? `no answer within ${webhookTimeoutMs} ms` : (error as Error).message;
-      throw new ForbiddenError(`${VERB[request.action]} "${request.stream}" is denied: the auth webhook failed (${why})`);
+      const why = (error as Error).name === "TimeoutError"
+        ? `no answer within ${webhookTimeoutMs} ms`
+        : (error as Error).message;
+      throw new ForbiddenError(
+        `${VERB[request.action]} "${request.stream}" is denied: the auth webhook failed (${why})`,
+      );
     }
     if (status >= 200 && status < 300) return;
     const denial = `${VERB[request.action]} "${request.stream}" is denied by the auth webhook (${status})`;
-    throw request.token === undefined ? new UnauthorizedError(`${denial}; no token was sent`) : new ForbiddenError(denial);
+    throw request.token === undefined
+      ? new UnauthorizedError(`${denial}; no token was sent`)
+      : new ForbiddenError(denial);
   }
 }
 

@@ -20,7 +20,11 @@ const RETRY_AFTER_S = 5;
  * bytes must show an MPEG-TS program. Resolves with the byte count when the
  * body ends; throws the reason otherwise (idle, not MPEG-TS, replaced, shut down).
  */
-export async function pumpPush(body: ReadableStream<Uint8Array>, session: IngestSession, limits: PushLimits): Promise<number> {
+export async function pumpPush(
+  body: ReadableStream<Uint8Array>,
+  session: IngestSession,
+  limits: PushLimits,
+): Promise<number> {
   const reader = body.getReader();
   let failure: Error | undefined;
   const fail = (error: Error) => {
@@ -37,7 +41,9 @@ export async function pumpPush(body: ReadableStream<Uint8Array>, session: Ingest
       if (!session.ended) session.write(r.value);
     }
   } catch (error) {
-    if (!failure && !session.ended) failure = new BadRequestError(`reading the MPEG-TS body failed: ${(error as Error).message}`);
+    if (!failure && !session.ended) {
+      failure = new BadRequestError(`reading the MPEG-TS body failed: ${(error as Error).message}`);
+    }
   } finally {
     watch.stop();
     stopOnEnd();
@@ -52,8 +58,14 @@ function watchPush(session: IngestSession, limits: PushLimits, fail: (error: Err
   let probing = !session.output.tracks;
   const idleCheck = () => {
     const silentMs = performance.now() - lastByteAt;
-    if (silentMs < limits.idleTimeoutMs) return void (idleTimer = setTimeout(idleCheck, limits.idleTimeoutMs - silentMs));
-    fail(new RequestTimeoutError(`the push sent no byte for ${limits.idleTimeoutMs} ms (INGEST_IDLE_TIMEOUT_MS); it is ended`));
+    if (silentMs < limits.idleTimeoutMs) {
+      return void (idleTimer = setTimeout(idleCheck, limits.idleTimeoutMs - silentMs));
+    }
+    fail(
+      new RequestTimeoutError(
+        `the push sent no byte for ${limits.idleTimeoutMs} ms (INGEST_IDLE_TIMEOUT_MS); it is ended`,
+      ),
+    );
   };
   // One timer re-armed for the remainder when it fires: a chunk only writes a timestamp.
   let idleTimer = setTimeout(idleCheck, limits.idleTimeoutMs);
@@ -77,7 +89,9 @@ function watchPush(session: IngestSession, limits: PushLimits, fail: (error: Err
 function notMpegTs(bytes?: number, ms?: number): BadRequestError {
   const within = bytes !== undefined ? `the first ${bytes} bytes` : `the first ${ms} ms`;
   const key = bytes !== undefined ? "INGEST_PROBE_BYTES" : "INGEST_PROBE_TIMEOUT_MS";
-  return new BadRequestError(`not MPEG-TS: ${within} of the push held no program (PAT and PMT, ISO/IEC 13818-1 2.4.4; ${key})`);
+  return new BadRequestError(
+    `not MPEG-TS: ${within} of the push held no program (PAT and PMT, ISO/IEC 13818-1 2.4.4; ${key})`,
+  );
 }
 
 /** Ends the session for the push's outcome and returns the byte count, or throws what the client is told. */
@@ -88,10 +102,15 @@ function settle(session: IngestSession, failure: Error | undefined, bytes: numbe
     throw failure;
   }
   if (session.endReason === "replaced") {
-    throw new StaleSessionError(`stream "${session.name}" was taken over by a newer push; request ${session.requestId} is no longer accepted`);
+    throw new StaleSessionError(
+      `stream "${session.name}" was taken over by a newer push; request ${session.requestId} is no longer accepted`,
+    );
   }
   if (session.endReason === "shutdown") {
-    throw new ServiceUnavailableError(`the server is shutting down; the push was ended after ${bytes} bytes`, RETRY_AFTER_S);
+    throw new ServiceUnavailableError(
+      `the server is shutting down; the push was ended after ${bytes} bytes`,
+      RETRY_AFTER_S,
+    );
   }
   session.end("finished");
   return bytes;

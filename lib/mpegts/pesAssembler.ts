@@ -64,7 +64,10 @@ export class PesAssembler {
     if (this.#declared !== undefined && this.#size >= this.#declared) {
       out.push({ ok: true, bytes: this.#join().subarray(0, this.#declared) });
       this.#close();
-    } else if (this.#endAtStuffing && this.#declared === undefined && this.#prefixRead && packet.stuffed && packet.payload.length > 0) {
+    } else if (
+      this.#endAtStuffing && this.#declared === undefined && this.#prefixRead && packet.stuffed &&
+      packet.payload.length > 0
+    ) {
       out.push({ ok: true, bytes: this.#join() });
       this.#close();
       this.#endedAtStuffing = true;
@@ -94,7 +97,8 @@ export class PesAssembler {
     this.#endAtStuffing = false;
     return {
       ok: false,
-      message: `PID ${this.pid}: a PES went on after a TS packet with adaptation-field stuffing; from now on its PES end only at the next unit start (one unit lost)`,
+      message:
+        `PID ${this.pid}: a PES went on after a TS packet with adaptation-field stuffing; from now on its PES end only at the next unit start (one unit lost)`,
     };
   }
 

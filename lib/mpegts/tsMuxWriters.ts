@@ -59,7 +59,9 @@ export function writeTsPacket(out: Uint8Array, offset: number, spec: PacketSpec)
   const room = TS_PAYLOAD_SIZE - spec.payload.length; // bytes the adaptation field must take
   const fieldsSize = adaptationFieldSize(spec.fields);
   if (room < fieldsSize) {
-    throw new RangeError(`TS packet on PID ${spec.pid}: ${spec.payload.length} payload bytes leave ${room} for a ${fieldsSize}-byte adaptation field`);
+    throw new RangeError(
+      `TS packet on PID ${spec.pid}: ${spec.payload.length} payload bytes leave ${room} for a ${fieldsSize}-byte adaptation field`,
+    );
   }
   const hasField = room > 0;
   const hasPayload = spec.payload.length > 0;
@@ -77,8 +79,8 @@ function writeAdaptationField(out: Uint8Array, at: number, size: number, fields:
   out[at] = size - 1; // adaptation_field_length counts the bytes after itself; 0 = one stuffing byte
   if (size === 1) return;
   const pcr = fields?.pcr;
-  out[at + 1] =
-    (fields?.discontinuity ? AF_DISCONTINUITY : 0) | (fields?.randomAccess ? AF_RANDOM_ACCESS : 0) | (pcr !== undefined ? AF_PCR : 0);
+  out[at + 1] = (fields?.discontinuity ? AF_DISCONTINUITY : 0) | (fields?.randomAccess ? AF_RANDOM_ACCESS : 0) |
+    (pcr !== undefined ? AF_PCR : 0);
   let next = at + 2;
   if (pcr !== undefined) {
     out.set(pcrBytes(pcr), next);
@@ -124,16 +126,25 @@ export interface PesSpec {
  */
 export function pesPacket(spec: PesSpec, parts: Uint8Array[]): Uint8Array {
   const withDts = spec.dts !== spec.pts;
-  const headerData = withDts ? [...timestampBytes(0x3, spec.pts), ...timestampBytes(0x1, spec.dts)] : timestampBytes(0x2, spec.pts);
+  const headerData = withDts
+    ? [...timestampBytes(0x3, spec.pts), ...timestampBytes(0x1, spec.dts)]
+    : timestampBytes(0x2, spec.pts);
   let bodySize = 0;
   for (const part of parts) bodySize += part.length;
   const length = 3 + headerData.length + bodySize; // flags, flags, PES_header_data_length, header data, body
   if (length > MAX_PES_PACKET_LENGTH && !spec.video) {
-    throw new RangeError(`PES for stream_id 0x${spec.streamId.toString(16)} needs ${length} bytes; only video PES may be unbounded`);
+    throw new RangeError(
+      `PES for stream_id 0x${spec.streamId.toString(16)} needs ${length} bytes; only video PES may be unbounded`,
+    );
   }
   const declared = length > MAX_PES_PACKET_LENGTH ? 0 : length;
   const header = [0, 0, 1, spec.streamId, declared >> 8, declared & 0xff];
-  header.push(PES_MARKER_BITS | PES_DATA_ALIGNMENT, withDts ? PES_PTS_AND_DTS : PES_PTS_ONLY, headerData.length, ...headerData);
+  header.push(
+    PES_MARKER_BITS | PES_DATA_ALIGNMENT,
+    withDts ? PES_PTS_AND_DTS : PES_PTS_ONLY,
+    headerData.length,
+    ...headerData,
+  );
   const out = new Uint8Array(header.length + bodySize);
   out.set(header);
   let offset = header.length;
@@ -165,7 +176,9 @@ export function opusControlHeader(size: number): Uint8Array {
  * section, then 0xFF stuffing to the end of the packet (2.4.4.1).
  */
 export function psiPacket(pid: number, counter: number, section: Uint8Array): Uint8Array {
-  if (section.length > TS_PAYLOAD_SIZE - 1) throw new RangeError(`PSI section of ${section.length} bytes does not fit one packet`);
+  if (section.length > TS_PAYLOAD_SIZE - 1) {
+    throw new RangeError(`PSI section of ${section.length} bytes does not fit one packet`);
+  }
   const payload = new Uint8Array(TS_PAYLOAD_SIZE).fill(0xff);
   payload[0] = 0; // pointer_field: the section starts right after it
   payload.set(section, 1);
@@ -207,10 +220,26 @@ export interface PmtEntry {
 /** TS_program_map_section (2.4.4.8): version 0, no program_info descriptors. */
 export function pmtSection(programNumber: number, pcrPid: number, entries: PmtEntry[]): Uint8Array {
   const NO_PROGRAM_INFO = [0xf0, 0x00]; // 4 reserved bits, program_info_length 0
-  const body = [programNumber >> 8, programNumber & 0xff, VERSION_0_CURRENT, 0x00, 0x00, 0xe0 | pidHigh(pcrPid), pcrPid & 0xff, ...NO_PROGRAM_INFO];
+  const body = [
+    programNumber >> 8,
+    programNumber & 0xff,
+    VERSION_0_CURRENT,
+    0x00,
+    0x00,
+    0xe0 | pidHigh(pcrPid),
+    pcrPid & 0xff,
+    ...NO_PROGRAM_INFO,
+  ];
   for (const entry of entries) {
     const length = entry.descriptors.length;
-    body.push(entry.streamType, 0xe0 | pidHigh(entry.pid), entry.pid & 0xff, 0xf0 | (length >> 8), length & 0xff, ...entry.descriptors);
+    body.push(
+      entry.streamType,
+      0xe0 | pidHigh(entry.pid),
+      entry.pid & 0xff,
+      0xf0 | (length >> 8),
+      length & 0xff,
+      ...entry.descriptors,
+    );
   }
   return psiSection(0x02, body);
 }

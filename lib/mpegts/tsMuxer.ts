@@ -1,18 +1,18 @@
-import { PTS_CLOCK_HZ, PTS_WRAP, type AccessUnit, type AudioAccessUnit, type VideoAccessUnit } from "../accessUnit.ts";
+import { type AccessUnit, type AudioAccessUnit, PTS_CLOCK_HZ, PTS_WRAP, type VideoAccessUnit } from "../accessUnit.ts";
 import { NAL, nalType } from "../codec/h264.ts";
 import { OPUS_CLOCK_HZ } from "../codec/opus.ts";
 import { ticksBetween, TsMuxClock } from "./tsMuxClock.ts";
 import {
+  type AdaptationFields,
   adaptationFieldSize,
   opusControlHeader,
   patSection,
   pesPacket,
+  type PmtEntry,
   pmtSection,
   psiPacket,
   TS_PAYLOAD_SIZE,
   writeTsPacket,
-  type AdaptationFields,
-  type PmtEntry,
 } from "./tsMuxWriters.ts";
 import { TS_PACKET_SIZE } from "./tsPacket.ts";
 
@@ -64,16 +64,26 @@ export class TsMuxer {
   #pendingDiscontinuity = false;
 
   constructor(options: TsMuxerOptions) {
-    if (!options.video && !options.audio) throw new Error("TsMuxer needs a video or an audio track (options.video / options.audio)");
+    if (!options.video && !options.audio) {
+      throw new Error("TsMuxer needs a video or an audio track (options.video / options.audio)");
+    }
     const psiIntervalMs = options.psiIntervalMs ?? DEFAULT_PSI_INTERVAL_MS;
-    if (!(psiIntervalMs > 0) || !Number.isFinite(psiIntervalMs)) throw new RangeError(`TsMuxer: psiIntervalMs must be > 0, got ${psiIntervalMs}`);
+    if (!(psiIntervalMs > 0) || !Number.isFinite(psiIntervalMs)) {
+      throw new RangeError(`TsMuxer: psiIntervalMs must be > 0, got ${psiIntervalMs}`);
+    }
     this.#psiIntervalTicks = psiIntervalMs * (PTS_CLOCK_HZ / 1000);
     this.#videoPid = options.video ? VIDEO_PID : undefined;
     this.#audioPid = options.audio ? AUDIO_PID : undefined;
     this.#pcrPid = options.video ? VIDEO_PID : AUDIO_PID;
     const entries: PmtEntry[] = [];
     if (options.video) entries.push({ streamType: STREAM_TYPE_H264, pid: VIDEO_PID, descriptors: [] });
-    if (options.audio) entries.push({ streamType: STREAM_TYPE_PES_PRIVATE, pid: AUDIO_PID, descriptors: OPUS_DESCRIPTORS(options.audio.channels) });
+    if (options.audio) {
+      entries.push({
+        streamType: STREAM_TYPE_PES_PRIVATE,
+        pid: AUDIO_PID,
+        descriptors: OPUS_DESCRIPTORS(options.audio.channels),
+      });
+    }
     this.#pmt = pmtSection(PROGRAM_NUMBER, this.#pcrPid, entries);
   }
 
@@ -106,13 +116,19 @@ export class TsMuxer {
 
   /** PAT/PMT at the start, before every keyframe (a decoder can join there), after a time-base jump, and every interval. */
   #psiDue(pcr: number, unit: AccessUnit): boolean {
-    if (this.#lastPsiPcr === undefined || this.#pendingDiscontinuity || (unit.track === "video" && unit.keyframe)) return true;
+    if (this.#lastPsiPcr === undefined || this.#pendingDiscontinuity || (unit.track === "video" && unit.keyframe)) {
+      return true;
+    }
     return ticksBetween(this.#lastPsiPcr, pcr) >= this.#psiIntervalTicks;
   }
 
   #pidFor(unit: AccessUnit): number {
     const pid = unit.track === "video" ? this.#videoPid : this.#audioPid;
-    if (pid === undefined) throw new Error(`TsMuxer got a unit for the ${unit.track} track, but was created without one (options.${unit.track})`);
+    if (pid === undefined) {
+      throw new Error(
+        `TsMuxer got a unit for the ${unit.track} track, but was created without one (options.${unit.track})`,
+      );
+    }
     checkTimestamp(unit.track, "pts", unit.pts);
     if (unit.track === "video") checkTimestamp(unit.track, "dts", unit.dts);
     return pid;
@@ -141,7 +157,13 @@ export class TsMuxer {
   #pcrOnlyPacket(pcr: number): Uint8Array {
     const packet = new Uint8Array(TS_PACKET_SIZE);
     const counter = this.#counters.get(this.#pcrPid) ?? 0x0f; // before any payload packet: the next one is 0
-    writeTsPacket(packet, 0, { pid: this.#pcrPid, payloadUnitStart: false, counter, fields: this.#takePcr(pcr), payload: new Uint8Array(0) });
+    writeTsPacket(packet, 0, {
+      pid: this.#pcrPid,
+      payloadUnitStart: false,
+      counter,
+      fields: this.#takePcr(pcr),
+      payload: new Uint8Array(0),
+    });
     return packet;
   }
 
@@ -181,7 +203,10 @@ export class TsMuxer {
  */
 function videoPes(unit: VideoAccessUnit): Uint8Array {
   const nalus = unit.nalus[0] && nalType(unit.nalus[0]) === NAL.AUD ? unit.nalus : [AUD_NALU, ...unit.nalus];
-  return pesPacket({ streamId: STREAM_ID_VIDEO, pts: unit.pts, dts: unit.dts, video: true }, nalus.flatMap((n) => [START_CODE, n]));
+  return pesPacket(
+    { streamId: STREAM_ID_VIDEO, pts: unit.pts, dts: unit.dts, video: true },
+    nalus.flatMap((n) => [START_CODE, n]),
+  );
 }
 
 /**

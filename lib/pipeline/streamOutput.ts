@@ -1,6 +1,6 @@
 import type { AccessUnit, TrackInfo, VideoAccessUnit } from "../accessUnit.ts";
 import type { Logger } from "../logger.ts";
-import { TsDemuxer, type DemuxError, type DemuxEvent } from "../mpegts/tsDemuxer.ts";
+import { type DemuxError, type DemuxEvent, TsDemuxer } from "../mpegts/tsDemuxer.ts";
 import { H264Packetizer } from "../rtp/h264Packetizer.ts";
 import { OpusPacketizer } from "../rtp/opusPacketizer.ts";
 import { MediaClock } from "./mediaClock.ts";
@@ -71,7 +71,9 @@ export class StreamOutput {
       onDecodeError: (error) => {
         this.#decodeErrors++;
         // An IDR without SPS/PPS is one viewers cannot start on: worth a warning.
-        this.#logger[error.kind === "no-parameter-sets" ? "warn" : "debug"]("h264 packetizing problem", { detail: error.message });
+        this.#logger[error.kind === "no-parameter-sets" ? "warn" : "debug"]("h264 packetizing problem", {
+          detail: error.message,
+        });
       },
     });
     this.#ready = Promise.withResolvers<TrackInfo[]>();
@@ -175,7 +177,9 @@ export class StreamOutput {
     const listed = tracks.map((t) => `${t.codec}${t.playable ? "" : " (not playable)"}`).join(", ");
     this.#logger.info(first ? "program map received" : "program map changed", { tracks: listed });
     for (const track of tracks) {
-      if (!track.playable) this.#logger.warn("track not playable over WebRTC", { pid: track.pid, reason: track.reason });
+      if (!track.playable) {
+        this.#logger.warn("track not playable over WebRTC", { pid: track.pid, reason: track.reason });
+      }
     }
     if (first) this.#ready.resolve(tracks);
   }
@@ -211,12 +215,26 @@ export class StreamOutput {
     const warning = this.#video.inspect(unit);
     if (warning) this.#logger.warn(warning);
     const packets = this.#h264.packetize(unit);
-    return { track: "video", keyframe: unit.keyframe, pts: unit.pts, mediaTimeMs: this.#clock.observe(unit.pts), packets, bytes: frameBytes(packets) };
+    return {
+      track: "video",
+      keyframe: unit.keyframe,
+      pts: unit.pts,
+      mediaTimeMs: this.#clock.observe(unit.pts),
+      packets,
+      bytes: frameBytes(packets),
+    };
   }
 
   #audioFrame(unit: AccessUnit & { track: "audio" }): MediaFrame {
     const packets = this.#opus.packetize(unit);
-    return { track: "audio", keyframe: true, pts: unit.pts, mediaTimeMs: this.#clock.observe(unit.pts), packets, bytes: frameBytes(packets) };
+    return {
+      track: "audio",
+      keyframe: true,
+      pts: unit.pts,
+      mediaTimeMs: this.#clock.observe(unit.pts),
+      packets,
+      bytes: frameBytes(packets),
+    };
   }
 
   #onDecodeError(error: DemuxError): void {

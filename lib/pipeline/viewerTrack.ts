@@ -50,7 +50,6 @@ export interface ViewerTrackOptions {
   clock?: () => number;
 }
 
-
 /**
  * One viewer's RTP for one track, applied to the stream's shared payloads,
  * which are never modified: its own sequence numbers and timestamp offset
@@ -75,7 +74,15 @@ export class ViewerTrack {
   readonly #clock: () => number;
   readonly #history: NackHistory;
   /** Kept as ms; made an NTP timestamp only when a report is built (no BigInt per frame per viewer). */
-  readonly #counters: TrackCounters = { lastIndex: 0, lastTimestamp: 0, packetCount: 0, octetCount: 0, reportRtpTimestamp: 0, reportAtMs: 0, marked: false };
+  readonly #counters: TrackCounters = {
+    lastIndex: 0,
+    lastTimestamp: 0,
+    packetCount: 0,
+    octetCount: 0,
+    reportRtpTimestamp: 0,
+    reportAtMs: 0,
+    marked: false,
+  };
 
   constructor(sink: RtpSink | undefined, options: ViewerTrackOptions) {
     this.#sink = sink;
@@ -130,7 +137,13 @@ export class ViewerTrack {
   senderReport(): SenderReportFields | undefined {
     const { marked, reportRtpTimestamp, reportAtMs, packetCount, octetCount } = this.#counters;
     if (!marked) return undefined;
-    return { ssrc: this.ssrc, rtpTimestamp: reportRtpTimestamp, ntpTimestamp: ntpNow(reportAtMs), packetCount, octetCount };
+    return {
+      ssrc: this.ssrc,
+      rtpTimestamp: reportRtpTimestamp,
+      ntpTimestamp: ntpNow(reportAtMs),
+      packetCount,
+      octetCount,
+    };
   }
 
   #sendEach(sink: RtpSink | undefined, packets: RtpPayload[], timestampAdd: number): void {

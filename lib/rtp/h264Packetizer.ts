@@ -45,7 +45,9 @@ export class H264Packetizer {
   constructor(options: H264PacketizerOptions = {}) {
     const max = options.maxPayloadSize ?? MAX_RTP_PAYLOAD_SIZE;
     if (!Number.isInteger(max) || max < MIN_PAYLOAD_SIZE) {
-      throw new RangeError(`H264Packetizer: maxPayloadSize must be an integer >= ${MIN_PAYLOAD_SIZE} (FU-A header + 1 byte), got ${max}`);
+      throw new RangeError(
+        `H264Packetizer: maxPayloadSize must be an integer >= ${MIN_PAYLOAD_SIZE} (FU-A header + 1 byte), got ${max}`,
+      );
     }
     this.#maxPayload = max;
     this.#onDecodeError = options.onDecodeError ?? (() => {});
@@ -86,7 +88,10 @@ export class H264Packetizer {
         return false;
       }
       if (type === 0 || type >= NAL_TYPE.STAP_A) {
-        this.#report("unsendable-nal-type", `dropped a NAL unit of type ${type} (${nalu.length} bytes) at pts ${unit.pts}: RFC 6184 single NAL unit packets carry types 1-23 only`);
+        this.#report(
+          "unsendable-nal-type",
+          `dropped a NAL unit of type ${type} (${nalu.length} bytes) at pts ${unit.pts}: RFC 6184 single NAL unit packets carry types 1-23 only`,
+        );
         return false;
       }
       return true;
@@ -104,7 +109,10 @@ export class H264Packetizer {
     const pps = ownPps.length > 0 ? ownPps : this.#pps ? [this.#pps] : [];
     if (sps.length === 0 || pps.length === 0) {
       const missing = [sps.length === 0 ? "SPS" : "", pps.length === 0 ? "PPS" : ""].filter(Boolean).join(" and ");
-      this.#report("no-parameter-sets", `IDR access unit at pts ${pts} sent without ${missing}: none in it and none seen before; viewers cannot decode it`);
+      this.#report(
+        "no-parameter-sets",
+        `IDR access unit at pts ${pts} sent without ${missing}: none in it and none seen before; viewers cannot decode it`,
+      );
     }
     const sets = [...sps, ...pps];
     const stapSize = STAP_A_HEADER_SIZE + sets.reduce((sum, n) => sum + STAP_A_SIZE_FIELD + n.length, 0);

@@ -85,7 +85,7 @@ type PacketResult = RtcpFeedback | "unused" | "malformed";
  */
 export function parseRtcpCompound(data: Uint8Array): RtcpFeedback[] {
   const packets: RtcpFeedback[] = [];
-  for (let offset = 0; offset < data.length; ) {
+  for (let offset = 0; offset < data.length;) {
     const header = readHeader(data, offset);
     if (header === undefined) break;
     const packet = parsePacket(header);

@@ -159,7 +159,9 @@ export class SessionClock {
       offsets.set(track, first.pts - captureMs * PTS_TICKS_PER_MS);
     }
     const latest = Math.max(...offsets.values());
-    const corrections = new Map([...offsets].map(([track, offset]) => [track, (latest - offset) / PTS_TICKS_PER_MS] as const));
+    const corrections = new Map(
+      [...offsets].map(([track, offset]) => [track, (latest - offset) / PTS_TICKS_PER_MS] as const),
+    );
     this.srCorrectionMs = corrections;
     if (Math.max(...corrections.values()) > MAX_SR_CORRECTION_MS) return; // reports that far off arrival are not trusted
     for (const [track, ms] of corrections) track.shift(Math.round(ms * PTS_TICKS_PER_MS));

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, timingSafeEqual } from "node:crypto";
 import { createHmacSha1, type HmacSha1 } from "../runtime/hmacSha1.ts";
-import { AES_GCM_TAG_SIZE, createAesGcmSealer, type AesGcmSealer } from "./aesGcm.ts";
+import { AES_GCM_TAG_SIZE, type AesGcmSealer, createAesGcmSealer } from "./aesGcm.ts";
 import type { SessionKeys, SrtpProfile } from "./sessionKeys.ts";
 
 /**
@@ -76,11 +76,15 @@ export class SrtcpProtector {
 
   /** One SRTCP datagram from an RTCP (compound) packet. Throws only on our own mistakes: a packet under 8 bytes, or an exhausted index. */
   protect(rtcp: Uint8Array): Uint8Array {
-    if (rtcp.length < RTCP_CLEAR_HEADER_SIZE) throw new RangeError(`RTCP packet of ${rtcp.length} bytes is shorter than its 8-byte header`);
+    if (rtcp.length < RTCP_CLEAR_HEADER_SIZE) {
+      throw new RangeError(`RTCP packet of ${rtcp.length} bytes is shorter than its 8-byte header`);
+    }
     const ssrc = readUint32(rtcp, 4);
     const index = this.#nextIndex.get(ssrc) ?? this.#firstIndex;
     // RFC 3711 3.3.1: never wrap (that would reuse key stream); libsrtp reports key_expired here too.
-    if (index > MAX_SRTCP_INDEX) throw new Error(`SRTCP index of SSRC ${ssrc} exhausted at 2^31-1: re-key (RFC 3711 3.3.1)`);
+    if (index > MAX_SRTCP_INDEX) {
+      throw new Error(`SRTCP index of SSRC ${ssrc} exhausted at 2^31-1: re-key (RFC 3711 3.3.1)`);
+    }
     this.#nextIndex.set(ssrc, index + 1);
     return this.#cipher.seal(rtcp, ssrc, index);
   }
@@ -148,7 +152,9 @@ class ReplayWindow {
   accept(index: number): void {
     if (index > this.#highest) {
       const shift = this.#highest < 0 ? REPLAY_WINDOW_SIZE : index - this.#highest;
-      this.#seen = shift >= REPLAY_WINDOW_SIZE ? 1n : BigInt.asUintN(REPLAY_WINDOW_SIZE, (this.#seen << BigInt(shift)) | 1n);
+      this.#seen = shift >= REPLAY_WINDOW_SIZE
+        ? 1n
+        : BigInt.asUintN(REPLAY_WINDOW_SIZE, (this.#seen << BigInt(shift)) | 1n);
       this.#highest = index;
     } else {
       this.#seen |= 1n << BigInt(this.#highest - index);
@@ -175,12 +181,18 @@ interface SrtcpCipher {
 function createSrtcpCipher(keys: SessionKeys): SrtcpCipher {
   if (keys.key.length !== 16) throw new Error(`SRTCP session key must be 16 bytes, got ${keys.key.length}`);
   if (keys.profile === "AEAD_AES_128_GCM") return new GcmSrtcpCipher(keys.key, saltOf(keys, 12));
-  if (keys.authKey?.length !== 20) throw new Error(`AES_CM_128_HMAC_SHA1_80 needs the 20-byte SRTCP authentication key, got ${keys.authKey?.length ?? "none"}`);
+  if (keys.authKey?.length !== 20) {
+    throw new Error(
+      `AES_CM_128_HMAC_SHA1_80 needs the 20-byte SRTCP authentication key, got ${keys.authKey?.length ?? "none"}`,
+    );
+  }
   return new CtrSrtcpCipher(keys.key, saltOf(keys, 14), keys.authKey);
 }
 
 function saltOf(keys: SessionKeys, size: number): Uint8Array {
-  if (keys.salt.length < size) throw new Error(`${keys.profile} SRTCP session salt must be at least ${size} bytes, got ${keys.salt.length}`);
+  if (keys.salt.length < size) {
+    throw new Error(`${keys.profile} SRTCP session salt must be at least ${size} bytes, got ${keys.salt.length}`);
+  }
   return new Uint8Array(keys.salt.subarray(0, size));
 }
 
@@ -231,7 +243,9 @@ class GcmSrtcpCipher implements SrtcpCipher {
     const indexAt = packet.length - SRTCP_INDEX_SIZE;
     const tagAt = indexAt - AES_GCM_TAG_SIZE;
     const clearEnd = trailer.encrypted ? RTCP_CLEAR_HEADER_SIZE : tagAt;
-    const decipher = createDecipheriv("aes-128-gcm", this.#key, this.#iv(ssrc, trailer.index), { authTagLength: AES_GCM_TAG_SIZE });
+    const decipher = createDecipheriv("aes-128-gcm", this.#key, this.#iv(ssrc, trailer.index), {
+      authTagLength: AES_GCM_TAG_SIZE,
+    });
     decipher.setAAD(Buffer.concat([packet.subarray(0, clearEnd), packet.subarray(indexAt)]));
     decipher.setAuthTag(packet.subarray(tagAt, indexAt));
     const plaintext = decipher.update(packet.subarray(clearEnd, tagAt));
@@ -296,7 +310,9 @@ class CtrSrtcpCipher implements SrtcpCipher {
     if (!timingSafeEqual(this.#tag(packet.subarray(0, tagAt)), packet.subarray(tagAt))) return undefined;
     const rtcpEnd = tagAt - SRTCP_INDEX_SIZE;
     const out = Buffer.from(packet.subarray(0, rtcpEnd));
-    if (trailer.encrypted) out.set(this.#crypt(out.subarray(RTCP_CLEAR_HEADER_SIZE), ssrc, trailer.index), RTCP_CLEAR_HEADER_SIZE);
+    if (trailer.encrypted) {
+      out.set(this.#crypt(out.subarray(RTCP_CLEAR_HEADER_SIZE), ssrc, trailer.index), RTCP_CLEAR_HEADER_SIZE);
+    }
     return out;
   }
 }

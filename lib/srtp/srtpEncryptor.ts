@@ -1,6 +1,12 @@
 import { createCipheriv } from "node:crypto";
 import { createHmacSha1, type HmacSha1 } from "../runtime/hmacSha1.ts";
-import { AES_GCM_TAG_SIZE, createAesGcmSealer, nativeGcmContext, type AesGcmBackend, type AesGcmSealer } from "./aesGcm.ts";
+import {
+  AES_GCM_TAG_SIZE,
+  type AesGcmBackend,
+  type AesGcmSealer,
+  createAesGcmSealer,
+  nativeGcmContext,
+} from "./aesGcm.ts";
 import type { SessionKeys, SrtpProfile } from "./sessionKeys.ts";
 import { frameSealingAvailable, type FrameSealTarget } from "./srtpFrameSealer.ts";
 
@@ -88,7 +94,9 @@ export class SrtpEncryptor {
   /** The same datagram written at `into[at]` (datagramSize() bytes): straight into a send batch. */
   encryptInto(header: RtpHeaderFields, rollover: number, payload: Uint8Array, into: Uint8Array, at: number): void {
     const size = this.datagramSize(payload);
-    if (at < 0 || at + size > into.length) throw new RangeError(`datagram of ${size} bytes does not fit at ${at} in ${into.length}`);
+    if (at < 0 || at + size > into.length) {
+      throw new RangeError(`datagram of ${size} bytes does not fit at ${at} in ${into.length}`);
+    }
     writeRtpHeader(this.#header, header);
     into.set(this.#header, at);
     if (this.profile === "AEAD_AES_128_GCM") this.#encryptGcm(into, at, header, rollover, payload);

@@ -68,7 +68,13 @@ function layOut(packets: RtpPayload[]): SealableFrame {
     offset += p.payload.length;
     datagramLengths[i] = p.payload.length + GCM_DATAGRAM_OVERHEAD;
   });
-  return { bytes, count: packets.length, datagramLengths, datagramBytes: payloadBytes + GCM_DATAGRAM_OVERHEAD * packets.length, payloadBytes };
+  return {
+    bytes,
+    count: packets.length,
+    datagramLengths,
+    datagramBytes: payloadBytes + GCM_DATAGRAM_OVERHEAD * packets.length,
+    payloadBytes,
+  };
 }
 
 const C_SOURCE = fileURLToPath(new URL("./srtpFrame.c", import.meta.url));
@@ -102,13 +108,32 @@ export interface FrameSealTarget {
  * (frame.datagramBytes bytes): packet i gets index firstIndex + i (RFC 3711
  * 3.3.1, ROC * 65536 + SEQ) and timestamp (its own + timestampAdd) mod 2^32.
  */
-export function sealFrame(frame: SealableFrame, target: FrameSealTarget, firstIndex: number, timestampAdd: number, into: Uint8Array, at: number): void {
+export function sealFrame(
+  frame: SealableFrame,
+  target: FrameSealTarget,
+  firstIndex: number,
+  timestampAdd: number,
+  into: Uint8Array,
+  at: number,
+): void {
   const sealer = loadNative();
   if (!sealer) throw new Error("native SRTP frame sealing is unavailable (see frameSealingAvailable)");
   if (target.salt.length !== 12) throw new RangeError(`AES-GCM SRTP salt must be 12 bytes, got ${target.salt.length}`);
   if (!Number.isInteger(at) || at < 0 || at + frame.datagramBytes > into.length) {
     throw new RangeError(`a frame of ${frame.datagramBytes} datagram bytes does not fit at ${at} in ${into.length}`);
   }
-  const written = sealer.sealFrame(target.context, target.salt, frame.bytes, into, at, target.ssrc | 0, target.payloadType, firstIndex, timestampAdd | 0);
-  if (written !== frame.datagramBytes) throw new Error(`native SRTP sealing failed (OpenSSL refused a call, wrote ${written})`);
+  const written = sealer.sealFrame(
+    target.context,
+    target.salt,
+    frame.bytes,
+    into,
+    at,
+    target.ssrc | 0,
+    target.payloadType,
+    firstIndex,
+    timestampAdd | 0,
+  );
+  if (written !== frame.datagramBytes) {
+    throw new Error(`native SRTP sealing failed (OpenSSL refused a call, wrote ${written})`);
+  }
 }

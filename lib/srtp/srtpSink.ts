@@ -1,7 +1,7 @@
 import type { RtpPayload } from "../rtp/rtpPayload.ts";
 import type { DatagramWriter } from "../udp/udpMux.ts";
 import type { SrtpEncryptor } from "./srtpEncryptor.ts";
-import { sealableFrame, sealFrame, type FrameSealTarget } from "./srtpFrameSealer.ts";
+import { type FrameSealTarget, sealableFrame, sealFrame } from "./srtpFrameSealer.ts";
 
 /**
  * Where a viewer's datagrams go: a ViewerLink after the hand-over (the
@@ -50,7 +50,9 @@ export class SrtpSink {
     this.#srtp = keys.srtp;
     this.#ssrc = keys.ssrc;
     this.#payloadType = keys.payloadType;
-    this.#frameSeal = (options.nativeFrames ?? true) ? keys.srtp.frameSealTarget(keys.ssrc, keys.payloadType) : undefined;
+    this.#frameSeal = (options.nativeFrames ?? true)
+      ? keys.srtp.frameSealTarget(keys.ssrc, keys.payloadType)
+      : undefined;
   }
 
   /** Whether whole frames are sealed in one native call (else packet by packet). */
@@ -62,9 +64,18 @@ export class SrtpSink {
   send(packetIndex: number, timestamp: number, marker: boolean, payload: Uint8Array): boolean {
     if (this.#link.closed) return false;
     const srtp = this.#srtp;
-    const header = { ssrc: this.#ssrc, payloadType: this.#payloadType, sequenceNumber: packetIndex & 0xffff, timestamp, marker };
+    const header = {
+      ssrc: this.#ssrc,
+      payloadType: this.#payloadType,
+      sequenceNumber: packetIndex & 0xffff,
+      timestamp,
+      marker,
+    };
     const rollover = Math.floor(packetIndex / 0x10000);
-    this.#link.queueWith(srtp.datagramSize(payload), (into, at) => srtp.encryptInto(header, rollover, payload, into, at));
+    this.#link.queueWith(
+      srtp.datagramSize(payload),
+      (into, at) => srtp.encryptInto(header, rollover, payload, into, at),
+    );
     return true;
   }
 

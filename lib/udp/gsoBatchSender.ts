@@ -7,7 +7,7 @@
 // descriptor behind the runtime's socket, so it works the same under Deno.
 import type { BatchSender } from "./batchSender.ts";
 import type { DatagramBatch } from "./datagramBatch.ts";
-import { AF_INET, ipv4Bytes, SOCKADDR_IN_SIZE, type Libc } from "./libcUdp.ts";
+import { AF_INET, ipv4Bytes, type Libc, SOCKADDR_IN_SIZE } from "./libcUdp.ts";
 
 // struct layouts of x86-64 and arm64 Linux (LP64)
 const MMSGHDR_SIZE = 64; // struct msghdr (56) + unsigned msg_len, padded
@@ -28,7 +28,7 @@ const MAX_SEGMENT_SIZE = 1252;
 /** One GSO send is one UDP datagram to the stack: its payload must stay under 64 KiB. */
 const MAX_GSO_BYTES = 65_000;
 /** Errors that mean "no GSO here" (old kernel, a device path without checksum offload). */
-const GSO_UNSUPPORTED = new Set([5 /* EIO */, 22 /* EINVAL */, 92 /* ENOPROTOOPT */, 95 /* EOPNOTSUPP */]);
+const GSO_UNSUPPORTED = new Set([5, /* EIO */ 22, /* EINVAL */ 92, /* ENOPROTOOPT */ 95 /* EOPNOTSUPP */]);
 /** Parsed destination addresses kept; past this the cache starts again (peers come and go). */
 const MAX_CACHED_HOSTS = 4096;
 
@@ -91,7 +91,7 @@ export class GsoBatchSender implements BatchSender {
     const slab = this.#libc.addressOf(batch.slab);
     let messages = 0;
     let iovecs = 0;
-    for (let i = from; i < batch.count; ) {
+    for (let i = from; i < batch.count;) {
       const address = this.#address(batch.hosts[i]!);
       const end = this.kind === "sendmmsg+gso" ? runEnd(batch, i) : i + 1;
       if (address) {

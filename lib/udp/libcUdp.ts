@@ -3,7 +3,7 @@
 // GSO on it. Linux with glibc only; elsewhere libcUdp() is undefined and the
 // mux keeps the socket's own sendMany.
 import { readdirSync, readlinkSync } from "node:fs";
-import { libc as runtimeLibc, type Libc } from "../runtime/libc.ts";
+import { type Libc, libc as runtimeLibc } from "../runtime/libc.ts";
 
 export type { Libc };
 

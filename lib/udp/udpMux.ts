@@ -149,6 +149,7 @@ export class UdpMux {
   static async open(options: UdpMuxOptions): Promise<UdpMux> {
     // A name such as fly.io's fly-global-services is resolved first: the socket binds an address.
     const { address } = await lookup(options.address, { family: 4 });
+    // deno-lint-ignore prefer-const -- the socket's callbacks close over it before it is set
     let mux: UdpMux | undefined;
     const socket = await openUdpSocket(
       { hostname: address, port: options.port },
@@ -178,8 +179,11 @@ export class UdpMux {
       this.#logger.info("udp mux: sendmmsg/GSO unavailable here, sending with the runtime socket's own sends");
       return undefined;
     }
-    return new GsoBatchSender(libc, fd, MAX_BATCH_DATAGRAMS, (errno) =>
-      this.#logger.warn("udp mux: the kernel refused UDP GSO, sending datagrams one by one", { errno }),
+    return new GsoBatchSender(
+      libc,
+      fd,
+      MAX_BATCH_DATAGRAMS,
+      (errno) => this.#logger.warn("udp mux: the kernel refused UDP GSO, sending datagrams one by one", { errno }),
     );
   }
 
@@ -302,7 +306,7 @@ export class UdpMux {
 
   #sendBatch(batch: DatagramBatch): void {
     let from = 0;
-    for (let stalled = 0; stalled <= MAX_SEND_RETRIES; ) {
+    for (let stalled = 0; stalled <= MAX_SEND_RETRIES;) {
       const sent = this.#sender.send(batch, from);
       from += sent;
       this.stats.datagramsSent += sent;

@@ -23,7 +23,9 @@ export function parseOffer(sdp: string, maxMedia = Infinity): OfferedMedia[] {
   const media = sections.slice(1);
   if (media.length === 0) throw new BadRequestError("the SDP offer has no media sections (m= lines)");
   if (media.length > maxMedia) {
-    throw new BadRequestError(`the SDP offer has ${media.length} media sections; at most ${maxMedia} are accepted (MAX_OFFER_MEDIA)`);
+    throw new BadRequestError(
+      `the SDP offer has ${media.length} media sections; at most ${maxMedia} are accepted (MAX_OFFER_MEDIA)`,
+    );
   }
   checkTransportAttributes(sections[0]!, media);
   return media.map(parseSection);
@@ -103,7 +105,9 @@ function explainMismatch(
   const has = [stream.video && "H.264 video", stream.audio && "Opus audio"].filter(Boolean).join(" and ");
   if (!stream.video && !stream.audio) return `stream "${name}" has no track playable over WebRTC (H.264 or Opus)`;
   if (stream.video && video && !video.h264Mode1) {
-    return `the offer's video lacks H.264 with packetization-mode=1 (offered: ${video.codecs.join(", ")}); stream "${name}" has ${has}`;
+    return `the offer's video lacks H.264 with packetization-mode=1 (offered: ${
+      video.codecs.join(", ")
+    }); stream "${name}" has ${has}`;
   }
   if (stream.audio && audio && !audio.codecs.includes("opus")) {
     return `the offer's audio lacks Opus (offered: ${audio.codecs.join(", ")}); stream "${name}" has ${has}`;

@@ -194,7 +194,7 @@ function findAttributes(data: Uint8Array): FoundAttribute[] | undefined {
   const view = viewOf(data);
   const attributes: FoundAttribute[] = [];
   // isStun made the body a multiple of 4, so an attribute header always fits where one starts.
-  for (let start = HEADER_SIZE; start < data.length; ) {
+  for (let start = HEADER_SIZE; start < data.length;) {
     const valueStart = start + ATTRIBUTE_HEADER_SIZE;
     const valueLength = view.getUint16(start + 2);
     const end = valueStart + padded(valueLength);
@@ -241,7 +241,11 @@ function readAttributeInto(message: StunMessage, { type, value }: FoundAttribute
 /** RFC 5389 15.2: port XOR the cookie's top 16 bits; address XOR cookie (IPv4) or cookie + transaction ID (IPv6). */
 function decodeXorAddress(value: Uint8Array, xorKey: Uint8Array): [string, number] | undefined {
   const family = value[1];
-  const expectedSize = family === FAMILY_IPV4 ? XOR_ADDRESS_IPV4_SIZE : family === FAMILY_IPV6 ? XOR_ADDRESS_IPV6_SIZE : -1;
+  const expectedSize = family === FAMILY_IPV4
+    ? XOR_ADDRESS_IPV4_SIZE
+    : family === FAMILY_IPV6
+    ? XOR_ADDRESS_IPV6_SIZE
+    : -1;
   if (value.length !== expectedSize) return undefined;
   const port = viewOf(value).getUint16(2) ^ (MAGIC_COOKIE >>> 16);
   const address = value.slice(4).map((byte, i) => byte ^ xorKey[i]!);
@@ -269,7 +273,9 @@ function encodeXorIpv4Address([host, port]: [string, number]): Uint8Array {
   if (octets.length !== 4 || !octets.every((octet) => octet <= 255)) {
     throw new RangeError(`XOR-MAPPED-ADDRESS host "${host}" is not a dotted IPv4 address`);
   }
-  if (!Number.isInteger(port) || port < 0 || port > 0xffff) throw new RangeError(`XOR-MAPPED-ADDRESS port ${port} is not 0..65535`);
+  if (!Number.isInteger(port) || port < 0 || port > 0xffff) {
+    throw new RangeError(`XOR-MAPPED-ADDRESS port ${port} is not 0..65535`);
+  }
   const value = new Uint8Array(XOR_ADDRESS_IPV4_SIZE);
   const view = viewOf(value);
   value[1] = FAMILY_IPV4;
@@ -279,7 +285,12 @@ function encodeXorIpv4Address([host, port]: [string, number]): Uint8Array {
 }
 
 /** Header, `attributes`, MESSAGE-INTEGRITY, FINGERPRINT (RFC 5389 15.4, 15.5: in that order, last). */
-function buildMessage(type: number, transactionId: Uint8Array, attributes: AttributeToWrite[], password: string): Uint8Array {
+function buildMessage(
+  type: number,
+  transactionId: Uint8Array,
+  attributes: AttributeToWrite[],
+  password: string,
+): Uint8Array {
   if (transactionId.length !== TRANSACTION_ID_SIZE) {
     throw new RangeError(`STUN transaction ID is ${transactionId.length} bytes, not ${TRANSACTION_ID_SIZE}`);
   }
@@ -294,7 +305,10 @@ function buildMessage(type: number, transactionId: Uint8Array, attributes: Attri
   for (const attribute of attributes) offset = writeAttribute(message, offset, attribute);
   const integrity = messageIntegrity(message, offset, password);
   offset = writeAttribute(message, offset, { type: ATTRIBUTE.MESSAGE_INTEGRITY, value: integrity });
-  writeAttribute(message, offset, { type: ATTRIBUTE.FINGERPRINT, value: uint32Bytes(fingerprint(message.subarray(0, offset))) });
+  writeAttribute(message, offset, {
+    type: ATTRIBUTE.FINGERPRINT,
+    value: uint32Bytes(fingerprint(message.subarray(0, offset))),
+  });
   return message;
 }
 
@@ -322,7 +336,8 @@ function messageIntegrity(message: Uint8Array, integrityStart: number, password:
 
 /** True when a final FINGERPRINT holds the CRC of everything before it (its header's length field already counts it). */
 function fingerprintMatches(data: Uint8Array, attribute: FoundAttribute): boolean {
-  return attribute.value.length === 4 && viewOf(attribute.value).getUint32(0) === fingerprint(data.subarray(0, attribute.start));
+  return attribute.value.length === 4 &&
+    viewOf(attribute.value).getUint32(0) === fingerprint(data.subarray(0, attribute.start));
 }
 
 /** RFC 5389 15.5: CRC-32 (ISO-HDLC, as zlib computes it; node:zlib's on Bun and Deno alike) XOR 0x5354554e. */

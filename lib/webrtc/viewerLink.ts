@@ -1,15 +1,21 @@
 import type { Logger } from "../logger.ts";
-import { buildBye, buildSenderReports, parseRtcpCompound, type RtcpFeedback, type SenderReportFields } from "../rtp/rtcpPackets.ts";
+import {
+  buildBye,
+  buildSenderReports,
+  parseRtcpCompound,
+  type RtcpFeedback,
+  type SenderReportFields,
+} from "../rtp/rtcpPackets.ts";
 import { SrtcpProtector, SrtcpUnprotector } from "../srtp/srtcp.ts";
 import {
-  STUN_BINDING_REQUEST,
-  STUN_BINDING_SUCCESS,
   buildBindingRequest,
   buildBindingSuccess,
   parseStun,
+  STUN_BINDING_REQUEST,
+  STUN_BINDING_SUCCESS,
   verifyStunIntegrity,
 } from "./stunMessage.ts";
-import { isDtls, type Address, type DatagramWriter, type MuxedTransport } from "../udp/udpMux.ts";
+import { type Address, type DatagramWriter, isDtls, type MuxedTransport } from "../udp/udpMux.ts";
 import type { SessionKeys } from "../srtp/sessionKeys.ts";
 
 /** The ICE facts a link needs to answer and send connectivity checks (RFC 8445 7.2.2, short-term credentials). */
@@ -35,7 +41,10 @@ export interface LinkTiming {
 }
 
 /** What a link uses of its MuxedTransport (handed over by werift, MuxedTransport.handOver). */
-export type LinkTransport = Pick<MuxedTransport, "onData" | "send" | "queueWith" | "queueRun" | "close" | "lastDtlsFlight">;
+export type LinkTransport = Pick<
+  MuxedTransport,
+  "onData" | "send" | "queueWith" | "queueRun" | "close" | "lastDtlsFlight"
+>;
 
 export interface ViewerLinkOptions {
   /** The viewer's route on the UDP mux. */
@@ -90,7 +99,16 @@ const MIN_FLIGHT_REPEAT_MS = 250;
  * Incoming datagrams are told apart by their first byte (RFC 7983 7).
  */
 export class ViewerLink {
-  readonly stats = { stunRequests: 0, consentChecks: 0, consentResponses: 0, rtcpIn: 0, rtcpRejected: 0, reportsSent: 0, flightsRepeated: 0, forgedAlerts: 0 };
+  readonly stats = {
+    stunRequests: 0,
+    consentChecks: 0,
+    consentResponses: 0,
+    rtcpIn: 0,
+    rtcpRejected: 0,
+    reportsSent: 0,
+    flightsRepeated: 0,
+    forgedAlerts: 0,
+  };
   #destination: Address;
   readonly #options: ViewerLinkOptions;
   readonly #timing: LinkTiming;
@@ -176,7 +194,9 @@ export class ViewerLink {
   #tick(): void {
     const now = this.#now();
     if (now - this.#lastConsentMs > this.#timing.consentTimeoutMs) {
-      return this.#end(`ICE consent expired: no answer to our checks for ${this.#timing.consentTimeoutMs / 1000} s (RFC 7675)`);
+      return this.#end(
+        `ICE consent expired: no answer to our checks for ${this.#timing.consentTimeoutMs / 1000} s (RFC 7675)`,
+      );
     }
     if (now >= this.#nextCheckMs) this.#checkConsent(now);
     this.#sendReports();
@@ -212,7 +232,10 @@ export class ViewerLink {
       // RFC 8445 7.3: answer checks that carry our ufrag and password; anything else is dropped.
       if (!message.username?.startsWith(`${ice.localUfrag}:`) || !verifyStunIntegrity(data, ice.localPassword)) return;
       this.stats.stunRequests++;
-      this.#send(buildBindingSuccess({ transactionId: message.transactionId, mappedAddress: from, password: ice.localPassword }), from);
+      this.#send(
+        buildBindingSuccess({ transactionId: message.transactionId, mappedAddress: from, password: ice.localPassword }),
+        from,
+      );
       if (message.useCandidate && !sameAddress(from, this.#destination)) this.#moveTo(from);
     } else if (message.type === STUN_BINDING_SUCCESS && this.#isAnswerToCheck(message.transactionId, data)) {
       this.#pendingCheck = undefined;
@@ -223,12 +246,16 @@ export class ViewerLink {
 
   #isAnswerToCheck(transactionId: Uint8Array, data: Uint8Array): boolean {
     const pending = this.#pendingCheck;
-    return !!pending && sameBytes(pending, transactionId) && verifyStunIntegrity(data, this.#options.ice.remotePassword);
+    return !!pending && sameBytes(pending, transactionId) &&
+      verifyStunIntegrity(data, this.#options.ice.remotePassword);
   }
 
   /** The controlling agent nominated another pair (a new network, NAT rebinding): media follows it. */
   #moveTo(address: Address): void {
-    this.#options.logger.info("viewer moved to a new address", { from: this.#destination.join(":"), to: address.join(":") });
+    this.#options.logger.info("viewer moved to a new address", {
+      from: this.#destination.join(":"),
+      to: address.join(":"),
+    });
     this.#destination = address;
     this.#lastConsentMs = this.#now(); // the nomination is a fresh, authenticated check from there
   }
@@ -252,7 +279,9 @@ export class ViewerLink {
     if (now - this.#flightRepeatedMs < MIN_FLIGHT_REPEAT_MS) return;
     this.#flightRepeatedMs = now;
     this.stats.flightsRepeated++;
-    this.#options.logger.info("the viewer repeated its last DTLS flight: ours goes again", { times: this.stats.flightsRepeated });
+    this.#options.logger.info("the viewer repeated its last DTLS flight: ours goes again", {
+      times: this.stats.flightsRepeated,
+    });
     for (const datagram of this.#transport.lastDtlsFlight) this.#send(datagram, from);
   }
 

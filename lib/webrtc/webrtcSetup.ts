@@ -41,7 +41,11 @@ export interface WebrtcSetupOptions {
  * The WebRTC side of the server from its configuration: UDP mux, announced
  * addresses, ICE servers, and which send paths run (logged, and in /api/udp).
  */
-export async function setUpWebrtc(config: Readonly<Config>, logger: Logger, options: WebrtcSetupOptions = {}): Promise<WebrtcSetup> {
+export async function setUpWebrtc(
+  config: Readonly<Config>,
+  logger: Logger,
+  options: WebrtcSetupOptions = {},
+): Promise<WebrtcSetup> {
   installUdpErrorGuard(logger);
   const mux = config.udpMux ? await openMux(config.udpMux, !options.sendMany, logger) : undefined;
   const bound = mux && mux.address !== "0.0.0.0" ? [mux.address] : [];
@@ -53,10 +57,21 @@ export async function setUpWebrtc(config: Readonly<Config>, logger: Logger, opti
     announceMode: config.announceMode,
   });
   const srtpSealing = srtpSealingIn(config, options);
-  const viewerSending = { handOver: config.handOver === "on", nativeFrames: !options.packetSealing, ...(options.weriftSendPath ? { sendPath: options.weriftSendPath } : {}) };
+  const viewerSending = {
+    handOver: config.handOver === "on",
+    nativeFrames: !options.packetSealing,
+    ...(options.weriftSendPath ? { sendPath: options.weriftSendPath } : {}),
+  };
   if (mux) {
     const announced = announcedAddresses.join(",");
-    logger.info("webrtc media on one UDP port", { address: mux.address, port: mux.port, send: mux.sendMethod, srtp: srtpSealing, runtime: runtime.name, announced });
+    logger.info("webrtc media on one UDP port", {
+      address: mux.address,
+      port: mux.port,
+      send: mux.sendMethod,
+      srtp: srtpSealing,
+      runtime: runtime.name,
+      announced,
+    });
   } else {
     logger.info("webrtc media on a UDP socket per connection (werift's)", { srtp: srtpSealing });
   }
@@ -80,6 +95,8 @@ async function openMux(address: { host: string; port: number }, gso: boolean, lo
   try {
     return await UdpMux.open({ address: address.host, port: address.port, gso, logger });
   } catch (error) {
-    throw new ConfigError(`WEBRTC_UDP_ADDR ${address.host}:${address.port} cannot be bound: ${(error as Error).message}`);
+    throw new ConfigError(
+      `WEBRTC_UDP_ADDR ${address.host}:${address.port} cannot be bound: ${(error as Error).message}`,
+    );
   }
 }

@@ -7,7 +7,7 @@ import { ViewerTrack } from "../pipeline/viewerTrack.ts";
 import type { RtcpFeedback } from "../rtp/rtcpPackets.ts";
 import { unguessableId } from "../ids.ts";
 import type { PeerFactory } from "../werift/peerFactory.ts";
-import { ViewerHandshake, type TrackKind, type WeriftSendPath } from "../werift/viewerHandshake.ts";
+import { type TrackKind, ViewerHandshake, type WeriftSendPath } from "../werift/viewerHandshake.ts";
 import { asOfferError, matchOffer, parseOffer, type PlayableTracks } from "./offer.ts";
 import { checkTrickleFragment } from "./trickle.ts";
 import { ViewerLink } from "./viewerLink.ts";
@@ -147,7 +147,12 @@ export class WhepViewer {
     const tracks = Object.values(this.#sending);
     const packetsSent = tracks.reduce((sum, track) => sum + track.packetsSent, 0);
     const retransmitted = tracks.reduce((sum, track) => sum + track.retransmitted, 0);
-    return { packetsSent, droppedFrames: this.#feed?.droppedFrames ?? 0, queuedFrames: this.#feed?.size ?? 0, retransmitted };
+    return {
+      packetsSent,
+      droppedFrames: this.#feed?.droppedFrames ?? 0,
+      queuedFrames: this.#feed?.size ?? 0,
+      retransmitted,
+    };
   }
 
   /** What the ViewerLink has seen since the hand-over (ICE consent, RTCP, DTLS); undefined before it. */
@@ -185,13 +190,16 @@ export class WhepViewer {
   async #negotiate(offerSdp: string): Promise<void> {
     const handshake = this.#handshake!;
     const timeoutMs = this.#options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-    const notConnected = () => `not connected after ${timeoutMs} ms (${this.#handshake?.describeState() ?? "released"})`;
+    const notConnected = () =>
+      `not connected after ${timeoutMs} ms (${this.#handshake?.describeState() ?? "released"})`;
     this.#connectTimer = setTimeout(() => this.close(notConnected()), timeoutMs);
     const answerSdp = await handshake.answer(offerSdp);
     if (this.closed) throw new Error(`viewer closed while negotiating (${this.closeReason})`);
     for (const kind of ["video", "audio"] as const) {
       const negotiated = handshake.tracks[kind];
-      if (negotiated) this.#sending[kind] = new ViewerTrack(negotiated.sink, { ssrc: negotiated.ssrc, ...TRACK_TIMING[kind] });
+      if (negotiated) {
+        this.#sending[kind] = new ViewerTrack(negotiated.sink, { ssrc: negotiated.ssrc, ...TRACK_TIMING[kind] });
+      }
     }
     this.answerSdp = answerSdp;
   }
@@ -214,7 +222,9 @@ export class WhepViewer {
     if (this.closed || !handshake) return;
     const startedMs = performance.now();
     const taken = handshake.takeOver();
-    if (typeof taken === "string") return this.#logger.warn("werift keeps the connection: no hand-over", { reason: taken });
+    if (typeof taken === "string") {
+      return this.#logger.warn("werift keeps the connection: no hand-over", { reason: taken });
+    }
     const link = new ViewerLink({
       ...taken.link,
       senderReports: () => Object.values(this.#sending).flatMap((track) => track.senderReport() ?? []),

@@ -1,4 +1,4 @@
-import { RtcpSrPacket, type RTCPeerConnection, type RTCRtpTransceiver, type RtcpPacket, type RtpPacket } from "werift";
+import { type RTCPeerConnection, type RtcpPacket, RtcpSrPacket, type RTCRtpTransceiver, type RtpPacket } from "werift";
 import type { AccessUnit } from "../accessUnit.ts";
 import type { IngestSession } from "../ingest/ingestSession.ts";
 import type { Logger } from "../logger.ts";
@@ -9,8 +9,8 @@ import { JitterBuffer, type RtpItem } from "../rtp/jitterBuffer.ts";
 import { H264Depacketizer } from "../rtp/h264Depacketizer.ts";
 import { msFromNtp } from "../rtp/ntpTime.ts";
 import { OpusDepacketizer } from "../rtp/opusDepacketizer.ts";
-import { MAX_SR_CORRECTION_MS, SessionClock, type RtpClock } from "../rtp/rtpClock.ts";
-import { asOfferError, parseOffer, withoutMdnsCandidates, type OfferedMedia } from "./offer.ts";
+import { MAX_SR_CORRECTION_MS, type RtpClock, SessionClock } from "../rtp/rtpClock.ts";
+import { asOfferError, type OfferedMedia, parseOffer, withoutMdnsCandidates } from "./offer.ts";
 import { gatheringComplete, type PeerFactory } from "../werift/peerFactory.ts";
 import { addTrickleCandidates } from "./trickle.ts";
 import { UnprocessableError } from "../errors.ts";
@@ -94,7 +94,9 @@ export class WhipPublisher {
     this.closeReason = reason;
     for (const timer of this.#timers) clearInterval(timer);
     this.session?.end("finished"); // no-op when it already ended (replaced, shutdown)
-    this.#pc.close().catch((error: Error) => this.#logger.warn("peer connection close failed", { error: error.message }));
+    this.#pc.close().catch((error: Error) =>
+      this.#logger.warn("peer connection close failed", { error: error.message })
+    );
     this.#logger.info("publisher closed", { reason });
     for (const listener of this.#closeListeners) listener(this);
     this.#closeListeners.clear();
@@ -134,10 +136,9 @@ export class WhipPublisher {
     const jitter = new JitterBuffer();
     const clock = this.#clock.track(transceiver.kind === "video" ? 90_000 : 48_000);
     this.#trackKinds.set(clock, transceiver.kind);
-    const depacketizer =
-      transceiver.kind === "video"
-        ? new H264Depacketizer(clock, { onKeyframeNeeded: () => this.requestKeyframe() })
-        : new OpusDepacketizer(clock);
+    const depacketizer = transceiver.kind === "video"
+      ? new H264Depacketizer(clock, { onKeyframeNeeded: () => this.requestKeyframe() })
+      : new OpusDepacketizer(clock);
     const deliver = (items: RtpItem[]) => {
       for (const item of items) for (const unit of depacketizer.push(item)) this.#write(unit);
     };
@@ -161,10 +162,15 @@ export class WhipPublisher {
     this.#clock.senderReport(clock, msFromNtp(ntpTimestamp), rtpTimestamp);
     const corrections = this.#clock.srCorrectionMs;
     if (aligned || !corrections || !this.session) return;
-    const movedMs = Object.fromEntries([...corrections].map(([track, ms]) => [this.#trackKinds.get(track) ?? "track", Math.round(ms * 10) / 10]));
+    const movedMs = Object.fromEntries(
+      [...corrections].map(([track, ms]) => [this.#trackKinds.get(track) ?? "track", Math.round(ms * 10) / 10]),
+    );
     const applied = Math.max(...corrections.values()) <= MAX_SR_CORRECTION_MS;
     this.session.avSync = applied ? { method: "sender reports", movedMs } : { method: "arrival", movedMs };
-    this.#logger.info(applied ? "tracks placed by sender reports (ms later)" : "sender reports too far from arrival: not used", movedMs);
+    this.#logger.info(
+      applied ? "tracks placed by sender reports (ms later)" : "sender reports too far from arrival: not used",
+      movedMs,
+    );
   }
 
   #write(unit: AccessUnit): void {
@@ -203,6 +209,8 @@ export function checkPublishOffer(media: OfferedMedia[]): { video: boolean; audi
   if (audio && !audio.codecs.includes("opus")) {
     throw new UnprocessableError(`Wisp needs Opus audio; the offer has ${audio.codecs.join(", ") || "no codec"}`);
   }
-  if (!video && !audio) throw new UnprocessableError("the offer sends no audio or video (direction sendonly or sendrecv)");
+  if (!video && !audio) {
+    throw new UnprocessableError("the offer sends no audio or video (direction sendonly or sendrecv)");
+  }
   return { video: !!video, audio: !!audio };
 }

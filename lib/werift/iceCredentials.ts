@@ -43,7 +43,8 @@ export interface IceAgent {
 export function iceAgentsOf(pc: RTCPeerConnection): Set<IceAgent> {
   const agents = new Set<IceAgent>();
   for (const transceiver of pc.getTransceivers()) {
-    const agent = (transceiver.dtlsTransport?.iceTransport as unknown as { connection?: IceAgent } | undefined)?.connection;
+    const agent = (transceiver.dtlsTransport?.iceTransport as unknown as { connection?: IceAgent } | undefined)
+      ?.connection;
     if (agent) agents.add(agent);
   }
   return agents;

@@ -1,4 +1,4 @@
-import { RTCPeerConnection, RTCRtpCodecParameters, type RTCIceServer } from "werift";
+import { type RTCIceServer, RTCPeerConnection, RTCRtpCodecParameters } from "werift";
 import type { UdpMux } from "../udp/udpMux.ts";
 import { setIceCredentials } from "./iceCredentials.ts";
 import { useUdpMux } from "./weriftUdpMux.ts";

@@ -2,11 +2,11 @@ import type { RTCPeerConnection, RTCRtpSender, RTCRtpTransceiver } from "werift"
 import type { Logger } from "../logger.ts";
 import type { RtpSink } from "../pipeline/viewerTrack.ts";
 import type { MediaLink, SrtpSink, SrtpSinkOptions } from "../srtp/srtpSink.ts";
-import { withoutMdnsCandidates, type PlayableTracks } from "../webrtc/offer.ts";
+import { type PlayableTracks, withoutMdnsCandidates } from "../webrtc/offer.ts";
 import { addTrickleCandidates } from "../webrtc/trickle.ts";
 import { isRtcp } from "../webrtc/viewerLink.ts";
 import { gatheringComplete, type PeerFactory } from "./peerFactory.ts";
-import { handOverState, sayWeriftGoodbye, type HandOverState } from "./weriftHandover.ts";
+import { type HandOverState, handOverState, sayWeriftGoodbye } from "./weriftHandover.ts";
 import { WeriftSenderSink } from "./weriftSenderSink.ts";
 
 export type TrackKind = "video" | "audio";
@@ -87,7 +87,9 @@ export class ViewerHandshake {
   /** Where a connection that never connected got stuck: ICE, DTLS, or both fine and werift did not say. */
   describeState(): string {
     if (this.#closed) return "released";
-    return `ICE ${this.#pc.iceConnectionState}, DTLS ${this.#pc.dtlsTransports.map((t) => t.state).join(",") || "none"}`;
+    return `ICE ${this.#pc.iceConnectionState}, DTLS ${
+      this.#pc.dtlsTransports.map((t) => t.state).join(",") || "none"
+    }`;
   }
 
   /** Negotiates; resolves with the answer once ICE gathering is complete (WHEP: no server trickle). */

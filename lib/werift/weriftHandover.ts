@@ -1,7 +1,7 @@
 import type { RTCPeerConnection } from "werift";
 import { buildBye } from "../rtp/rtcpPackets.ts";
 import { SRTP_PROFILES } from "./weriftSenderSink.ts";
-import { MuxedTransport, type Address } from "../udp/udpMux.ts";
+import { type Address, MuxedTransport } from "../udp/udpMux.ts";
 import type { IceCredentials } from "../webrtc/viewerLink.ts";
 import type { SessionKeys } from "../srtp/sessionKeys.ts";
 
@@ -198,7 +198,12 @@ function recordKeys(socket: WeriftDtlsSocket): DtlsRecordKeys | undefined {
   const cipher = socket.cipher;
   if (!cipher?.cipher) return undefined;
   const { major, minor } = socket.dtls.version;
-  return { suite: cipher.cipher, sessionType: cipher.sessionType, version: (major << 8) | minor, epoch: socket.dtls.epoch };
+  return {
+    suite: cipher.cipher,
+    sessionType: cipher.sessionType,
+    version: (major << 8) | minor,
+    epoch: socket.dtls.epoch,
+  };
 }
 
 const DTLS_RECORD_HEADER_SIZE = 13; // RFC 6347 4.1: type(1) version(2) epoch(2) sequence_number(6) length(2)
@@ -215,7 +220,12 @@ export function closeNotifyRecord(keys: DtlsRecordKeys, sequenceNumber: number):
  * under the header fields it authenticates (RFC 5246 6.2.3.3, the sequence
  * number with the epoch, RFC 6347 4.1.2.1).
  */
-function encryptedRecord(keys: DtlsRecordKeys, contentType: number, sequenceNumber: number, plain: Uint8Array): Uint8Array {
+function encryptedRecord(
+  keys: DtlsRecordKeys,
+  contentType: number,
+  sequenceNumber: number,
+  plain: Uint8Array,
+): Uint8Array {
   const header = { type: contentType, version: keys.version, epoch: keys.epoch, sequenceNumber };
   const fragment = keys.suite.encrypt(keys.sessionType, Buffer.from(plain), header);
   const record = new Uint8Array(DTLS_RECORD_HEADER_SIZE + fragment.length);
@@ -241,7 +251,12 @@ function authenticAlert(datagram: Uint8Array, keys: DtlsRecordKeys): boolean {
   const epoch = view.getUint16(3);
   const length = view.getUint16(11);
   if (epoch === 0 || DTLS_RECORD_HEADER_SIZE + length > datagram.length) return false;
-  const header = { type: datagram[0]!, version: view.getUint16(1), epoch, sequenceNumber: view.getUint16(5) * 2 ** 32 + view.getUint32(7) };
+  const header = {
+    type: datagram[0]!,
+    version: view.getUint16(1),
+    epoch,
+    sequenceNumber: view.getUint16(5) * 2 ** 32 + view.getUint32(7),
+  };
   const fragment = Buffer.from(datagram.subarray(DTLS_RECORD_HEADER_SIZE, DTLS_RECORD_HEADER_SIZE + length));
   try {
     keys.suite.decrypt(keys.sessionType, fragment, header); // throws when the AEAD tag does not check out
@@ -257,7 +272,12 @@ function srtcpKeys(context: WeriftSrtcpContext): SessionKeys | undefined {
   // Copies: the link must not keep werift's context (and what hangs off it) alive.
   const copy = (bytes: Buffer) => Uint8Array.from(bytes);
   const authKey = context.srtcpSessionAuthTag?.length ? copy(context.srtcpSessionAuthTag) : undefined; // AES-CM only
-  return { profile, key: copy(context.srtcpSessionKey), salt: copy(context.srtcpSessionSalt), ...(authKey ? { authKey } : {}) };
+  return {
+    profile,
+    key: copy(context.srtcpSessionKey),
+    salt: copy(context.srtcpSessionSalt),
+    ...(authKey ? { authKey } : {}),
+  };
 }
 
 /** The highest SRTCP index werift has sent under any SSRC (its sender reports until now). */

@@ -3,7 +3,7 @@ import type { TrackCounters } from "../pipeline/viewerTrack.ts";
 import { ntpNow } from "../rtp/ntpTime.ts";
 import type { SrtpProfile } from "../srtp/sessionKeys.ts";
 import { SrtpEncryptor } from "../srtp/srtpEncryptor.ts";
-import { SrtpSink, type MediaLink, type SrtpSinkOptions } from "../srtp/srtpSink.ts";
+import { type MediaLink, SrtpSink, type SrtpSinkOptions } from "../srtp/srtpSink.ts";
 import type { Address, DatagramWriter } from "../udp/udpMux.ts";
 
 /** The werift transport a connection's selected pair sends on: werift's UdpTransport, or our MuxedTransport. */
@@ -49,7 +49,10 @@ interface SenderInternals {
 }
 
 /** werift's numbers for the DTLS-SRTP profiles (RFC 5764 4.1.2, RFC 7714 14.2). */
-export const SRTP_PROFILES: Record<number, SrtpProfile> = { 0x0001: "AES_CM_128_HMAC_SHA1_80", 0x0007: "AEAD_AES_128_GCM" };
+export const SRTP_PROFILES: Record<number, SrtpProfile> = {
+  0x0001: "AES_CM_128_HMAC_SHA1_80",
+  0x0007: "AEAD_AES_128_GCM",
+};
 
 /** The sink for the current route and keys, and what it was made for. */
 interface CurrentRoute {
@@ -151,7 +154,12 @@ export class WeriftSenderSink {
     if (context !== this.#srtpContext) {
       const profile = SRTP_PROFILES[context.profile];
       if (!profile) throw new Error(`unsupported SRTP protection profile 0x${context.profile.toString(16)}`);
-      this.#srtp = new SrtpEncryptor({ profile, key: context.srtpSessionKey, salt: context.srtpSessionSalt, authKey: context.srtpSessionAuthTag });
+      this.#srtp = new SrtpEncryptor({
+        profile,
+        key: context.srtpSessionKey,
+        salt: context.srtpSessionSalt,
+        authKey: context.srtpSessionAuthTag,
+      });
       this.#srtpContext = context;
     }
     return this.#srtp;
@@ -168,9 +176,9 @@ function pairLink(pair: SelectedPair): MediaLink {
   const queueWith: MediaLink["queueWith"] = transport.queueWith
     ? (length, write) => transport.queueWith!(length, to, write)
     : (length, write) => {
-        const datagram = Buffer.allocUnsafe(length);
-        write(datagram, 0);
-        void transport.send(datagram, to);
-      };
+      const datagram = Buffer.allocUnsafe(length);
+      write(datagram, 0);
+      void transport.send(datagram, to);
+    };
   return { closed: false, queueWith, queueRun: () => false };
 }

@@ -1,5 +1,5 @@
-import { Connection, StunProtocol, UdpTransport, type RTCPeerConnection } from "werift";
-import { iceAgentsOf, type IceAgent } from "./iceCredentials.ts";
+import { Connection, type RTCPeerConnection, StunProtocol, UdpTransport } from "werift";
+import { type IceAgent, iceAgentsOf } from "./iceCredentials.ts";
 import type { UdpMux } from "../udp/udpMux.ts";
 
 /**

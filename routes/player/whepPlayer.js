@@ -82,7 +82,10 @@ export class WhepPlayer {
       this.timings.post = performance.now();
       const response = await fetch(this.url, {
         method: "POST",
-        headers: { "Content-Type": "application/sdp", ...(this.token ? { Authorization: `Bearer ${this.token}` } : {}) },
+        headers: {
+          "Content-Type": "application/sdp",
+          ...(this.token ? { Authorization: `Bearer ${this.token}` } : {}),
+        },
         body: pc.localDescription.sdp,
       });
       const resource = response.ok ? new URL(response.headers.get("Location"), location.href).href : undefined;

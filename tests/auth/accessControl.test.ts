@@ -56,7 +56,9 @@ describe("static tokens", () => {
 
   test("publish and play tokens are separate: a publish token does not play, play stays open without play tokens", async () => {
     const access = control({ publishTokens: ["pub"], playTokens: ["watch"] });
-    expect(await access.check(request({ action: "play", token: "pub" })).catch((e) => e)).toBeInstanceOf(UnauthorizedError);
+    expect(await access.check(request({ action: "play", token: "pub" })).catch((e) => e)).toBeInstanceOf(
+      UnauthorizedError,
+    );
     await access.check(request({ action: "play", token: "watch" }));
     await control({ publishTokens: ["pub"] }).check(request({ action: "play" }));
   });
@@ -66,7 +68,12 @@ describe("static tokens", () => {
     const access = control({ publishTokens: ["s3cret"], logger: createLogger("info", (l) => lines.push(l)) });
     await access.check(request({ token: "guessed-token" })).catch(() => {});
     expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0]!)).toMatchObject({ level: "warn", msg: "access denied", action: "publish", stream: "cam" });
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      level: "warn",
+      msg: "access denied",
+      action: "publish",
+      stream: "cam",
+    });
     expect(lines[0]).not.toContain("guessed-token");
   });
 });
@@ -90,7 +97,9 @@ describe("auth webhook", () => {
   test("no answer within AUTH_WEBHOOK_TIMEOUT_MS denies", async () => {
     const { url } = webhook(200, 1000);
     const started = performance.now();
-    const error = await control({ webhookUrl: url, webhookTimeoutMs: 200 }).check(request({ token: "t" })).catch((e) => e);
+    const error = await control({ webhookUrl: url, webhookTimeoutMs: 200 }).check(request({ token: "t" })).catch((e) =>
+      e
+    );
     expect(error).toBeInstanceOf(ForbiddenError);
     expect(error.message).toContain("no answer within 200 ms");
     expect(performance.now() - started).toBeLessThan(900);
@@ -106,7 +115,9 @@ describe("auth webhook", () => {
 
   test("static tokens are checked first: a wrong token never reaches the webhook", async () => {
     const { url, asked } = webhook(200);
-    const error = await control({ webhookUrl: url, publishTokens: ["right"] }).check(request({ token: "wrong" })).catch((e) => e);
+    const error = await control({ webhookUrl: url, publishTokens: ["right"] }).check(request({ token: "wrong" })).catch(
+      (e) => e,
+    );
     expect(error).toBeInstanceOf(UnauthorizedError);
     expect(asked).toHaveLength(0);
   });

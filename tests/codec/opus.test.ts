@@ -1,12 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import {
-  opusPacketSamples,
-  parseOpusControlHeader,
-  splitOpusPes,
-} from "../../lib/codec/opus.ts";
+import { opusPacketSamples, parseOpusControlHeader, splitOpusPes } from "../../lib/codec/opus.ts";
 import { FIXTURE_FACTS } from "../fixtures/fixtureFacts.ts";
 import { readFixture } from "../fixtures/readFixture.ts";
-import { opusControlHeader, packetsOf, pidOf } from "../mpegts/tsBuilders.ts";
+import { opusControlHeader, packetsOf, pidOf } from "../../bench/lib/mpegts/tsBuilders.ts";
 
 const toc = (config: number, code: number) => (config << 3) | code;
 

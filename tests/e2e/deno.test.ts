@@ -31,11 +31,14 @@ function logLines(stream: ReadableStream<Uint8Array>) {
   })();
   return {
     async find(msg: string): Promise<LogLine> {
-      for (let ended = false; ; ) {
+      for (let ended = false;;) {
         const line = lines.find((l) => l.msg === msg);
         if (line) return line;
         if (ended) throw new Error(`the process ended without a "${msg}" log line`);
-        ended = await Promise.race([new Promise<boolean>((resolve) => (wake = () => resolve(false))), reading.then(() => true)]);
+        ended = await Promise.race([
+          new Promise<boolean>((resolve) => (wake = () => resolve(false))),
+          reading.then(() => true),
+        ]);
       }
     },
   };
@@ -45,7 +48,15 @@ test("deno task start: Chromium plays an ffmpeg push, /api/udp names Deno and it
   const proc = trackChild(
     Bun.spawn(["node_modules/.bin/deno", "task", "start"], {
       cwd: ROOT,
-      env: { ...process.env, PORT: "0", HOST: "127.0.0.1", WEBRTC_UDP_ADDR: "127.0.0.1:0", LOG_LEVEL: "info", DRAIN_TIMEOUT_MS: "500", NO_COLOR: "1" },
+      env: {
+        ...process.env,
+        PORT: "0",
+        HOST: "127.0.0.1",
+        WEBRTC_UDP_ADDR: "127.0.0.1:0",
+        LOG_LEVEL: "info",
+        DRAIN_TIMEOUT_MS: "500",
+        NO_COLOR: "1",
+      },
       stdout: "pipe",
       stderr: "inherit",
     }),
@@ -53,7 +64,11 @@ test("deno task start: Chromium plays an ffmpeg push, /api/udp names Deno and it
   const browser = await launchChromium();
   try {
     const log = logLines(proc.stdout);
-    expect(await log.find("webrtc media on one UDP port")).toMatchObject({ runtime: `deno ${DENO_VERSION}`, send: "sendmmsg+gso", srtp: "packets, libcrypto" });
+    expect(await log.find("webrtc media on one UDP port")).toMatchObject({
+      runtime: `deno ${DENO_VERSION}`,
+      send: "sendmmsg+gso",
+      srtp: "packets, libcrypto",
+    });
     const url = String((await log.find("wisp listening")).url);
     const push = ffmpegPush("av.mpegts", `${url}ingest/cam`);
     const page = await browser.context.newPage();
@@ -62,7 +77,12 @@ test("deno task start: Chromium plays an ffmpeg push, /api/udp names Deno and it
       const stats = await waitForPlayback(page, (s) => s.framesDecoded >= 30 && s.audioPackets > 0);
       expect(stats).toMatchObject({ state: "playing", width: 320, height: 180 });
       const udp = await (await fetch(`${url}api/udp`)).json();
-      expect(udp).toMatchObject({ runtime: `deno ${DENO_VERSION}`, sendMethod: "sendmmsg+gso", srtpSealing: "packets, libcrypto", sendFailures: 0 });
+      expect(udp).toMatchObject({
+        runtime: `deno ${DENO_VERSION}`,
+        sendMethod: "sendmmsg+gso",
+        srtpSealing: "packets, libcrypto",
+        sendFailures: 0,
+      });
       expect(udp.datagramsSent).toBeGreaterThan(30);
     } finally {
       await page.evaluate(() => (window as unknown as { wispPlayer: { stop(): Promise<void> } }).wispPlayer.stop());

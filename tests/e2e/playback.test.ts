@@ -30,11 +30,21 @@ afterAll(async () => {
 type Stats = Awaited<ReturnType<typeof waitForPlayback>>;
 
 /** Plays `stream` until `ready` holds (fast start decodes a GOP at once: wait for what is checked), then checks. */
-async function playAndCheck(stream: string, fixture: string, ready: (s: Stats) => boolean, expectation: (s: Stats) => void, pushFirst = true) {
+async function playAndCheck(
+  stream: string,
+  fixture: string,
+  ready: (s: Stats) => boolean,
+  expectation: (s: Stats) => void,
+  pushFirst = true,
+) {
   const push = pushFirst ? ffmpegPush(fixture, `${server.url}/ingest/${stream}`) : undefined;
   const page = await browser.context.newPage();
   await page.goto(`${server.url}/play/${stream}`);
-  if (!pushFirst) await eventually(() => server.registry.waitingFor(stream) > 0, "the player's POST to wait for the stream", { timeoutMs: 10_000 });
+  if (!pushFirst) {
+    await eventually(() => server.registry.waitingFor(stream) > 0, "the player's POST to wait for the stream", {
+      timeoutMs: 10_000,
+    });
+  }
   const laterPush = pushFirst ? undefined : ffmpegPush(fixture, `${server.url}/ingest/${stream}`);
   try {
     const stats = await waitForPlayback(page, ready);
@@ -56,7 +66,9 @@ function connectionStats(page: Page) {
     const byId = new Map<string, { responsesReceived?: number }>();
     stats.forEach((r) => byId.set(r.id, r));
     stats.forEach((r) => {
-      if (r.type === "transport") figures.responsesReceived = byId.get(r.selectedCandidatePairId)?.responsesReceived ?? 0;
+      if (r.type === "transport") {
+        figures.responsesReceived = byId.get(r.selectedCandidatePairId)?.responsesReceived ?? 0;
+      }
       if (r.type === "remote-outbound-rtp" && r.kind === "video") figures.reportsReceived = r.reportsSent ?? 0;
       if (r.type === "inbound-rtp" && r.kind === "video") figures.framesDecoded = r.framesDecoded ?? 0;
     });
@@ -71,15 +83,23 @@ describe("Chromium plays MPEG-TS pushed by ffmpeg", () => {
     try {
       await page.goto(`${server.url}/play/handover`);
       await waitForPlayback(page, (s) => s.framesDecoded > 30);
-      await eventually(() => server.viewers.list("handover")[0]?.handedOver === true, "the hand-over", { timeoutMs: 10_000, intervalMs: 20 });
+      await eventually(() => server.viewers.list("handover")[0]?.handedOver === true, "the hand-over", {
+        timeoutMs: 10_000,
+        intervalMs: 20,
+      });
       const before = await connectionStats(page);
       // Chromium checks the selected pair every 2.5 s or so; we report every second.
       let after = before;
       const grown = async () => {
         after = await connectionStats(page);
-        return after.responsesReceived > before.responsesReceived && after.reportsReceived > before.reportsReceived + 3 && after.framesDecoded > before.framesDecoded + 100;
+        return after.responsesReceived > before.responsesReceived &&
+          after.reportsReceived > before.reportsReceived + 3 && after.framesDecoded > before.framesDecoded + 100;
       };
-      await eventually(grown, () => `ICE answers, sender reports and frames after the hand-over (${JSON.stringify({ before, after })})`, { timeoutMs: 15_000, intervalMs: 250 });
+      await eventually(
+        grown,
+        () => `ICE answers, sender reports and frames after the hand-over (${JSON.stringify({ before, after })})`,
+        { timeoutMs: 15_000, intervalMs: 250 },
+      );
       // Closing the peer connection without a DELETE: only its DTLS close_notify tells the server.
       const viewer = server.viewers.list("handover")[0]!;
       const closed = new Promise((resolve) => viewer.onClose(resolve));

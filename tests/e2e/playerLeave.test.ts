@@ -40,7 +40,9 @@ function closedWithin(viewer: WhepViewer, ms: number): Promise<string> {
 }
 
 /** Opens the player on a pushed stream and returns once it plays, with the server's one viewer. */
-async function playing(stream: string): Promise<{ page: Page; viewer: WhepViewer; push: ReturnType<typeof ffmpegPush> }> {
+async function playing(
+  stream: string,
+): Promise<{ page: Page; viewer: WhepViewer; push: ReturnType<typeof ffmpegPush> }> {
   const push = ffmpegPush("av-6s.mpegts", `${server.url}/ingest/${stream}`);
   const page = await browser.context.newPage();
   await page.goto(`${server.url}/play/${stream}`);

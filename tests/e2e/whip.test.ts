@@ -29,7 +29,11 @@ afterAll(async () => {
 test("Chromium publishes over WHIP and another page plays it over WHEP", async () => {
   const publisherPage = await browser.context.newPage();
   await publisherPage.goto(`${server.url}/publish/cam?autostart`);
-  await publisherPage.waitForFunction(() => (window as unknown as { wispPublisher: { location?: string } }).wispPublisher.location, null, { timeout: 20_000 });
+  await publisherPage.waitForFunction(
+    () => (window as unknown as { wispPublisher: { location?: string } }).wispPublisher.location,
+    null,
+    { timeout: 20_000 },
+  );
   const viewerPage = await browser.context.newPage();
   await viewerPage.goto(`${server.url}/play/cam`);
   try {
@@ -40,12 +44,19 @@ test("Chromium publishes over WHIP and another page plays it over WHEP", async (
     expect(server.registry.current("cam")?.output.info().tracks.map((t) => t.codec)).toEqual(["h264", "opus"]);
     // Chromium's sender reports agree with its RTP clocks, so they, not arrival, place audio against video.
     const method = () => server.registry.current("cam")?.avSync?.method;
-    await eventually(() => method() === "sender reports", () => `A/V placed by sender reports (now: ${method()})`, { timeoutMs: 10_000 });
+    await eventually(() => method() === "sender reports", () => `A/V placed by sender reports (now: ${method()})`, {
+      timeoutMs: 10_000,
+    });
     const avSync = server.registry.current("cam")!.avSync!;
-    console.log("WHIP A/V placed by Chromium's sender reports, ms later than by arrival:", JSON.stringify(avSync.movedMs));
+    console.log(
+      "WHIP A/V placed by Chromium's sender reports, ms later than by arrival:",
+      JSON.stringify(avSync.movedMs),
+    );
   } finally {
     await viewerPage.evaluate(() => (window as unknown as { wispPlayer: { stop(): Promise<void> } }).wispPlayer.stop());
-    await publisherPage.evaluate(() => (window as unknown as { wispPublisher: { stop(): Promise<void> } }).wispPublisher.stop());
+    await publisherPage.evaluate(() =>
+      (window as unknown as { wispPublisher: { stop(): Promise<void> } }).wispPublisher.stop()
+    );
     await Promise.all([viewerPage.close(), publisherPage.close()]);
   }
 });

@@ -1,37 +1,8 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { eventually } from "./eventually.ts";
 
-/** Debian's Chromium, launched as FACTS.md says works on these machines. */
-export async function launchChromium(extraArgs: string[] = []): Promise<{ context: BrowserContext; close(): Promise<void> }> {
-  const profile = mkdtempSync(join(tmpdir(), "wisp-chromium-"));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--autoplay-policy=no-user-gesture-required",
-      // Host candidates as plain addresses: no mDNS names, so nothing multicasts on the network.
-      "--disable-features=WebRtcHideLocalIpsWithMdns",
-      ...extraArgs,
-    ],
-  });
-  return {
-    context,
-    async close() {
-      await context.close();
-      rmSync(profile, { recursive: true, force: true });
-    },
-  };
-}
+/** The Chromium launch the benchmarks use too: it lives with them (tests may import bench/lib, not the reverse). */
+export { launchChromium } from "../../bench/lib/chromium.ts";
 
 export interface PlaybackStats {
   state: string;
@@ -64,7 +35,10 @@ export async function waitForPlayback(
   timeoutMs = 20_000,
 ): Promise<PlaybackStats> {
   let last: PlaybackStats | undefined;
-  const holds = async () => predicate((last = await playbackStats(page)));
-  await eventually(holds, () => `the playback condition (last: ${JSON.stringify(last)})`, { timeoutMs, intervalMs: 100 });
+  const holds = async () => predicate(last = await playbackStats(page));
+  await eventually(holds, () => `the playback condition (last: ${JSON.stringify(last)})`, {
+    timeoutMs,
+    intervalMs: 100,
+  });
   return last!;
 }

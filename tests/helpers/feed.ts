@@ -17,6 +17,7 @@ export function feedRealtime(
   const perTick = Math.max(1, Math.round((packets * tickMs) / options.durationMs));
   let offset = 0;
   let loopsLeft = (options.loops ?? 1) - 1;
+  // deno-lint-ignore prefer-const -- stop() closes over it before it is set
   let timer: ReturnType<typeof setInterval> | undefined;
   let finish!: () => void;
   const done = new Promise<void>((resolve) => (finish = resolve));

@@ -5,7 +5,22 @@ import { trackChild } from "./children.ts";
 export function ffmpegPush(fixture: string, url: string): { stop(): Promise<void>; exited: Promise<number> } {
   const input = fileURLToPath(new URL(`../fixtures/${fixture}`, import.meta.url));
   const proc = trackChild(Bun.spawn(
-    ["ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", input, "-c", "copy", "-f", "mpegts", url],
+    [
+      "ffmpeg",
+      "-hide_banner",
+      "-loglevel",
+      "error",
+      "-re",
+      "-stream_loop",
+      "-1",
+      "-i",
+      input,
+      "-c",
+      "copy",
+      "-f",
+      "mpegts",
+      url,
+    ],
     { stdout: "ignore", stderr: "pipe", stdin: "ignore" },
   ));
   return {

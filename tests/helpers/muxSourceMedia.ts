@@ -61,7 +61,13 @@ export function ffmpegOpusUnits(dir: string, seconds: number, channels: 1 | 2, f
   return packets.map((payload) => {
     const duration = opusPacketSamples(payload);
     if (duration === undefined) throw new Error(`ffmpeg wrote a malformed Opus packet of ${payload.length} bytes`);
-    const unit: AudioAccessUnit = { track: "audio", pid: 0x101, pts: firstPts + (samples * 90_000) / 48_000, samples: duration, payload };
+    const unit: AudioAccessUnit = {
+      track: "audio",
+      pid: 0x101,
+      pts: firstPts + (samples * 90_000) / 48_000,
+      samples: duration,
+      payload,
+    };
     samples += duration;
     return unit;
   });
@@ -71,8 +77,10 @@ export function ffmpegOpusUnits(dir: string, seconds: number, channels: 1 | 2, f
 export function oggPackets(bytes: Uint8Array): Uint8Array[] {
   const packets: Uint8Array[] = [];
   let pending: number[] = [];
-  for (let page = 0; page < bytes.length; ) {
-    if (String.fromCharCode(...bytes.subarray(page, page + 4)) !== "OggS") throw new Error(`no Ogg page at byte ${page}`);
+  for (let page = 0; page < bytes.length;) {
+    if (String.fromCharCode(...bytes.subarray(page, page + 4)) !== "OggS") {
+      throw new Error(`no Ogg page at byte ${page}`);
+    }
     const segments = bytes[page + 26]!;
     let data = page + 27 + segments;
     for (let s = 0; s < segments; s++) {

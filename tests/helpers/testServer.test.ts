@@ -11,11 +11,17 @@ test("assertClean() names a viewer, its stream, mux peers and timers left behind
   try {
     const session = server.registry.startSession("cam");
     session.write(readFixture("av.mpegts").subarray(0, 188 * 100));
-    const res = await server.app.request("/whep/cam", { method: "POST", headers: { "Content-Type": "application/sdp" }, body: chromeLikeOffer() });
+    const res = await server.app.request("/whep/cam", {
+      method: "POST",
+      headers: { "Content-Type": "application/sdp" },
+      body: chromeLikeOffer(),
+    });
     expect(res.status).toBe(201);
     const error = await server.assertClean().catch((e: Error) => e);
     expect(error).toBeInstanceOf(Error);
-    expect((error as Error).message).toMatch(/^left behind by the test: WHEP viewers: 1 \(was 0\); live streams: 1 \(was 0\); UDP mux peers: [12] \(was 0\);.*pending timers/);
+    expect((error as Error).message).toMatch(
+      /^left behind by the test: WHEP viewers: 1 \(was 0\); live streams: 1 \(was 0\); UDP mux peers: [12] \(was 0\);.*pending timers/,
+    );
     session.end("finished"); // its viewer is closed with it
     await server.assertClean();
   } finally {

@@ -1,9 +1,9 @@
-import { loadConfig, type Config } from "../../lib/config.ts";
-import { silentLogger, createLogger, type Logger } from "../../lib/logger.ts";
+import { type Config, loadConfig } from "../../lib/config.ts";
+import { createLogger, type Logger, silentLogger } from "../../lib/logger.ts";
 import { serveHttp } from "../../lib/runtime/httpServer.ts";
 import { setUpWebrtc, type WebrtcSetup, type WebrtcSetupOptions } from "../../lib/webrtc/webrtcSetup.ts";
 import { createApp } from "../../routes/app.ts";
-import { createAppContext, type AppContext } from "../../routes/context.ts";
+import { type AppContext, createAppContext } from "../../routes/context.ts";
 import { liveChildCount } from "./children.ts";
 import { eventually } from "./eventually.ts";
 import { liveTimerCount } from "./liveTimers.ts";
@@ -36,8 +36,8 @@ export async function startTestServer(
   const logger: Logger = options.logSink
     ? createLogger("debug", options.logSink)
     : process.env.WISP_TEST_LOG
-      ? createLogger("debug")
-      : silentLogger;
+    ? createLogger("debug")
+    : silentLogger;
   // Media on one loopback UDP port, as in production (tests pass WEBRTC_UDP_ADDR: "off" to compare).
   const config: Readonly<Config> = loadConfig({ PORT: "0", HOST: "127.0.0.1", WEBRTC_UDP_ADDR: "127.0.0.1:0", ...env });
   const webrtc = await setUpWebrtc(config, logger, options.webrtc); // webrtc: a benchmark's slower path (bench/lib/benchServer.ts)
@@ -48,7 +48,8 @@ export async function startTestServer(
   const baseline = { sockets: ownUdpSockets().length, timers: liveTimerCount(), children: liveChildCount() };
   const leftovers = (): string[] => {
     const left: string[] = [];
-    const more = (what: string, now: number, before = 0) => now > before && left.push(`${what}: ${now} (was ${before})`);
+    const more = (what: string, now: number, before = 0) =>
+      now > before && left.push(`${what}: ${now} (was ${before})`);
     more("WHEP viewers", viewers.size);
     more("live streams", registry.list().length);
     more("requests waiting for a stream", registry.waitingCount);
@@ -65,9 +66,10 @@ export async function startTestServer(
     app,
     url: server ? `http://127.0.0.1:${server.port}` : "http://wisp.test",
     async assertClean() {
-      await eventually(() => leftovers().length === 0, "the test's sessions to be freed", { timeoutMs: SETTLE_MS }).catch(() => {
-        throw new Error(`left behind by the test: ${leftovers().join("; ")}`);
-      });
+      await eventually(() => leftovers().length === 0, "the test's sessions to be freed", { timeoutMs: SETTLE_MS })
+        .catch(() => {
+          throw new Error(`left behind by the test: ${leftovers().join("; ")}`);
+        });
     },
     async close() {
       viewers.closeAll("test over");

@@ -1,4 +1,4 @@
-import { RTCPeerConnection, type RTCDtlsTransport, type RtpPacket } from "werift";
+import { type RTCDtlsTransport, RTCPeerConnection, type RtpPacket } from "werift";
 import { gatheringComplete, h264Codec, opusCodec } from "../../lib/werift/peerFactory.ts";
 
 export interface WhepTestClient {
@@ -35,8 +35,16 @@ export async function whepPlay(
     list.push(rtp.clone());
     for (const w of [...waiters]) w();
   };
-  if (options.video !== false) pc.addTransceiver("video", { direction: "recvonly" }).onTrack.subscribe((t) => t.onReceiveRtp.subscribe(record(video)));
-  if (options.audio !== false) pc.addTransceiver("audio", { direction: "recvonly" }).onTrack.subscribe((t) => t.onReceiveRtp.subscribe(record(audio)));
+  if (options.video !== false) {
+    pc.addTransceiver("video", { direction: "recvonly" }).onTrack.subscribe((t) =>
+      t.onReceiveRtp.subscribe(record(video))
+    );
+  }
+  if (options.audio !== false) {
+    pc.addTransceiver("audio", { direction: "recvonly" }).onTrack.subscribe((t) =>
+      t.onReceiveRtp.subscribe(record(audio))
+    );
+  }
   await pc.setLocalDescription(await pc.createOffer());
   await gatheringComplete(pc);
   // werift (bundlePolicy max-compat) gathers an ICE transport per m-line; when the answer bundles them

@@ -1,4 +1,4 @@
-import { RTCPeerConnection, RtpHeader, RtpPacket, type RTCRtpSender } from "werift";
+import { RTCPeerConnection, type RTCRtpSender, RtpHeader, RtpPacket } from "werift";
 import type { AccessUnit } from "../../lib/accessUnit.ts";
 import { H264Packetizer } from "../../lib/rtp/h264Packetizer.ts";
 import { OpusPacketizer } from "../../lib/rtp/opusPacketizer.ts";
@@ -24,7 +24,11 @@ export async function whipPublish(
   units: AccessUnit[],
   options: { loops?: number; headers?: Record<string, string> } = {},
 ): Promise<WhipTestPublisher> {
-  const pc = new RTCPeerConnection({ iceServers: [], codecs: { video: [h264Codec()], audio: [opusCodec()] }, headerExtensions: { video: [], audio: [] } });
+  const pc = new RTCPeerConnection({
+    iceServers: [],
+    codecs: { video: [h264Codec()], audio: [opusCodec()] },
+    headerExtensions: { video: [], audio: [] },
+  });
   const hasVideo = units.some((u) => u.track === "video");
   const hasAudio = units.some((u) => u.track === "audio");
   const video = hasVideo ? pc.addTransceiver("video", { direction: "sendonly" }) : undefined;
@@ -46,7 +50,13 @@ export async function whipPublish(
   if (response.status === 201) {
     await pc.setRemoteDescription({ type: "answer", sdp: answer });
     await new Promise<void>((resolve) => pc.connectionStateChange.subscribe((s) => s === "connected" && resolve()));
-    done = sendAtRealTime(units, options.loops ?? 1, { video: video?.sender, audio: audio?.sender }, sentVideo, () => stopped);
+    done = sendAtRealTime(
+      units,
+      options.loops ?? 1,
+      { video: video?.sender, audio: audio?.sender },
+      sentVideo,
+      () => stopped,
+    );
   }
   return {
     pc,
@@ -77,17 +87,24 @@ async function sendAtRealTime(
   const start = performance.now();
   for (let loop = 0; loop < loops; loop++) {
     for (const unit of units) {
-      const dueMs = ((unit.pts - first + loop * span) / 90);
+      const dueMs = (unit.pts - first + loop * span) / 90;
       const wait = start + dueMs - performance.now();
       if (wait > 0) await Bun.sleep(wait); // pacing: a live sender sends each unit at its time
       if (stopped()) return;
       const shift = loop * span;
-      const payloads = unit.track === "video" ? h264.packetize({ ...unit, pts: unit.pts + shift, dts: unit.dts + shift }) : opus.packetize({ ...unit, pts: unit.pts + shift });
+      const payloads = unit.track === "video"
+        ? h264.packetize({ ...unit, pts: unit.pts + shift, dts: unit.dts + shift })
+        : opus.packetize({ ...unit, pts: unit.pts + shift });
       const sender = unit.track === "video" ? senders.video : senders.audio;
       for (const p of payloads) {
         if (unit.track === "video") sentVideo.push(p.payload);
         const n = unit.track === "video" ? seq.video++ : seq.audio++;
-        await sender?.sendRtp(new RtpPacket(new RtpHeader({ sequenceNumber: n & 0xffff, timestamp: p.timestamp, marker: p.marker }), Buffer.from(p.payload)));
+        await sender?.sendRtp(
+          new RtpPacket(
+            new RtpHeader({ sequenceNumber: n & 0xffff, timestamp: p.timestamp, marker: p.marker }),
+            Buffer.from(p.payload),
+          ),
+        );
       }
     }
   }

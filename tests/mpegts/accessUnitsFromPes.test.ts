@@ -6,7 +6,7 @@ import {
   h264AccessUnit,
   opusAccessUnits,
 } from "../../lib/mpegts/accessUnitsFromPes.ts";
-import { opusControlHeader } from "./tsBuilders.ts";
+import { opusControlHeader } from "../../bench/lib/mpegts/tsBuilders.ts";
 
 const H264: TrackInfo = { pid: 0x100, streamType: 0x1b, kind: "video", codec: "h264", playable: true };
 const OPUS: TrackInfo = { pid: 0x101, streamType: 0x06, kind: "audio", codec: "opus", playable: true };

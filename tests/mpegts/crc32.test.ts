@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
 import { crc32Mpeg2 } from "../../lib/mpegts/crc32.ts";
 import { readFixture } from "../fixtures/readFixture.ts";
-import { packetsOf, pidOf, TS } from "./tsBuilders.ts";
+import { packetsOf, pidOf, TS } from "../../bench/lib/mpegts/tsBuilders.ts";
 
 test("CRC-32/MPEG-2 check value: '123456789' -> 0x0376E6E7", () => {
   expect(crc32Mpeg2(new TextEncoder().encode("123456789"))).toBe(0x0376e6e7);

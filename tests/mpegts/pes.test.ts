@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { declaredPesSize, parsePes, readTimestamp } from "../../lib/mpegts/pes.ts";
-import { pesBytes, timestampField } from "./tsBuilders.ts";
+import { pesBytes, timestampField } from "../../bench/lib/mpegts/tsBuilders.ts";
 
 const PAYLOAD = Uint8Array.of(0, 0, 0, 1, 0x09, 0xf0);
 

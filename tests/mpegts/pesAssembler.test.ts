@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { MAX_PES_SIZE, PesAssembler, type PesOutput } from "../../lib/mpegts/pesAssembler.ts";
 import { parseTsPacket, type TsPacket } from "../../lib/mpegts/tsPacket.ts";
-import { pesBytes, pesPackets, tsPacket } from "./tsBuilders.ts";
+import { pesBytes, pesPackets, tsPacket } from "../../bench/lib/mpegts/tsBuilders.ts";
 
 const packet = (bytes: Uint8Array): TsPacket => {
   const p = parseTsPacket(bytes);

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { crc32Mpeg2 } from "../../lib/mpegts/crc32.ts";
 import { firstProgram, parseDescriptors, parsePat, parsePmt, registrationFormat } from "../../lib/mpegts/psi.ts";
 import { readFixture } from "../fixtures/readFixture.ts";
-import { OPUS_REGISTRATION, packetsOf, patSection, pidOf, pmtSection } from "./tsBuilders.ts";
+import { OPUS_REGISTRATION, packetsOf, patSection, pidOf, pmtSection } from "../../bench/lib/mpegts/tsBuilders.ts";
 
 /** The first section on a PID of a fixture (pointer_field 0, one packet, as ffmpeg writes PSI). */
 function fixtureSection(file: string, pid: number): Uint8Array {

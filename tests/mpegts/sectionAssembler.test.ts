@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { SectionAssembler } from "../../lib/mpegts/sectionAssembler.ts";
-import { concatBytes } from "./tsBuilders.ts";
+import { concatBytes } from "../../bench/lib/mpegts/tsBuilders.ts";
 
 /** A section-shaped byte run: table_id, section_length, then `length` bytes of `fill`. */
 function section(tableId: number, length: number, fill = 0xab): Uint8Array {

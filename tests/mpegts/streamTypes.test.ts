@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { describeProgram, describeStream } from "../../lib/mpegts/streamTypes.ts";
-import { OPUS_REGISTRATION } from "./tsBuilders.ts";
+import { OPUS_REGISTRATION } from "../../bench/lib/mpegts/tsBuilders.ts";
 
 const stream = (streamType: number, descriptors: number[][] = []) => ({
   streamType,

@@ -1,12 +1,12 @@
 import { describe, expect, test } from "bun:test";
 import { nalType } from "../../lib/codec/h264.ts";
-import { type DemuxError, type DemuxEvent, TsDemuxer } from "../../lib/mpegts/tsDemuxer.ts";
+import { TsDemuxer } from "../../lib/mpegts/tsDemuxer.ts";
 import { parseTsPacket, type TsPacket } from "../../lib/mpegts/tsPacket.ts";
 import { FIXTURE_FACTS, type FixtureFacts } from "../fixtures/fixtureFacts.ts";
 import { readFixture } from "../fixtures/readFixture.ts";
-import { randomChunks, seededRandom } from "../helpers/random.ts";
+import { randomChunks, seededRandom } from "../../bench/lib/random.ts";
 import { audioOf, AV, CLEAN_DIGEST, demuxAll, digest, NO_ERRORS, tracksOf, videoOf } from "./demuxHelpers.ts";
-import { TS } from "./tsBuilders.ts";
+import { TS } from "../../bench/lib/mpegts/tsBuilders.ts";
 
 describe("ffmpeg fixtures: exact numbers checked with ffprobe / trace_headers", () => {
   test.each(FIXTURE_FACTS)("$file: one tracks event from the PMT", (f: FixtureFacts) => {
@@ -123,5 +123,4 @@ describe("any chunking gives the same events", () => {
     const chunks = Array.from({ length: AV.length }, (_, i) => AV.subarray(i, i + 1));
     expect(digest(demuxAll(chunks).events)).toEqual(CLEAN_DIGEST);
   });
-
 });

@@ -1,7 +1,7 @@
 /** The demuxer on ffmpeg's av.mpegts with damage done to it: what is lost, what is counted, what survives. */
 import { describe, expect, test } from "bun:test";
 import { crc32Mpeg2 } from "../../lib/mpegts/crc32.ts";
-import { randomChunks, seededRandom } from "../helpers/random.ts";
+import { randomChunks, seededRandom } from "../../bench/lib/random.ts";
 import {
   AUDIO_PID,
   audioOf,
@@ -17,7 +17,7 @@ import {
   VIDEO_PID,
   videoOf,
 } from "./demuxHelpers.ts";
-import { concatBytes, packetsOf, pidOf, TS } from "./tsBuilders.ts";
+import { concatBytes, packetsOf, pidOf, TS } from "../../bench/lib/mpegts/tsBuilders.ts";
 
 /** The fixture's packets, to damage. */
 const PACKETS = packetsOf(AV);

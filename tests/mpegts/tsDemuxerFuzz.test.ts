@@ -1,11 +1,11 @@
 /**
- * The demuxer fuzzed (demuxFuzz.ts): 20,000 seeded inputs (noise, hand-built streams, damaged
+ * The demuxer fuzzed (bench/lib/mpegts/demuxFuzz.ts): 20,000 seeded inputs (noise, hand-built streams, damaged
  * fixture windows) in random chunkings, each checked for throws, bounded state and output,
  * counters that match the reports, well-formed units, and chunking-independent events.
- * A failure prints its seed, input index and replay command. `bun bench/fuzz.ts` runs 10^6.
+ * A failure prints its seed, input index and replay command. `bun run bench fuzz` runs 10^6.
  */
 import { describe, expect, test } from "bun:test";
-import { describeFailure, type FuzzFailure, fuzzDemuxer } from "./demuxFuzz.ts";
+import { describeFailure, fuzzDemuxer, type FuzzFailure } from "../../bench/lib/mpegts/demuxFuzz.ts";
 
 const SEED = 20240601;
 const INPUTS_PER_TEST = 5_000;

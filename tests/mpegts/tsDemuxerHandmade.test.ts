@@ -11,7 +11,7 @@ import {
   pmtSection,
   psiPackets,
   tsPacket,
-} from "./tsBuilders.ts";
+} from "../../bench/lib/mpegts/tsBuilders.ts";
 
 /** Hand-made streams: counters tracked per PID. */
 class StreamBuilder {

@@ -1,7 +1,13 @@
 import { describe, expect, test } from "bun:test";
 import { PTS_WRAP } from "../../lib/accessUnit.ts";
-import { PCR_LEAD_TICKS, STALLED_TRACK_TICKS, ticksBetween, TIME_BASE_JUMP_TICKS, TsMuxClock } from "../../lib/mpegts/tsMuxClock.ts";
-import { seededRandom } from "../helpers/random.ts";
+import {
+  PCR_LEAD_TICKS,
+  STALLED_TRACK_TICKS,
+  ticksBetween,
+  TIME_BASE_JUMP_TICKS,
+  TsMuxClock,
+} from "../../lib/mpegts/tsMuxClock.ts";
+import { seededRandom } from "../../bench/lib/random.ts";
 
 describe("ticksBetween", () => {
   test.each([

@@ -51,14 +51,19 @@ describe("opusControlHeader", () => {
 
 describe("pesPacket (2.4.3.6)", () => {
   test("PTS only, length set, data_alignment_indicator", () => {
-    const pes = pesPacket({ streamId: 0xbd, pts: 90_000, dts: 90_000, video: false }, [Uint8Array.of(1, 2), Uint8Array.of(3)]);
+    const pes = pesPacket({ streamId: 0xbd, pts: 90_000, dts: 90_000, video: false }, [
+      Uint8Array.of(1, 2),
+      Uint8Array.of(3),
+    ]);
     expect(hex(pes)).toBe("000001bd000b8480052100" + "05bf21" + "010203");
   });
 
   test("PTS and DTS when they differ", () => {
     const pes = pesPacket({ streamId: 0xe0, pts: 93_000, dts: 90_000, video: true }, [Uint8Array.of(9)]);
     // length 3 + 10 + 1 = 14; PTS_DTS_flags '11'; PTS prefix 0011, DTS prefix 0001
-    expect(hex(pes)).toBe("000001e0000e84c00a" + hex(timestampBytes(3, 93_000)) + hex(timestampBytes(1, 90_000)) + "09");
+    expect(hex(pes)).toBe(
+      "000001e0000e84c00a" + hex(timestampBytes(3, 93_000)) + hex(timestampBytes(1, 90_000)) + "09",
+    );
   });
 
   test("video longer than the 16-bit length field: PES_packet_length 0", () => {
@@ -73,14 +78,22 @@ describe("pesPacket (2.4.3.6)", () => {
   });
 
   test("audio that does not fit the length field is refused, not made unbounded", () => {
-    expect(() => pesPacket({ streamId: 0xbd, pts: 0, dts: 0, video: false }, [new Uint8Array(70_000)])).toThrow(/only video PES may be unbounded/);
+    expect(() => pesPacket({ streamId: 0xbd, pts: 0, dts: 0, video: false }, [new Uint8Array(70_000)])).toThrow(
+      /only video PES may be unbounded/,
+    );
   });
 });
 
 describe("writeTsPacket (2.4.3.2, adaptation field 2.4.3.4/2.4.3.5)", () => {
   const packet = (payloadLength: number, fields?: Parameters<typeof writeTsPacket>[2]["fields"]) => {
     const out = new Uint8Array(188);
-    writeTsPacket(out, 0, { pid: 0x101, payloadUnitStart: true, counter: 5, fields, payload: new Uint8Array(payloadLength).fill(0xaa) });
+    writeTsPacket(out, 0, {
+      pid: 0x101,
+      payloadUnitStart: true,
+      counter: 5,
+      fields,
+      payload: new Uint8Array(payloadLength).fill(0xaa),
+    });
     return out;
   };
 

@@ -4,12 +4,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AccessUnit, AudioAccessUnit, VideoAccessUnit } from "../../lib/accessUnit.ts";
 import { crc32Mpeg2 } from "../../lib/mpegts/crc32.ts";
-import { TsDemuxer, type DemuxEvent } from "../../lib/mpegts/tsDemuxer.ts";
+import { type DemuxEvent, TsDemuxer } from "../../lib/mpegts/tsDemuxer.ts";
 import { PCR_LEAD_TICKS } from "../../lib/mpegts/tsMuxClock.ts";
-import { AUDIO_PID, TsMuxer, VIDEO_PID, type TsMuxerOptions } from "../../lib/mpegts/tsMuxer.ts";
+import { AUDIO_PID, TsMuxer, type TsMuxerOptions, VIDEO_PID } from "../../lib/mpegts/tsMuxer.ts";
 import { readFixture } from "../fixtures/readFixture.ts";
 import { ffmpegH264Units, ffmpegOpusUnits } from "../helpers/muxSourceMedia.ts";
-import { seededRandom } from "../helpers/random.ts";
+import { seededRandom } from "../../bench/lib/random.ts";
 
 const hex = (bytes: Iterable<number>) => Buffer.from([...bytes]).toString("hex");
 const AV: TsMuxerOptions = { video: true, audio: { channels: 2 } };
@@ -36,7 +36,9 @@ function readPackets(bytes: Uint8Array): Packet[] {
     const control = (p[3]! >> 4) & 3;
     const fieldLength = control & 2 ? p[4]! : -1;
     const flags = fieldLength > 0 ? p[5]! : 0;
-    const pcr = flags & 0x10 ? p[6]! * 2 ** 25 + ((p[7]! << 17) | (p[8]! << 9) | (p[9]! << 1) | (p[10]! >> 7)) : undefined;
+    const pcr = flags & 0x10
+      ? p[6]! * 2 ** 25 + ((p[7]! << 17) | (p[8]! << 9) | (p[9]! << 1) | (p[10]! >> 7))
+      : undefined;
     packets.push({
       index: at / 188,
       pid: ((p[1]! & 0x1f) << 8) | p[2]!,
@@ -61,7 +63,8 @@ interface Pes {
 }
 
 function readTimestamp(b: Uint8Array, i: number): number {
-  return ((b[i]! >> 1) & 7) * 2 ** 30 + ((b[i + 1]! << 7) | (b[i + 2]! >> 1)) * 2 ** 15 + ((b[i + 3]! << 7) | (b[i + 4]! >> 1));
+  return ((b[i]! >> 1) & 7) * 2 ** 30 + ((b[i + 1]! << 7) | (b[i + 2]! >> 1)) * 2 ** 15 +
+    ((b[i + 3]! << 7) | (b[i + 4]! >> 1));
 }
 
 /** PES packets per PID, from one unit start to the next. */
@@ -175,7 +178,9 @@ describe("TsMuxer structure (ISO/IEC 13818-1)", () => {
     for (const seed of [1, 2, 3]) {
       const packets = readPackets(mux(arrivalOrder(SOURCE, seed)));
       const pes = readPes(packets);
-      for (const key of pes.filter((p) => p.first.randomAccess && p.pid === VIDEO_PID)) expect(key.first.pcr).toBeDefined();
+      for (const key of pes.filter((p) => p.first.randomAccess && p.pid === VIDEO_PID)) {
+        expect(key.first.pcr).toBeDefined();
+      }
       const pcrs = packets.filter((p) => p.pcr !== undefined);
       expect(pcrs.every((p) => p.pid === VIDEO_PID && !p.discontinuity)).toBe(true);
       for (let i = 1; i < pcrs.length; i++) {
@@ -184,7 +189,9 @@ describe("TsMuxer structure (ISO/IEC 13818-1)", () => {
         expect(gap).toBeLessThanOrEqual(40 * 90);
       }
       for (const p of pcrs) {
-        for (const q of pes.filter((q) => q.first.index >= p.index).slice(0, 30)) expect(p.pcr!).toBeLessThanOrEqual(q.dts);
+        for (const q of pes.filter((q) => q.first.index >= p.index).slice(0, 30)) {
+          expect(p.pcr!).toBeLessThanOrEqual(q.dts);
+        }
       }
     }
   });
@@ -198,7 +205,9 @@ describe("TsMuxer structure (ISO/IEC 13818-1)", () => {
     }
     const patAt = packets.filter((p) => p.pid === 0).map((p) => p.index);
     const mediaTimeAt = (index: number) => pes.findLast((p) => p.first.index <= index)?.dts ?? FIRST_PTS;
-    for (let i = 1; i < patAt.length; i++) expect(mediaTimeAt(patAt[i]!) - mediaTimeAt(patAt[i - 1]!)).toBeLessThanOrEqual(100 * 90 + 1800);
+    for (let i = 1; i < patAt.length; i++) {
+      expect(mediaTimeAt(patAt[i]!) - mediaTimeAt(patAt[i - 1]!)).toBeLessThanOrEqual(100 * 90 + 1800);
+    }
   });
 
   test("random_access_indicator: keyframes and every Opus packet, not on other frames", () => {
@@ -238,20 +247,34 @@ describe("TsMuxer bytes for hand-made units", () => {
   const SPS = Uint8Array.of(0x67, 0x42, 0x00, 0x1f);
   const PPS = Uint8Array.of(0x68, 0xce, 0x3c, 0x80);
   const IDR = Uint8Array.of(0x65, 0x88, 0x84, 0x00);
-  const keyframe: VideoAccessUnit = { track: "video", pid: 0x44, pts: 90_000, dts: 90_000, keyframe: true, nalus: [SPS, PPS, IDR] };
+  const keyframe: VideoAccessUnit = {
+    track: "video",
+    pid: 0x44,
+    pts: 90_000,
+    dts: 90_000,
+    keyframe: true,
+    nalus: [SPS, PPS, IDR],
+  };
   const PCR_81000 = "00009e347e00"; // 90_000 - 100 ms lead = 81_000
 
   test("keyframe: PAT, PMT, then one packet with RAI + PCR, stuffing, PES with an inserted AUD", () => {
     const out = new TsMuxer({ video: true }).push(keyframe);
     expect(out.length).toBe(3 * 188);
     const packet = out.subarray(376);
-    const pes = "000001e00026" + "8480" + "05" + "21000" + "5bf21" + "0000000109f0" + "0000000167" + "42001f" + "0000000168ce3c80" + "000000016588" + "8400";
+    const pes = "000001e00026" + "8480" + "05" + "21000" + "5bf21" + "0000000109f0" + "0000000167" + "42001f" +
+      "0000000168ce3c80" + "000000016588" + "8400";
     const stuffing = "ff".repeat(188 - 4 - 2 - 6 - pes.length / 2);
     expect(hex(packet)).toBe("47410030" + "8b" + "50" + PCR_81000 + stuffing + pes);
   });
 
   test("a unit that has its AUD keeps it (no second one); PTS != DTS writes both", () => {
-    const unit: VideoAccessUnit = { ...keyframe, keyframe: false, pts: 93_000, dts: 90_000, nalus: [Uint8Array.of(0x09, 0x30), Uint8Array.of(0x41, 0x9a)] };
+    const unit: VideoAccessUnit = {
+      ...keyframe,
+      keyframe: false,
+      pts: 93_000,
+      dts: 90_000,
+      nalus: [Uint8Array.of(0x09, 0x30), Uint8Array.of(0x41, 0x9a)],
+    };
     const out = new TsMuxer({ video: true }).push(unit);
     const pes = "000001e00019" + "84c00a" + "310005d691" + "110005bf21" + "000000010930" + "00000001419a";
     expect(hex(out.subarray(376)).endsWith(pes)).toBe(true);
@@ -259,7 +282,13 @@ describe("TsMuxer bytes for hand-made units", () => {
   });
 
   test("Opus with video present: a PCR-only packet on the video PID, then the Opus PES with RAI", () => {
-    const opus: AudioAccessUnit = { track: "audio", pid: 0x44, pts: 90_000, samples: 960, payload: Uint8Array.of(0xfc, 1, 2) };
+    const opus: AudioAccessUnit = {
+      track: "audio",
+      pid: 0x44,
+      pts: 90_000,
+      samples: 960,
+      payload: Uint8Array.of(0xfc, 1, 2),
+    };
     const out = new TsMuxer(AV).push(opus);
     expect(out.length).toBe(4 * 188); // PAT, PMT, PCR, Opus
     // adaptation field only: counter 15 so that the first payload packet's 0 follows it
@@ -280,7 +309,13 @@ describe("TsMuxer bytes for hand-made units", () => {
   });
 
   test("PTS near 2^33 is written as is", () => {
-    const unit: AudioAccessUnit = { track: "audio", pid: 1, pts: 2 ** 33 - 1, samples: 960, payload: Uint8Array.of(0xfc) };
+    const unit: AudioAccessUnit = {
+      track: "audio",
+      pid: 1,
+      pts: 2 ** 33 - 1,
+      samples: 960,
+      payload: Uint8Array.of(0xfc),
+    };
     const pes = readPes(readPackets(new TsMuxer({ audio: { channels: 2 } }).push(unit)));
     expect(pes[0]!.pts).toBe(2 ** 33 - 1);
   });
@@ -290,10 +325,11 @@ describe("TsMuxer bytes for hand-made units", () => {
     expect(() => new TsMuxer({ video: true, psiIntervalMs: 0 })).toThrow(/psiIntervalMs must be > 0/);
     const opus: AudioAccessUnit = { track: "audio", pid: 1, pts: 0, samples: 960, payload: Uint8Array.of(0xfc) };
     expect(() => new TsMuxer({ video: true }).push(opus)).toThrow(/for the audio track, but was created without one/);
-    expect(() => new TsMuxer({ video: true }).push({ ...keyframe, dts: -1 })).toThrow(/video dts must be an integer in 0 .. 2\^33 - 1/);
+    expect(() => new TsMuxer({ video: true }).push({ ...keyframe, dts: -1 })).toThrow(
+      /video dts must be an integer in 0 .. 2\^33 - 1/,
+    );
     expect(() => new TsMuxer({ video: true }).push({ ...keyframe, pts: 2 ** 33 })).toThrow(/video pts/);
   });
-
 });
 
 describe("TsMuxer output read by others", () => {
@@ -303,11 +339,15 @@ describe("TsMuxer output read by others", () => {
     const probe = Bun.spawnSync(["ffprobe", "-v", "error", "-show_streams", "-show_packets", "-of", "json", file]);
     expect(probe.stderr.toString()).toBe("");
     const info = JSON.parse(probe.stdout.toString());
-    const streams = info.streams.map((s: { codec_name: string; channels?: number }) => [s.codec_name, s.channels ?? null]);
+    const streams = info.streams.map((
+      s: { codec_name: string; channels?: number },
+    ) => [s.codec_name, s.channels ?? null]);
     expect(streams).toEqual([["h264", null], ["opus", 2]]);
     const packets = info.packets as Array<{ codec_type: string; pts: number; flags: string }>;
     const ptsOf = (kind: string) => packets.filter((p) => p.codec_type === kind).map((p) => Number(p.pts));
-    expect(ptsOf("video").sort((a, b) => a - b)).toEqual(arrivalOrder(SOURCE, 4).filter((u) => u.track === "video").map((u) => u.pts));
+    expect(ptsOf("video").sort((a, b) => a - b)).toEqual(
+      arrivalOrder(SOURCE, 4).filter((u) => u.track === "video").map((u) => u.pts),
+    );
     expect(ptsOf("audio")).toEqual(AUDIO.map((u) => u.pts));
     const decode = Bun.spawnSync(["ffmpeg", "-v", "error", "-threads", "1", "-i", file, "-f", "null", "-"]);
     expect(decode.stderr.toString()).toBe("");
@@ -320,12 +360,14 @@ describe("TsMuxer output read by others", () => {
       : { ...u, pid: AUDIO_PID, payload: hex(u.payload) };
 
   test("round trip through TsDemuxer: the same units back (AUDs aside), in any chunking", () => {
-    const withoutAuds = SOURCE.map((u) => (u.track === "video" ? { ...u, nalus: u.nalus.filter((n) => (n[0]! & 0x1f) !== 9) } : u));
+    const withoutAuds = SOURCE.map((
+      u,
+    ) => (u.track === "video" ? { ...u, nalus: u.nalus.filter((n) => (n[0]! & 0x1f) !== 9) } : u));
     const bytes = mux(withoutAuds);
     const random = seededRandom(5);
     const demuxer = new TsDemuxer();
     const events: DemuxEvent[] = [];
-    for (let at = 0; at < bytes.length; ) {
+    for (let at = 0; at < bytes.length;) {
       const size = 1 + Math.floor(random() * 1000);
       events.push(...demuxer.push(bytes.subarray(at, at + size)));
       at += size;
@@ -335,6 +377,9 @@ describe("TsMuxer output read by others", () => {
     expect(units.map(strip)).toEqual(withoutAuds.map(strip));
     expect(demuxer.stats).toMatchObject({ continuityErrors: 0, crcErrors: 0, droppedUnits: 0 });
     const tracks = events.find((e) => e.type === "tracks");
-    expect(tracks?.type === "tracks" && tracks.tracks.map((t) => [t.pid, t.codec])).toEqual([[VIDEO_PID, "h264"], [AUDIO_PID, "opus"]]);
+    expect(tracks?.type === "tracks" && tracks.tracks.map((t) => [t.pid, t.codec])).toEqual([[VIDEO_PID, "h264"], [
+      AUDIO_PID,
+      "opus",
+    ]]);
   });
 });

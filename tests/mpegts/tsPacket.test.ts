@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { parseTsPacket, TS_PACKET_SIZE, type TsPacket, TsPacketSplitter } from "../../lib/mpegts/tsPacket.ts";
 import { readFixture } from "../fixtures/readFixture.ts";
-import { randomChunks, seededRandom } from "../helpers/random.ts";
-import { concatBytes, packetsOf, TS, tsPacket } from "./tsBuilders.ts";
+import { randomChunks, seededRandom } from "../../bench/lib/random.ts";
+import { concatBytes, packetsOf, TS, tsPacket } from "../../bench/lib/mpegts/tsBuilders.ts";
 
 const parsed = (bytes: Uint8Array): TsPacket => {
   const packet = parseTsPacket(bytes);

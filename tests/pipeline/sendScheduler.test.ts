@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { SendScheduler, type Pump } from "../../lib/pipeline/sendScheduler.ts";
+import { type Pump, SendScheduler } from "../../lib/pipeline/sendScheduler.ts";
 
 /** A scheduler whose slices run only when the test says so. */
 function manualScheduler(packetsPerSlice: number) {

@@ -30,7 +30,7 @@ function feeding(bytes: Uint8Array) {
   /** Writes until `done()` holds (checked after every packet), or to the end of the bytes. */
   const writeUntil = (done: () => boolean = () => false, afterEach: () => void = () => {}) => {
     while (offset < bytes.length && !done()) {
-      output.write(bytes.subarray(offset, (offset += TS_PACKET)));
+      output.write(bytes.subarray(offset, offset += TS_PACKET));
       take();
       afterEach();
     }
@@ -40,12 +40,14 @@ function feeding(bytes: Uint8Array) {
 }
 
 describe("StreamOutput: tracks", () => {
-  test.each([
-    ["av.mpegts", true, true, ["h264", "opus"]],
-    ["video-only.mpegts", true, false, ["h264"]],
-    ["audio-only.mpegts", false, true, ["opus"]],
-    ["aac.mpegts", true, false, ["h264", "aac"]], // AAC is listed, not playable over WebRTC
-  ] as const)("%s: the PMT says what plays (video %p, audio %p)", async (file, video, audio, codecs) => {
+  test.each(
+    [
+      ["av.mpegts", true, true, ["h264", "opus"]],
+      ["video-only.mpegts", true, false, ["h264"]],
+      ["audio-only.mpegts", false, true, ["opus"]],
+      ["aac.mpegts", true, false, ["h264", "aac"]], // AAC is listed, not playable over WebRTC
+    ] as const,
+  )("%s: the PMT says what plays (video %p, audio %p)", async (file, video, audio, codecs) => {
     const output = new StreamOutput({ logger: silentLogger });
     expect(output.tracks).toBeUndefined();
     const ready = output.whenReady();

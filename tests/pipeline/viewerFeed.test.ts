@@ -3,7 +3,14 @@ import type { MediaFrame } from "../../lib/pipeline/mediaFrame.ts";
 import { squeezedShifts, ViewerFeed } from "../../lib/pipeline/viewerFeed.ts";
 
 function frame(track: "video" | "audio", keyframe: boolean, pts: number, bytes = 100): MediaFrame {
-  return { track, keyframe, pts, mediaTimeMs: pts / 90, packets: [{ payload: new Uint8Array(bytes), marker: true, timestamp: pts }], bytes };
+  return {
+    track,
+    keyframe,
+    pts,
+    mediaTimeMs: pts / 90,
+    packets: [{ payload: new Uint8Array(bytes), marker: true, timestamp: pts }],
+    bytes,
+  };
 }
 
 /** What is queued now, as [pts, timestampShift] pairs, read out. */
@@ -103,7 +110,8 @@ describe("ViewerFeed: live frames", () => {
 
 describe("ViewerFeed: fast start (the GOP so far, then live)", () => {
   /** A GOP of `n` video frames 3000 ticks (30 fps) apart from `first`, `bytes` each. */
-  const gop = (first: number, n: number, bytes = 100) => Array.from({ length: n }, (_, i) => frame("video", i === 0, first + i * 3000, bytes));
+  const gop = (first: number, n: number, bytes = 100) =>
+    Array.from({ length: n }, (_, i) => frame("video", i === 0, first + i * 3000, bytes));
 
   test("the GOP comes first, squeezed 90 ticks apart before its newest frame; live frames follow unshifted, no keyframe wait", () => {
     const feed = new ViewerFeed({ maxQueueBytes: 10_000 }, () => {});

@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { MediaClock } from "../../lib/pipeline/mediaClock.ts";
-import { ViewerTrack, type RtpSink, type TrackCounters } from "../../lib/pipeline/viewerTrack.ts";
+import { type RtpSink, type TrackCounters, ViewerTrack } from "../../lib/pipeline/viewerTrack.ts";
 import { msFromNtp, ntpNow } from "../../lib/rtp/ntpTime.ts";
 import type { SenderReportFields } from "../../lib/rtp/rtcpPackets.ts";
 import type { RtpPayload } from "../../lib/rtp/rtpPayload.ts";
@@ -27,7 +27,15 @@ function recordingSink() {
     },
     sendFrame(packets: RtpPayload[], firstIndex: number, timestampAdd: number) {
       if (!sink.frames || !sink.ready) return false;
-      packets.forEach((p, i) => sent.push({ index: firstIndex + i, timestamp: (p.timestamp + timestampAdd) >>> 0, marker: p.marker, payload: p.payload, asFrame: true }));
+      packets.forEach((p, i) =>
+        sent.push({
+          index: firstIndex + i,
+          timestamp: (p.timestamp + timestampAdd) >>> 0,
+          marker: p.marker,
+          payload: p.payload,
+          asFrame: true,
+        })
+      );
       return true;
     },
     counted(counters: Readonly<TrackCounters>) {
@@ -38,7 +46,10 @@ function recordingSink() {
 }
 
 const frame = (timestamp: number, count = 3, size = 10): RtpPayload[] =>
-  Array.from({ length: count }, (_, i) => ({ payload: new Uint8Array(size).fill(i), timestamp, marker: i === count - 1 }));
+  Array.from(
+    { length: count },
+    (_, i) => ({ payload: new Uint8Array(size).fill(i), timestamp, marker: i === count - 1 }),
+  );
 
 const VIDEO = { ssrc: 1234, clockRate: 90_000, frameStep: 3000, historySize: 16 };
 
@@ -55,7 +66,9 @@ test("whole frames and packet-by-packet sends continue one numbering and one tim
   sent.forEach((s, i) => expect(s.index).toBe(sent[0]!.index + i));
   expect(sent[0]!.index).toBeLessThan(0x10000); // RFC 3550 5.1: a random first sequence number, rollover counter 0
   const offset = (sent[0]!.timestamp - 0xfffff000) >>> 0;
-  expect(sent.map((s) => (s.timestamp - offset) >>> 0)).toEqual([0, 0, 0, 3000, 3000, 3000, 6000, 6000, 6000].map((t) => (0xfffff000 + t) >>> 0));
+  expect(sent.map((s) => (s.timestamp - offset) >>> 0)).toEqual(
+    [0, 0, 0, 3000, 3000, 3000, 6000, 6000, 6000].map((t) => (0xfffff000 + t) >>> 0),
+  );
   expect(sent.filter((s) => s.marker).length).toBe(3);
   expect(track.packetsSent).toBe(9);
 });
@@ -83,7 +96,13 @@ test("packets the sink cannot send yet are dropped, their numbers used up; the c
   expect(sent).toHaveLength(2);
   expect(track.packetsSent).toBe(2);
   const last = counted.at(-1)!;
-  expect(last).toMatchObject({ lastIndex: sent[1]!.index, lastTimestamp: sent[1]!.timestamp, packetCount: 2, octetCount: 14, marked: true });
+  expect(last).toMatchObject({
+    lastIndex: sent[1]!.index,
+    lastTimestamp: sent[1]!.timestamp,
+    packetCount: 2,
+    octetCount: 14,
+    marked: true,
+  });
   expect(counted[0]).toMatchObject({ packetCount: 0, octetCount: 0 });
 });
 
@@ -114,7 +133,11 @@ test("useSink: packets and retransmissions go to the new sink with the numbering
   track.useSink(after.sink);
   track.send(frame(3000, 2));
   track.retransmit([before.sent[1]!.index & 0xffff]);
-  expect(after.sent.map((s) => s.index)).toEqual([before.sent[1]!.index + 1, before.sent[1]!.index + 2, before.sent[1]!.index]);
+  expect(after.sent.map((s) => s.index)).toEqual([
+    before.sent[1]!.index + 1,
+    before.sent[1]!.index + 2,
+    before.sent[1]!.index,
+  ]);
   track.useSink(undefined);
   track.send(frame(6000, 2));
   expect(after.sent).toHaveLength(3);
@@ -134,7 +157,13 @@ test("sender reports put audio that arrived 70 ms late on the same clock as vide
   const videoTime = clock.observe(pts, t0);
   const audioTime = clock.observe(pts, t0 + 70);
   const video = new ViewerTrack(recordingSink().sink, { ...VIDEO, clock: () => t0 + 1 });
-  const audio = new ViewerTrack(recordingSink().sink, { ssrc: 99, clockRate: 48_000, frameStep: 960, historySize: 0, clock: () => t0 + 71 });
+  const audio = new ViewerTrack(recordingSink().sink, {
+    ssrc: 99,
+    clockRate: 48_000,
+    frameStep: 960,
+    historySize: 0,
+    clock: () => t0 + 71,
+  });
   expect(video.senderReport()).toBeUndefined(); // nothing live sent yet
   video.send(frame(123_456), 0, videoTime);
   audio.send(frame(3_000_000_000, 1), 0, audioTime);

@@ -20,7 +20,10 @@ afterEach(async () => {
 });
 
 const pushTo = (s: TestServer, path: string, headers: Record<string, string> = {}) =>
-  s.app.request(path, { method: "PUT", headers, body: new Blob([Buffer.from(AV)]).stream(), duplex: "half" } as RequestInit);
+  s.app.request(
+    path,
+    { method: "PUT", headers, body: new Blob([Buffer.from(AV)]).stream(), duplex: "half" } as RequestInit,
+  );
 const offerTo = (s: TestServer, path: string, offer: string, headers: Record<string, string> = {}) =>
   s.app.request(path, { method: "POST", headers: { "Content-Type": "application/sdp", ...headers }, body: offer });
 const publishOffer = () => chromeLikeOffer({ direction: "sendonly" });
@@ -71,7 +74,9 @@ describe("playing", () => {
     server = await startTestServer({ PLAY_TOKENS: "viewer1", PUBLISH_TOKENS: "enc0der" });
     liveCam(server);
     expect((await offerTo(server, "/whep/cam", chromeLikeOffer())).status).toBe(401);
-    expect((await offerTo(server, "/whep/cam", chromeLikeOffer(), { Authorization: "Bearer enc0der" })).status).toBe(401);
+    expect((await offerTo(server, "/whep/cam", chromeLikeOffer(), { Authorization: "Bearer enc0der" })).status).toBe(
+      401,
+    );
     const res = await offerTo(server, "/whep/cam?token=viewer1", chromeLikeOffer());
     expect(res.status).toBe(201);
     // The session resource's unguessable Location is its credential: DELETE needs no token.
@@ -94,7 +99,10 @@ describe("AUTH_WEBHOOK_URL", () => {
     server = await startTestServer({ AUTH_WEBHOOK_URL: `http://127.0.0.1:${hook.port}/auth` });
     expect((await pushTo(server, "/ingest/cam?token=good&region=eu")).status).toBe(200);
     liveCam(server);
-    const denied = await offerTo(server, "/whep/cam", chromeLikeOffer(), { Authorization: "Bearer bad", "User-Agent": "ua/1" });
+    const denied = await offerTo(server, "/whep/cam", chromeLikeOffer(), {
+      Authorization: "Bearer bad",
+      "User-Agent": "ua/1",
+    });
     expect(denied.status).toBe(403);
     expect(await denied.text()).toContain('playing "cam" is denied by the auth webhook (403)');
     expect((await offerTo(server, "/whip/cam?token=bad", publishOffer())).status).toBe(403);

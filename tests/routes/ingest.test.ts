@@ -38,7 +38,12 @@ describe("MPEG-TS ingest over HTTP", () => {
     upload.end();
     const res = await response;
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ stream: "cam", requestId: session.requestId, bytes: AV.length, decodeErrors: 0 });
+    expect(await res.json()).toEqual({
+      stream: "cam",
+      requestId: session.requestId,
+      bytes: AV.length,
+      decodeErrors: 0,
+    });
     expect(server.registry.current("cam")).toBeUndefined();
   });
 
@@ -89,7 +94,11 @@ describe("a WHEP POST waiting longer than Bun's 10 s idle timeout", () => {
   test("is answered when the stream starts 11 s later", async () => {
     server = await startTestServer({ WHEP_WAIT_TIMEOUT_MS: "15000" }, { listen: true });
     const started = Date.now();
-    const pending = fetch(`${server.url}/whep/late`, { method: "POST", headers: { "Content-Type": "application/sdp" }, body: chromeLikeOffer() });
+    const pending = fetch(`${server.url}/whep/late`, {
+      method: "POST",
+      headers: { "Content-Type": "application/sdp" },
+      body: chromeLikeOffer(),
+    });
     await Bun.sleep(11_000); // the behaviour under test: real time against Bun's real idle timer (no clock to inject)
     const session = server.registry.startSession("late");
     sessions.push(session);

@@ -40,7 +40,8 @@ describe("a push that is not MPEG-TS", () => {
     expect(res.status).toBe(400);
     expect(await res.text()).toContain("not MPEG-TS: the first 65536 bytes of the push held no program");
     expect(server.registry.current("junk")).toBeUndefined();
-    expect(lines.some((l) => l.includes('"level":"warn"') && l.includes("push refused") && l.includes("not MPEG-TS"))).toBe(true);
+    expect(lines.some((l) => l.includes('"level":"warn"') && l.includes("push refused") && l.includes("not MPEG-TS")))
+      .toBe(true);
   });
 
   test("a short body of random bytes that ends: 400, not 200", async () => {

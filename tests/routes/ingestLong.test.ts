@@ -24,8 +24,23 @@ describe("long pushes", () => {
     server = await startTestServer({}, { listen: true });
     const input = fileURLToPath(new URL("../fixtures/av-6s.mpegts", import.meta.url));
     const ffmpeg = trackChild(Bun.spawn(
-      ["ffmpeg", "-hide_banner", "-loglevel", "error", "-stream_loop", "-1", "-i", input, "-c", "copy", "-fs", "300000000",
-        "-f", "mpegts", `${server.url}/ingest/big`],
+      [
+        "ffmpeg",
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-stream_loop",
+        "-1",
+        "-i",
+        input,
+        "-c",
+        "copy",
+        "-fs",
+        "300000000",
+        "-f",
+        "mpegts",
+        `${server.url}/ingest/big`,
+      ],
       { stdout: "ignore", stderr: "pipe", stdin: "ignore" },
     ));
     try {

@@ -17,7 +17,10 @@ afterEach(async () => {
 });
 
 const sdpPost = (s: TestServer, path: string, body: BodyInit, headers: Record<string, string> = {}) =>
-  s.app.request(path, { method: "POST", headers: { "Content-Type": "application/sdp", ...headers }, body, duplex: "half" } as RequestInit);
+  s.app.request(
+    path,
+    { method: "POST", headers: { "Content-Type": "application/sdp", ...headers }, body, duplex: "half" } as RequestInit,
+  );
 
 function liveStream(s: TestServer, name: string) {
   const session = s.registry.startSession(name);
@@ -92,22 +95,32 @@ describe("offers", () => {
     ["duplicate mids", base.replace("a=mid:1", "a=mid:0")],
     ["an ssrc that is not a number", base.replace("a=rtcp-mux", "a=ssrc:abc cname:x\r\na=rtcp-mux")],
     ["a line without '='", base.replace("a=rtcp-mux", "garbage line\r\na=rtcp-mux")],
-    ["a payload type out of range", base.replace("102 H264/90000", "999 H264/90000").replace("a=fmtp:102", "a=fmtp:999")],
+    [
+      "a payload type out of range",
+      base.replace("102 H264/90000", "999 H264/90000").replace("a=fmtp:102", "a=fmtp:999"),
+    ],
     ["a control character in an attribute", base.replace("a=ice-ufrag:Wisp", "a=ice-ufrag:Wi\u0000sp")],
   ];
-  test.each(MALFORMED)("an offer with %s gets a 4xx saying why, never a 5xx; the server still answers good offers", async (_, offer) => {
-    server = await startTestServer();
-    liveStream(server, "cam");
-    for (const path of ["/whep/cam", "/whip/pub"]) {
-      const res = await sdpPost(server, path, path.startsWith("/whip") ? offer.replaceAll("a=recvonly", "a=sendonly") : offer);
-      const text = await res.text();
-      expect({ path, status: res.status < 500 ? "not 5xx" : res.status, text }).toMatchObject({ status: "not 5xx" });
-      if (res.status >= 400) expect(text.trim().length).toBeGreaterThan(10);
-      const location = res.headers.get("Location");
-      if (location) await server.app.request(location, { method: "DELETE" });
-    }
-    expect((await sdpPost(server, "/whep/cam", chromeLikeOffer())).status).toBe(201);
-  });
+  test.each(MALFORMED)(
+    "an offer with %s gets a 4xx saying why, never a 5xx; the server still answers good offers",
+    async (_, offer) => {
+      server = await startTestServer();
+      liveStream(server, "cam");
+      for (const path of ["/whep/cam", "/whip/pub"]) {
+        const res = await sdpPost(
+          server,
+          path,
+          path.startsWith("/whip") ? offer.replaceAll("a=recvonly", "a=sendonly") : offer,
+        );
+        const text = await res.text();
+        expect({ path, status: res.status < 500 ? "not 5xx" : res.status, text }).toMatchObject({ status: "not 5xx" });
+        if (res.status >= 400) expect(text.trim().length).toBeGreaterThan(10);
+        const location = res.headers.get("Location");
+        if (location) await server.app.request(location, { method: "DELETE" });
+      }
+      expect((await sdpPost(server, "/whep/cam", chromeLikeOffer())).status).toBe(201);
+    },
+  );
 
   test("the offers missing what ICE and DTLS need are 400 naming the attribute", async () => {
     server = await startTestServer();
@@ -124,22 +137,39 @@ describe("counts", () => {
   test("MAX_STREAMS: a further name is 503 saying so; replacing a live name is still allowed", async () => {
     server = await startTestServer({ MAX_STREAMS: "1" });
     liveStream(server, "one");
-    const res = await server.app.request("/ingest/two", { method: "PUT", body: new Blob([Buffer.from(AV)]).stream(), duplex: "half" } as RequestInit);
+    const res = await server.app.request(
+      "/ingest/two",
+      { method: "PUT", body: new Blob([Buffer.from(AV)]).stream(), duplex: "half" } as RequestInit,
+    );
     expect(res.status).toBe(503);
     expect(await res.text()).toContain("already has 1 live streams, its limit (MAX_STREAMS)");
-    const again = await server.app.request("/ingest/one", { method: "PUT", body: new Blob([Buffer.from(AV)]).stream(), duplex: "half" } as RequestInit);
+    const again = await server.app.request(
+      "/ingest/one",
+      { method: "PUT", body: new Blob([Buffer.from(AV)]).stream(), duplex: "half" } as RequestInit,
+    );
     expect(again.status).toBe(200);
   });
 
   test("POSTs waiting for a stream are bounded per stream and in all (429), and hold no viewer place", async () => {
-    server = await startTestServer({ WHEP_MAX_WAITING_PER_STREAM: "2", WHEP_MAX_WAITING: "3", WHEP_MAX_VIEWERS: "1", WHEP_WAIT_TIMEOUT_MS: "5000" });
+    server = await startTestServer({
+      WHEP_MAX_WAITING_PER_STREAM: "2",
+      WHEP_MAX_WAITING: "3",
+      WHEP_MAX_VIEWERS: "1",
+      WHEP_WAIT_TIMEOUT_MS: "5000",
+    });
     const s = server;
-    const waiting = [sdpPost(s, "/whep/a", chromeLikeOffer()), sdpPost(s, "/whep/a", chromeLikeOffer()), sdpPost(s, "/whep/b", chromeLikeOffer())];
+    const waiting = [
+      sdpPost(s, "/whep/a", chromeLikeOffer()),
+      sdpPost(s, "/whep/a", chromeLikeOffer()),
+      sdpPost(s, "/whep/b", chromeLikeOffer()),
+    ];
     await eventually(() => s.registry.waitingFor("a") === 2 && s.registry.waitingFor("b") === 1, "three waiting POSTs");
     expect(s.registry.viewerCount("a")).toBe(0);
     const perStream = await sdpPost(s, "/whep/a", chromeLikeOffer());
     expect(perStream.status).toBe(429);
-    expect(await perStream.text()).toContain('stream "a" already has 2 requests waiting for it to go live (WHEP_MAX_WAITING_PER_STREAM)');
+    expect(await perStream.text()).toContain(
+      'stream "a" already has 2 requests waiting for it to go live (WHEP_MAX_WAITING_PER_STREAM)',
+    );
     const total = await sdpPost(s, "/whep/c", chromeLikeOffer());
     expect(total.status).toBe(429);
     expect(await total.text()).toContain("(WHEP_MAX_WAITING)");

@@ -16,10 +16,20 @@ describe("GET /api/udp", () => {
     let received = 0;
     const peer = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0, socket: { data: () => void received++ } });
     try {
-      for (let i = 0; i < 3; i++) mux.queueWith(500, ["127.0.0.1", peer.port], (into, at) => into.fill(i, at, at + 500));
+      for (let i = 0; i < 3; i++) {
+        mux.queueWith(500, ["127.0.0.1", peer.port], (into, at) => into.fill(i, at, at + 500));
+      }
       mux.flush();
       const info = await (await server.app.request("/api/udp")).json();
-      expect(info).toMatchObject({ address: "127.0.0.1", port: mux.port, sendMethod: "sendmmsg+gso", datagramsSent: 3, messagesSent: 1, sendFailures: 0, integrityRefused: 0 });
+      expect(info).toMatchObject({
+        address: "127.0.0.1",
+        port: mux.port,
+        sendMethod: "sendmmsg+gso",
+        datagramsSent: 3,
+        messagesSent: 1,
+        sendFailures: 0,
+        integrityRefused: 0,
+      });
       expect(info.srtpSealing).toBe("frames in C + libcrypto"); // TinyCC and libcrypto.so.3 are on this machine and in the image
       await eventually(() => received >= 3, () => `3 datagrams (${received} arrived)`);
       expect(received).toBe(3);
@@ -34,9 +44,19 @@ describe("GET /api/udp", () => {
     const transport = mux.createTransport(() => "ours", () => "our-ice-password-0123456");
     try {
       const transactionId = new Uint8Array(12);
-      const forged = buildBindingRequest({ transactionId, username: "ours:theirs", password: "guessed", priority: 1, iceControlling: 1n });
+      const forged = buildBindingRequest({
+        transactionId,
+        username: "ours:theirs",
+        password: "guessed",
+        priority: 1,
+        iceControlling: 1n,
+      });
       mux.receive(Buffer.from(forged), ["192.0.2.7", 50_000]);
-      expect(await (await server.app.request("/api/udp")).json()).toMatchObject({ integrityRefused: 1, routes: 0, routed: 0 });
+      expect(await (await server.app.request("/api/udp")).json()).toMatchObject({
+        integrityRefused: 1,
+        routes: 0,
+        routed: 0,
+      });
     } finally {
       await transport.close();
     }

@@ -193,12 +193,18 @@ describe("announced addresses and ICE servers", () => {
     liveStream(server, "cam");
     const res = await post(server, "/whep/cam", chromeLikeOffer());
     const answer = await res.text();
-    const hosts = [...answer.matchAll(/a=candidate:\S+ \d+ udp \d+ (\S+) (\d+) typ host/g)].map((m) => `${m[1]}:${m[2]}`);
+    const hosts = [...answer.matchAll(/a=candidate:\S+ \d+ udp \d+ (\S+) (\d+) typ host/g)].map((m) =>
+      `${m[1]}:${m[2]}`
+    );
     expect(new Set(hosts)).toEqual(new Set([`203.0.113.7:${server.webrtc.mux!.port}`]));
   });
 
   test("ICE servers are sent as Link rel=ice-server on the 201 and on OPTIONS", async () => {
-    server = await startTestServer({ ICE_SERVERS: "stun:stun.example.org:3478,turn:turn.example.org:3478", ICE_USERNAME: "u", ICE_CREDENTIAL: "p" });
+    server = await startTestServer({
+      ICE_SERVERS: "stun:stun.example.org:3478,turn:turn.example.org:3478",
+      ICE_USERNAME: "u",
+      ICE_CREDENTIAL: "p",
+    });
     liveStream(server, "cam");
     const expected = [
       '<stun:stun.example.org:3478>; rel="ice-server"',

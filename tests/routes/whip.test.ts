@@ -14,7 +14,11 @@ afterEach(async () => {
 
 const publishOffer = (video?: string[]) => chromeLikeOffer({ direction: "sendonly", ...(video ? { video } : {}) });
 function post(s: TestServer, body: string, headers: Record<string, string> = {}) {
-  return s.app.request("/whip/cam", { method: "POST", headers: { "Content-Type": "application/sdp", ...headers }, body });
+  return s.app.request("/whip/cam", {
+    method: "POST",
+    headers: { "Content-Type": "application/sdp", ...headers },
+    body,
+  });
 }
 
 describe("POST /whip/{stream}", () => {
@@ -50,7 +54,11 @@ describe("POST /whip/{stream}", () => {
 
   test("415 for a wrong content type", async () => {
     server = await startTestServer();
-    const res = await server.app.request("/whip/cam", { method: "POST", headers: { "Content-Type": "text/plain" }, body: "x" });
+    const res = await server.app.request("/whip/cam", {
+      method: "POST",
+      headers: { "Content-Type": "text/plain" },
+      body: "x",
+    });
     expect(res.status).toBe(415);
   });
 

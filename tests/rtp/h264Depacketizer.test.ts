@@ -1,14 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import { RtpHeader, RtpPacket } from "werift";
 import type { VideoAccessUnit } from "../../lib/accessUnit.ts";
-import {
-
-  H264Depacketizer,
-  type H264DepacketizerOptions,
-} from "../../lib/rtp/h264Depacketizer.ts";
+import { H264Depacketizer, type H264DepacketizerOptions } from "../../lib/rtp/h264Depacketizer.ts";
 import { JitterBuffer, type RtpItem } from "../../lib/rtp/jitterBuffer.ts";
 import { RtpClock } from "../../lib/rtp/rtpClock.ts";
-import { seededRandom } from "../helpers/random.ts";
+import { seededRandom } from "../../bench/lib/random.ts";
 
 let nextSeq = 0;
 function rtp(timestamp: number, payload: number[] | Uint8Array, marker = false): RtpPacket {
@@ -339,7 +335,7 @@ describe("H264Depacketizer behind a JitterBuffer (round trip)", () => {
           now++;
           units.push(...run(jb.poll()));
           if (!lost[k]![i]) units.push(...run(jb.push(p)));
-        }),
+        })
       );
       units.push(...run(jb.flush()));
       let previous = -1;
@@ -357,4 +353,3 @@ describe("H264Depacketizer behind a JitterBuffer (round trip)", () => {
     });
   }
 });
-

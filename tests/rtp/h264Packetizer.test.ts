@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import type { VideoAccessUnit } from "../../lib/accessUnit.ts";
-import { H264Packetizer, type H264PacketizeError } from "../../lib/rtp/h264Packetizer.ts";
+import { type H264PacketizeError, H264Packetizer } from "../../lib/rtp/h264Packetizer.ts";
 import { MAX_RTP_PAYLOAD_SIZE, type RtpPayload } from "../../lib/rtp/rtpPayload.ts";
-import { seededRandom } from "../helpers/random.ts";
+import { seededRandom } from "../../bench/lib/random.ts";
 
 // Hand-built NAL units (no start codes). Header byte: F | NRI | type.
 const SPS = Uint8Array.of(0x67, 0x42, 0xc0, 0x1f, 0xda, 0x01); // NRI 3, type 7 (Baseline, level 3.1)
@@ -37,7 +37,7 @@ function depacketize(payloads: Uint8Array[]): Uint8Array[] {
     const type = p[0]! & 0x1f;
     if (type !== 28 && fragment) throw new Error("FU-A run interrupted before its E bit");
     if (type === 24) {
-      for (let i = 1; i < p.length; ) {
+      for (let i = 1; i < p.length;) {
         const size = (p[i]! << 8) | p[i + 1]!;
         out.push(p.subarray(i + 2, i + 2 + size));
         i += 2 + size;
@@ -232,8 +232,9 @@ describe("H264Packetizer: properties over random access units (seeded)", () => {
    */
   function randomUnit(random: () => number, round: number, state: { sentSets: boolean }) {
     const keyframe = random() < 0.3;
-    const slices = Array.from({ length: 1 + Math.floor(random() * 4) }, (_, i) =>
-      nal(keyframe ? 0x65 : 0x41, 1 + Math.floor(random() * 6000), round * 10 + i),
+    const slices = Array.from(
+      { length: 1 + Math.floor(random() * 4) },
+      (_, i) => nal(keyframe ? 0x65 : 0x41, 1 + Math.floor(random() * 6000), round * 10 + i),
     );
     const withSets = keyframe && (!state.sentSets || random() < 0.5);
     state.sentSets ||= withSets;
@@ -292,7 +293,10 @@ describe("H264Packetizer: problems are counted and reported, packetizing goes on
     const packetizer = new H264Packetizer({ onDecodeError: (e) => errors.push(e) });
     const idr = nal(0x65, 20);
     expect(packetizer.packetize(unit([idr], true, 42)).map((p) => hex(p.payload))).toEqual([hex(idr)]);
-    expect(errors).toEqual([{ kind: "no-parameter-sets", message: expect.stringContaining("pts 42 sent without SPS and PPS") }]);
+    expect(errors).toEqual([{
+      kind: "no-parameter-sets",
+      message: expect.stringContaining("pts 42 sent without SPS and PPS"),
+    }]);
     expect(packetizer.decodeErrors).toBe(1);
   });
 
@@ -308,10 +312,22 @@ describe("H264Packetizer: problems are counted and reported, packetizing goes on
     const errors: H264PacketizeError[] = [];
     const packetizer = new H264Packetizer({ onDecodeError: (e) => errors.push(e) });
     const slice = nal(0x41, 20);
-    const odd = [new Uint8Array(0), Uint8Array.of(0x00, 1), Uint8Array.of(0x78, 1), Uint8Array.of(0x1c, 1), Uint8Array.of(0x1f, 1)];
+    const odd = [
+      new Uint8Array(0),
+      Uint8Array.of(0x00, 1),
+      Uint8Array.of(0x78, 1),
+      Uint8Array.of(0x1c, 1),
+      Uint8Array.of(0x1f, 1),
+    ];
     const packets = packetizer.packetize(unit([...odd, slice], false));
     expect(packets.map((p) => hex(p.payload))).toEqual([hex(slice)]);
-    expect(errors.map((e) => e.kind)).toEqual(["empty-nal", "unsendable-nal-type", "unsendable-nal-type", "unsendable-nal-type", "unsendable-nal-type"]);
+    expect(errors.map((e) => e.kind)).toEqual([
+      "empty-nal",
+      "unsendable-nal-type",
+      "unsendable-nal-type",
+      "unsendable-nal-type",
+      "unsendable-nal-type",
+    ]);
     expect(errors[2]!.message).toContain("type 24");
     expect(packetizer.decodeErrors).toBe(5);
   });

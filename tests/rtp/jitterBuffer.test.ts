@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { RtpHeader, RtpPacket } from "werift";
 import { isGap, JitterBuffer, type RtpItem } from "../../lib/rtp/jitterBuffer.ts";
-import { seededRandom } from "../helpers/random.ts";
+import { seededRandom } from "../../bench/lib/random.ts";
 
 function rtp(seq: number): RtpPacket {
   return new RtpPacket(new RtpHeader({ sequenceNumber: seq & 0xffff, timestamp: 0 }), Buffer.from([seq & 0xff]));

@@ -85,4 +85,3 @@ describe("OpusDepacketizer bad input", () => {
     expect([...unit!.payload]).toEqual([toc(31), 1, 2]);
   });
 });
-

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { PTS_WRAP, type AudioAccessUnit } from "../../lib/accessUnit.ts";
+import { type AudioAccessUnit, PTS_WRAP } from "../../lib/accessUnit.ts";
 import { OpusPacketizer } from "../../lib/rtp/opusPacketizer.ts";
 
 const U32 = 2 ** 32;
@@ -27,7 +27,10 @@ describe("OpusPacketizer (RFC 7587)", () => {
 
   test("20 ms packets across the 33-bit PTS wrap stay 960 apart, marker always clear", () => {
     const packetizer = new OpusPacketizer();
-    const packets = Array.from({ length: 8 }, (_, i) => packetizer.packetize(opus((PTS_WRAP - 1800 * 4 + 1800 * i) % PTS_WRAP))[0]!);
+    const packets = Array.from(
+      { length: 8 },
+      (_, i) => packetizer.packetize(opus((PTS_WRAP - 1800 * 4 + 1800 * i) % PTS_WRAP))[0]!,
+    );
     const steps = packets.slice(1).map((p, i) => (p.timestamp - packets[i]!.timestamp + U32) % U32);
     expect(steps).toEqual(Array(7).fill(960));
     expect(packets.every((p) => !p.marker)).toBe(true);

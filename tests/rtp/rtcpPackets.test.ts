@@ -25,7 +25,7 @@ import {
   type RtcpFeedback,
   type SenderReportFields,
 } from "../../lib/rtp/rtcpPackets.ts";
-import { seededRandom } from "../helpers/random.ts";
+import { seededRandom } from "../../bench/lib/random.ts";
 
 // ---- werift 0.25.2 as the reference writer ----
 
@@ -318,26 +318,28 @@ function damaged(edit: (copy: Buffer) => void): Buffer {
 }
 
 describe("parseRtcpCompound on damaged input returns the packets before the damage", () => {
-  test.each([
-    ["zero-length buffer", Buffer.alloc(0), 0],
-    ["three bytes, less than a header", Buffer.from([0x80, 0xc9, 0x00]), 0],
-    ["second packet version 1", damaged((b) => (b[SECOND_AT] = (1 << 6) | 1)), 1],
-    ["first packet version 0", damaged((b) => (b[0] = 0x02)), 0],
-    ["second packet's length overruns the datagram", damaged((b) => b.writeUInt16BE(0xffff, SECOND_AT + 2)), 1],
-    ["last packet's length one word too long", damaged((b) => b.writeUInt16BE(3, GOOD.length - 10)), 2],
-    ["RR says 3 blocks but holds 2", damaged((b) => (b[0] = 0x83)), 0],
-    // The NACK's last octet (BLP low byte, 5) read as a padding count leaves 7 octets, too few for SSRCs + FCI.
-    ["padding bit on a packet without padding", damaged((b) => (b[SECOND_AT] = b[SECOND_AT]! | 0x20)), 1],
+  test.each(
     [
-      "padding count larger than the packet",
-      damaged((b) => {
-        b[SECOND_AT] = b[SECOND_AT]! | 0x20;
-        b[SECOND_AT + NACK.length - 1] = 0xff;
-      }),
-      1,
-    ],
-    ["stray bytes after the last packet", Buffer.concat([GOOD, Buffer.from([0x80, 0xc9])]), 3],
-  ] as const)("%s", (_name, datagram, packetsBefore) => {
+      ["zero-length buffer", Buffer.alloc(0), 0],
+      ["three bytes, less than a header", Buffer.from([0x80, 0xc9, 0x00]), 0],
+      ["second packet version 1", damaged((b) => (b[SECOND_AT] = (1 << 6) | 1)), 1],
+      ["first packet version 0", damaged((b) => (b[0] = 0x02)), 0],
+      ["second packet's length overruns the datagram", damaged((b) => b.writeUInt16BE(0xffff, SECOND_AT + 2)), 1],
+      ["last packet's length one word too long", damaged((b) => b.writeUInt16BE(3, GOOD.length - 10)), 2],
+      ["RR says 3 blocks but holds 2", damaged((b) => (b[0] = 0x83)), 0],
+      // The NACK's last octet (BLP low byte, 5) read as a padding count leaves 7 octets, too few for SSRCs + FCI.
+      ["padding bit on a packet without padding", damaged((b) => (b[SECOND_AT] = b[SECOND_AT]! | 0x20)), 1],
+      [
+        "padding count larger than the packet",
+        damaged((b) => {
+          b[SECOND_AT] = b[SECOND_AT]! | 0x20;
+          b[SECOND_AT + NACK.length - 1] = 0xff;
+        }),
+        1,
+      ],
+      ["stray bytes after the last packet", Buffer.concat([GOOD, Buffer.from([0x80, 0xc9])]), 3],
+    ] as const,
+  )("%s", (_name, datagram, packetsBefore) => {
     expect(parseRtcpCompound(datagram)).toEqual(GOOD_PACKETS.slice(0, packetsBefore).map(([, packet]) => packet));
   });
 

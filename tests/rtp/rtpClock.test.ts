@@ -121,7 +121,10 @@ describe("SessionClock", () => {
       now = 1010;
       const a0 = audio.pts(7_000);
       // Reports 1.5 s after video's first capture: RTP timestamps of that instant on each track's clock.
-      const reports = { video: { ntpMs: X + 1500, rtp: 5_000 + 135_000 }, audio: { ntpMs: X + 1500, rtp: 7_000 + 1.53 * 48_000 } };
+      const reports = {
+        video: { ntpMs: X + 1500, rtp: 5_000 + 135_000 },
+        audio: { ntpMs: X + 1500, rtp: 7_000 + 1.53 * 48_000 },
+      };
       return { clock, video, audio, v0, a0, reports };
     }
 

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { PTS_WRAP } from "../../lib/accessUnit.ts";
 import { OpusTimestampMapper, PtsUnwrapper, videoRtpTimestamp } from "../../lib/rtp/timestamps.ts";
-import { seededRandom } from "../helpers/random.ts";
+import { seededRandom } from "../../bench/lib/random.ts";
 
 const U32 = 2 ** 32;
 /** Forward distance between two 32-bit RTP timestamps, as a receiver computes it. */

@@ -14,7 +14,11 @@ test("the same cases pass on Deno (deno test tests/runtime/runtimeCases.deno.ts)
     stdout: "pipe",
     stderr: "pipe",
   });
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   expect({ code, out, err }).toMatchObject({ code: 0 });
   expect(out).toContain(`ok | ${runtimeCases.length} passed | 0 failed`);
 }, 60_000);

@@ -43,17 +43,25 @@ class Inbox {
   async count(n: number, timeoutMs = 3000): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${this.datagrams.length} of ${n} datagrams arrived in ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(
+        () => reject(new Error(`${this.datagrams.length} of ${n} datagrams arrived in ${timeoutMs} ms`)),
+        timeoutMs,
+      );
     });
     try {
-      while (this.datagrams.length < n) await Promise.race([new Promise<void>((resolve) => (this.#wake = resolve)), timedOut]);
+      while (this.datagrams.length < n) {
+        await Promise.race([new Promise<void>((resolve) => (this.#wake = resolve)), timedOut]);
+      }
     } finally {
       clearTimeout(timer);
     }
   }
 }
 
-async function withSockets(count: number, body: (sockets: Array<{ socket: UdpSocket; inbox: Inbox }>) => Promise<void>): Promise<void> {
+async function withSockets(
+  count: number,
+  body: (sockets: Array<{ socket: UdpSocket; inbox: Inbox }>) => Promise<void>,
+): Promise<void> {
   const opened: Array<{ socket: UdpSocket; inbox: Inbox }> = [];
   try {
     for (let i = 0; i < count; i++) {
@@ -86,7 +94,10 @@ export const runtimeCases: RuntimeCase[] = [
         assert.equal(a!.socket.address, LOCALHOST);
         assert.ok(a!.socket.port > 0 && a!.socket.port !== b!.socket.port);
         const first = Uint8Array.of(1, 2, 3);
-        assert.equal(a!.socket.sendMany([first, b!.socket.port, LOCALHOST, Uint8Array.of(4, 5), b!.socket.port, LOCALHOST]), 2);
+        assert.equal(
+          a!.socket.sendMany([first, b!.socket.port, LOCALHOST, Uint8Array.of(4, 5), b!.socket.port, LOCALHOST]),
+          2,
+        );
         first.fill(9); // reused at once, as the mux reuses its slab
         await b!.inbox.count(2);
         assert.deepEqual(b!.inbox.datagrams.map((d) => [hex(d.data), d.host, d.port]), [
@@ -115,17 +126,30 @@ export const runtimeCases: RuntimeCase[] = [
   {
     name: "HMAC-SHA1: RFC 2202 vectors (a long key too), and copy() forks the keyed state",
     run() {
-      const mac = (key: Uint8Array | string, data: string) => hex(createHmacSha1(key).update(Buffer.from(data)).digest());
+      const mac = (key: Uint8Array | string, data: string) =>
+        hex(createHmacSha1(key).update(Buffer.from(data)).digest());
       assert.equal(mac(new Uint8Array(20).fill(0x0b), "Hi There"), "b617318655057264e28bc0b6fb378c8ef146be00");
       assert.equal(mac("Jefe", "what do ya want for nothing?"), "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
       const longKey = new Uint8Array(80).fill(0xaa);
-      assert.equal(mac(longKey, "Test Using Larger Than Block-Size Key - Hash Key First"), "aa4ae5e15272d00e95705637ce8a3b55ed402112");
+      assert.equal(
+        mac(longKey, "Test Using Larger Than Block-Size Key - Hash Key First"),
+        "aa4ae5e15272d00e95705637ce8a3b55ed402112",
+      );
       const keyed = createHmacSha1("Jefe");
       const started = keyed.copy().update(Buffer.from("what do ya "));
       const forked = started.copy();
-      assert.equal(hex(started.update(Buffer.from("want for nothing?")).digest()), "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
-      assert.equal(hex(forked.update(Buffer.from("want for nothing?")).digest()), "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
-      assert.equal(hex(keyed.copy().update(Buffer.from("what do ya want for nothing?")).digest()), "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
+      assert.equal(
+        hex(started.update(Buffer.from("want for nothing?")).digest()),
+        "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79",
+      );
+      assert.equal(
+        hex(forked.update(Buffer.from("want for nothing?")).digest()),
+        "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79",
+      );
+      assert.equal(
+        hex(keyed.copy().update(Buffer.from("what do ya want for nothing?")).digest()),
+        "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79",
+      );
     },
   },
   {
@@ -148,7 +172,9 @@ export const runtimeCases: RuntimeCase[] = [
         const fd = findUdpSocketFd(symbols, LOCALHOST, sender!.socket.port);
         assert.notEqual(fd, undefined, "the socket's descriptor is found by its bound address");
         const batch = new DatagramBatch({ maxDatagrams: 8, slabBytes: 8 * 1200 });
-        for (const tag of [1, 2, 3]) batch.add(Buffer.alloc(tag === 3 ? 500 : 1200, tag), LOCALHOST, receiver!.socket.port);
+        for (const tag of [1, 2, 3]) {
+          batch.add(Buffer.alloc(tag === 3 ? 500 : 1200, tag), LOCALHOST, receiver!.socket.port);
+        }
         const gso = new GsoBatchSender(symbols, fd!, 8, () => {});
         assert.equal(gso.send(batch, 0), 3);
         assert.equal(gso.messages, 1); // one message: the kernel cut it into the three datagrams
@@ -200,7 +226,11 @@ export const runtimeCases: RuntimeCase[] = [
   {
     name: "spawn: an exit code, stderr, and env added to ours",
     async run() {
-      const child = spawn(["sh", "-c", 'printf %s "$WISP_RUNTIME_TEST" >&2; exit 3'], { stdout: "ignore", stderr: "pipe", env: { WISP_RUNTIME_TEST: "x y" } });
+      const child = spawn(["sh", "-c", 'printf %s "$WISP_RUNTIME_TEST" >&2; exit 3'], {
+        stdout: "ignore",
+        stderr: "pipe",
+        env: { WISP_RUNTIME_TEST: "x y" },
+      });
       assert.equal(child.stdout, undefined);
       assert.equal(await text(child.stderr), "x y");
       assert.deepEqual(await child.exited, { code: 3, signal: null });

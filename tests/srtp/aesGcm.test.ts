@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import { createAesGcmSealer, libcryptoAvailable, type AesGcmBackend } from "../../lib/srtp/aesGcm.ts";
+import { type AesGcmBackend, createAesGcmSealer, libcryptoAvailable } from "../../lib/srtp/aesGcm.ts";
 
 const hex = (s: string) => Buffer.from(s, "hex");
 const LENGTHS = [0, 1, 15, 16, 17, 1172, 1400];
@@ -29,8 +29,24 @@ test("the system OpenSSL is in use on this machine (libcrypto.so.3 loads)", () =
 describe.each(["libcrypto", "node:crypto"] as const)("AES-128-GCM sealer, %s backend", (backend) => {
   // GCM specification (McGrew & Viega, as submitted to NIST), AES-128 Test Cases 1, 2 and 4.
   test.each([
-    ["Test Case 1", "00000000000000000000000000000000", "000000000000000000000000", "", "", "", "58e2fccefa7e3061367f1d57a4e7455a"],
-    ["Test Case 2", "00000000000000000000000000000000", "000000000000000000000000", "", "00000000000000000000000000000000", "0388dace60b6a392f328c2b971b2fe78", "ab6e47d42cec13bdf53a67b21257bddf"],
+    [
+      "Test Case 1",
+      "00000000000000000000000000000000",
+      "000000000000000000000000",
+      "",
+      "",
+      "",
+      "58e2fccefa7e3061367f1d57a4e7455a",
+    ],
+    [
+      "Test Case 2",
+      "00000000000000000000000000000000",
+      "000000000000000000000000",
+      "",
+      "00000000000000000000000000000000",
+      "0388dace60b6a392f328c2b971b2fe78",
+      "ab6e47d42cec13bdf53a67b21257bddf",
+    ],
     [
       "Test Case 4",
       "feffe9928665731c6d6a8f9467308308",
@@ -101,10 +117,16 @@ describe.each(["libcrypto", "node:crypto"] as const)("AES-128-GCM sealer, %s bac
   test("an output too short from its offset, a bad offset, a wrong IV or key is refused", () => {
     const sealer = createAesGcmSealer(randomBytes(16), { backend });
     const plaintext = randomBytes(20);
-    expect(() => sealer.seal(randomBytes(12), randomBytes(12), plaintext, Buffer.alloc(35))).toThrow(/needs 36 bytes at 0/);
-    expect(() => sealer.seal(randomBytes(12), randomBytes(12), plaintext, Buffer.alloc(40), 5)).toThrow(/needs 36 bytes at 5/);
+    expect(() => sealer.seal(randomBytes(12), randomBytes(12), plaintext, Buffer.alloc(35))).toThrow(
+      /needs 36 bytes at 0/,
+    );
+    expect(() => sealer.seal(randomBytes(12), randomBytes(12), plaintext, Buffer.alloc(40), 5)).toThrow(
+      /needs 36 bytes at 5/,
+    );
     expect(() => sealer.seal(randomBytes(12), randomBytes(12), plaintext, Buffer.alloc(40), -1)).toThrow(/at -1/);
-    expect(() => sealer.seal(randomBytes(16), randomBytes(12), plaintext, Buffer.alloc(36))).toThrow(/IV must be 12 bytes/);
+    expect(() => sealer.seal(randomBytes(16), randomBytes(12), plaintext, Buffer.alloc(36))).toThrow(
+      /IV must be 12 bytes/,
+    );
     expect(() => createAesGcmSealer(randomBytes(32), { backend })).toThrow(/16 bytes/);
   });
 
@@ -138,7 +160,9 @@ test("libcrypto: dispose() frees the context; sealing afterwards throws, a secon
   const sealer = createAesGcmSealer(randomBytes(16), { backend: "libcrypto" });
   sealer.dispose();
   sealer.dispose();
-  expect(() => sealer.seal(randomBytes(12), randomBytes(12), randomBytes(4), Buffer.alloc(20))).toThrow(/after dispose/);
+  expect(() => sealer.seal(randomBytes(12), randomBytes(12), randomBytes(4), Buffer.alloc(20))).toThrow(
+    /after dispose/,
+  );
 });
 
 test("libcrypto: sealers left to the garbage collector are freed without harm to live ones", () => {

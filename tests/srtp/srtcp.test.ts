@@ -33,9 +33,15 @@ const NACK = hex("81cd0003 11223344 8badf00d 12340005");
 const PLI = hex("81ce0002 55667788 8badf00d");
 
 /** RFC 7714 17: the sender report every SRTCP AEAD vector uses (SSRC "Mars"). */
-const RFC7714_RTCP = hex("81c8000d 4d617273 4e545031 4e545032 52545020 0000042a 0000e930 4c756e61 deadbeef deadbeef deadbeef deadbeef deadbeef");
+const RFC7714_RTCP = hex(
+  "81c8000d 4d617273 4e545031 4e545032 52545020 0000042a 0000e930 4c756e61 deadbeef deadbeef deadbeef deadbeef deadbeef",
+);
 /** RFC 7714 16, 17: session key and salt ("Quid pro quo") given directly. */
-const RFC7714_KEYS: SessionKeys = { profile: "AEAD_AES_128_GCM", key: hex("000102030405060708090a0b0c0d0e0f"), salt: hex("517569642070726f2071756f") };
+const RFC7714_KEYS: SessionKeys = {
+  profile: "AEAD_AES_128_GCM",
+  key: hex("000102030405060708090a0b0c0d0e0f"),
+  salt: hex("517569642070726f2071756f"),
+};
 /** RFC 7714 17.1: RFC7714_RTCP encrypted with SRTCP index 0x5d4. */
 const RFC7714_17_1 = hex(`81c8000d 4d617273 63e94885 dcdab67c a727d766 2f6b7e99 7ff5c0f7 6c06f32d c676a5f1 730d6fda
   4ce09b46 86303ded 0bb9275b c84aa458 96cf4d2f c5abf872 45d9eade 800005d4`);
@@ -57,7 +63,12 @@ interface Master {
 
 function weriftSession(profile: SrtpProfile, local: Master, remote: Master): SrtcpSession {
   const size = SALT_SIZE[profile];
-  const keys = { localMasterKey: local.key, localMasterSalt: local.salt.subarray(0, size), remoteMasterKey: remote.key, remoteMasterSalt: remote.salt.subarray(0, size) };
+  const keys = {
+    localMasterKey: local.key,
+    localMasterSalt: local.salt.subarray(0, size),
+    remoteMasterKey: remote.key,
+    remoteMasterSalt: remote.salt.subarray(0, size),
+  };
   return new SrtcpSession({ keys, profile: WERIFT_PROFILE[profile] });
 }
 
@@ -66,9 +77,19 @@ function setup(profile: SrtpProfile) {
   const weriftSender = weriftSession(profile, MASTER, OTHER_MASTER);
   const weriftReceiver = weriftSession(profile, OTHER_MASTER, MASTER);
   const context = weriftSender.localContext;
-  const keys: SessionKeys = { profile, key: context.srtcpSessionKey, salt: context.srtcpSessionSalt, authKey: context.srtcpSessionAuthTag };
+  const keys: SessionKeys = {
+    profile,
+    key: context.srtcpSessionKey,
+    salt: context.srtcpSessionSalt,
+    authKey: context.srtcpSessionAuthTag,
+  };
   const otherContext = weriftReceiver.localContext;
-  const wrongKeys: SessionKeys = { profile, key: otherContext.srtcpSessionKey, salt: otherContext.srtcpSessionSalt, authKey: otherContext.srtcpSessionAuthTag };
+  const wrongKeys: SessionKeys = {
+    profile,
+    key: otherContext.srtcpSessionKey,
+    salt: otherContext.srtcpSessionSalt,
+    authKey: otherContext.srtcpSessionAuthTag,
+  };
   return { weriftSender, weriftReceiver, keys, wrongKeys };
 }
 
@@ -108,7 +129,9 @@ describe.each(PROFILES)("SRTCP %s", (profile) => {
   test("unprotect() opens werift's packets, including indices past 2^16", () => {
     const { weriftSender, keys } = setup(profile);
     const ours = new SrtcpUnprotector(keys);
-    for (const rtcp of PACKETS) expect(Buffer.from(ours.unprotect(weriftSender.encrypt(rtcp))!).equals(rtcp)).toBe(true);
+    for (const rtcp of PACKETS) {
+      expect(Buffer.from(ours.unprotect(weriftSender.encrypt(rtcp))!).equals(rtcp)).toBe(true);
+    }
     weriftSender.localContext.setIndex(NACK.readUInt32BE(4), 0x1fffe); // its next index is 0x1ffff: both halves of the IV's index
     const far = weriftSender.encrypt(NACK);
     expect(trailerWord(profile, far)).toBe(0x8001ffff);
@@ -165,7 +188,8 @@ describe.each(PROFILES)("SRTCP %s", (profile) => {
     const expected = profile === "AEAD_AES_128_GCM" ? RFC7714_RTCP : NACK;
     const ours = new SrtcpUnprotector(profile === "AEAD_AES_128_GCM" ? RFC7714_KEYS : keys);
     expect(Buffer.from(ours.unprotect(packet)!).equals(expected)).toBe(true);
-    expect(new SrtcpUnprotector(profile === "AEAD_AES_128_GCM" ? RFC7714_KEYS : keys).unprotect(flipped(packet, 12))).toBeUndefined();
+    expect(new SrtcpUnprotector(profile === "AEAD_AES_128_GCM" ? RFC7714_KEYS : keys).unprotect(flipped(packet, 12)))
+      .toBeUndefined();
   });
 
   test("truncated or garbage input gives undefined, never an exception", () => {
@@ -188,7 +212,9 @@ describe.each(PROFILES)("SRTCP %s", (profile) => {
     const { weriftSender, keys } = setup(profile);
     for (const rtcp of [NACK, PLI]) weriftSender.localContext.setIndex(rtcp.readUInt32BE(4), 0x1fffe);
     const ours = new SrtcpProtector(keys, { firstIndex: 0x1ffff });
-    for (const rtcp of [NACK, PLI, NACK, NACK]) expect(Buffer.from(ours.protect(rtcp)).equals(weriftSender.encrypt(rtcp))).toBe(true);
+    for (const rtcp of [NACK, PLI, NACK, NACK]) {
+      expect(Buffer.from(ours.protect(rtcp)).equals(weriftSender.encrypt(rtcp))).toBe(true);
+    }
   });
 
   test("the index never wraps: after 2^31-1 protect() throws (RFC 3711 3.3.1: re-key)", () => {
@@ -196,7 +222,9 @@ describe.each(PROFILES)("SRTCP %s", (profile) => {
     expect(trailerWord(profile, ours.protect(NACK))).toBe(0xffffffff);
     expect(() => ours.protect(NACK)).toThrow(/exhausted/);
     expect(trailerWord(profile, ours.protect(PLI))).toBe(0xffffffff); // another SSRC has its own count
-    for (const firstIndex of [-1, 0x80000000, 1.5]) expect(() => new SrtcpProtector(setup(profile).keys, { firstIndex })).toThrow(RangeError);
+    for (const firstIndex of [-1, 0x80000000, 1.5]) {
+      expect(() => new SrtcpProtector(setup(profile).keys, { firstIndex })).toThrow(RangeError);
+    }
   });
 
   test("RTCP under 8 bytes is refused by protect()", () => {
@@ -209,7 +237,10 @@ function unencryptedCm(keys: SessionKeys, rtcp: Buffer, index: number): Buffer {
   const indexWord = Buffer.alloc(4);
   indexWord.writeUInt32BE(index);
   const authenticated = Buffer.concat([rtcp, indexWord]);
-  return Buffer.concat([authenticated, createHmac("sha1", keys.authKey!).update(authenticated).digest().subarray(0, 10)]);
+  return Buffer.concat([
+    authenticated,
+    createHmac("sha1", keys.authKey!).update(authenticated).digest().subarray(0, 10),
+  ]);
 }
 
 describe("RFC 7714 17 test vectors (AEAD_AES_128_GCM, session keys given)", () => {
@@ -235,15 +266,26 @@ describe("RFC 7714 17 test vectors (AEAD_AES_128_GCM, session keys given)", () =
 describe("session keys", () => {
   const key = hex("000102030405060708090a0b0c0d0e0f");
   test("AES-CM without a 20-byte authentication key, a short key or a short salt are refused", () => {
-    expect(() => new SrtcpProtector({ profile: "AES_CM_128_HMAC_SHA1_80", key, salt: Buffer.alloc(14) })).toThrow(/authentication key/);
-    expect(() => new SrtcpUnprotector({ profile: "AES_CM_128_HMAC_SHA1_80", key, salt: Buffer.alloc(14), authKey: Buffer.alloc(10) })).toThrow(/authentication key/);
-    expect(() => new SrtcpProtector({ profile: "AEAD_AES_128_GCM", key: key.subarray(0, 15), salt: Buffer.alloc(12) })).toThrow(/16 bytes/);
+    expect(() => new SrtcpProtector({ profile: "AES_CM_128_HMAC_SHA1_80", key, salt: Buffer.alloc(14) })).toThrow(
+      /authentication key/,
+    );
+    expect(() =>
+      new SrtcpUnprotector({
+        profile: "AES_CM_128_HMAC_SHA1_80",
+        key,
+        salt: Buffer.alloc(14),
+        authKey: Buffer.alloc(10),
+      })
+    ).toThrow(/authentication key/);
+    expect(() => new SrtcpProtector({ profile: "AEAD_AES_128_GCM", key: key.subarray(0, 15), salt: Buffer.alloc(12) }))
+      .toThrow(/16 bytes/);
     expect(() => new SrtcpProtector({ profile: "AEAD_AES_128_GCM", key, salt: Buffer.alloc(11) })).toThrow(/salt/);
   });
 
   test("a 14-byte salt (werift's srtcpSessionSalt) is cut to 12 for GCM", () => {
     const twelve = new SrtcpProtector({ ...RFC7714_KEYS }).protect(NACK);
-    const fourteen = new SrtcpProtector({ ...RFC7714_KEYS, salt: Buffer.concat([RFC7714_KEYS.salt, hex("ffff")]) }).protect(NACK);
+    const fourteen = new SrtcpProtector({ ...RFC7714_KEYS, salt: Buffer.concat([RFC7714_KEYS.salt, hex("ffff")]) })
+      .protect(NACK);
     expect(Buffer.from(fourteen).equals(Buffer.from(twelve))).toBe(true);
   });
 });

@@ -13,17 +13,35 @@ function pair(profile: SrtpProfile) {
   const salt = randomBytes(SALT_SIZE[profile]);
   const other = { key: randomBytes(16), salt: randomBytes(SALT_SIZE[profile]) };
   const keys = (local: { key: Buffer; salt: Buffer }, remote: { key: Buffer; salt: Buffer }) => ({
-    keys: { localMasterKey: local.key, localMasterSalt: local.salt, remoteMasterKey: remote.key, remoteMasterSalt: remote.salt },
+    keys: {
+      localMasterKey: local.key,
+      localMasterSalt: local.salt,
+      remoteMasterKey: remote.key,
+      remoteMasterSalt: remote.salt,
+    },
     profile: WERIFT_PROFILE[profile],
   });
   const weriftSender = new SrtpSession(keys({ key, salt }, other) as never);
   const weriftReceiver = new SrtpSession(keys(other, { key, salt }) as never);
-  const context = (weriftSender as unknown as { localContext: { srtpSessionKey: Buffer; srtpSessionSalt: Buffer; srtpSessionAuthTag: Buffer } }).localContext;
-  const ours = new SrtpEncryptor({ profile, key: context.srtpSessionKey, salt: context.srtpSessionSalt, authKey: context.srtpSessionAuthTag });
+  const context = (weriftSender as unknown as {
+    localContext: { srtpSessionKey: Buffer; srtpSessionSalt: Buffer; srtpSessionAuthTag: Buffer };
+  }).localContext;
+  const ours = new SrtpEncryptor({
+    profile,
+    key: context.srtpSessionKey,
+    salt: context.srtpSessionSalt,
+    authKey: context.srtpSessionAuthTag,
+  });
   return { ours, weriftSender, weriftReceiver };
 }
 
-const header = (sequenceNumber: number, marker = false) => ({ ssrc: 0x8badf00d, payloadType: 96, sequenceNumber, timestamp: 0xfffffff0, marker });
+const header = (sequenceNumber: number, marker = false) => ({
+  ssrc: 0x8badf00d,
+  payloadType: 96,
+  sequenceNumber,
+  timestamp: 0xfffffff0,
+  marker,
+});
 
 describe.each(["AEAD_AES_128_GCM", "AES_CM_128_HMAC_SHA1_80"] as const)("SrtpEncryptor %s", (profile) => {
   test("byte-identical to werift's SRTP for the first rollover period", () => {
@@ -67,12 +85,26 @@ describe.each(["AEAD_AES_128_GCM", "AES_CM_128_HMAC_SHA1_80"] as const)("SrtpEnc
   test("the header goes out in the clear with marker and payload type", () => {
     const { ours } = pair(profile);
     const datagram = ours.encrypt(header(0x1234, true), 0, randomBytes(10));
-    expect([...datagram.subarray(0, 12)]).toEqual([0x80, 0x80 | 96, 0x12, 0x34, 0xff, 0xff, 0xff, 0xf0, 0x8b, 0xad, 0xf0, 0x0d]);
+    expect([...datagram.subarray(0, 12)]).toEqual([
+      0x80,
+      0x80 | 96,
+      0x12,
+      0x34,
+      0xff,
+      0xff,
+      0xff,
+      0xf0,
+      0x8b,
+      0xad,
+      0xf0,
+      0x0d,
+    ]);
   });
 });
 
 test("AES-CM without an authentication key is refused", () => {
-  expect(() => new SrtpEncryptor({ profile: "AES_CM_128_HMAC_SHA1_80", key: randomBytes(16), salt: randomBytes(14) })).toThrow(/authentication key/);
+  expect(() => new SrtpEncryptor({ profile: "AES_CM_128_HMAC_SHA1_80", key: randomBytes(16), salt: randomBytes(14) }))
+    .toThrow(/authentication key/);
 });
 
 test("AES-GCM: the libcrypto and node:crypto backends make the same datagrams", () => {
@@ -82,6 +114,10 @@ test("AES-GCM: the libcrypto and node:crypto backends make the same datagrams", 
   for (const [index, size] of [[1, 1172], [65535, 0], [65536, 1], [0x2_0000_0007, 1400]] as const) {
     const payload = randomBytes(size);
     const rollover = Math.floor(index / 65536);
-    expect(viaLibcrypto.encrypt(header(index & 0xffff), rollover, payload).equals(viaNode.encrypt(header(index & 0xffff), rollover, payload))).toBe(true);
+    expect(
+      viaLibcrypto.encrypt(header(index & 0xffff), rollover, payload).equals(
+        viaNode.encrypt(header(index & 0xffff), rollover, payload),
+      ),
+    ).toBe(true);
   }
 });

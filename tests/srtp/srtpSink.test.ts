@@ -3,7 +3,7 @@ import { createDecipheriv, randomBytes } from "node:crypto";
 import type { RtpPayload } from "../../lib/rtp/rtpPayload.ts";
 import { SrtpEncryptor } from "../../lib/srtp/srtpEncryptor.ts";
 import { frameSealingAvailable } from "../../lib/srtp/srtpFrameSealer.ts";
-import { SrtpSink, type MediaLink } from "../../lib/srtp/srtpSink.ts";
+import { type MediaLink, SrtpSink } from "../../lib/srtp/srtpSink.ts";
 
 const SSRC = 0x8badf00d;
 
@@ -22,7 +22,7 @@ function recordingLink() {
       const into = Buffer.alloc(bytes + 3);
       write(into, 3);
       let at = 3;
-      for (const length of lengths) datagrams.push(into.subarray(at, (at += length)));
+      for (const length of lengths) datagrams.push(into.subarray(at, at += length));
       runs++;
       return true;
     },
@@ -85,7 +85,12 @@ describe("SrtpSink, packet by packet", () => {
   });
 
   test("AES_CM_128_HMAC_SHA1_80: packets carry the 80-bit tag; no native frames for it", () => {
-    const srtp = new SrtpEncryptor({ profile: "AES_CM_128_HMAC_SHA1_80", key: randomBytes(16), salt: randomBytes(14), authKey: randomBytes(20) });
+    const srtp = new SrtpEncryptor({
+      profile: "AES_CM_128_HMAC_SHA1_80",
+      key: randomBytes(16),
+      salt: randomBytes(14),
+      authKey: randomBytes(20),
+    });
     const { link, datagrams } = recordingLink();
     const sink = new SrtpSink(link, { srtp, ssrc: SSRC, payloadType: 111 });
     expect(sink.sealsFrames).toBe(false);
@@ -97,24 +102,31 @@ describe("SrtpSink, packet by packet", () => {
 
 describe("SrtpSink, whole frames (lib/srtp/srtpFrameSealer.ts)", () => {
   const frame = (timestamp: number): RtpPayload[] =>
-    [1172, 1172, 1, 0, 600].map((size, i, all) => ({ payload: randomBytes(size), timestamp, marker: i === all.length - 1 }));
+    [1172, 1172, 1, 0, 600].map((size, i, all) => ({
+      payload: randomBytes(size),
+      timestamp,
+      marker: i === all.length - 1,
+    }));
 
-  test.skipIf(!frameSealingAvailable())("one run per frame, byte for byte what packet-by-packet sealing makes, across a rollover", () => {
-    const native = gcmSink();
-    const srtp = new SrtpEncryptor({ profile: "AEAD_AES_128_GCM", key: native.key, salt: native.salt });
-    const reference = recordingLink();
-    const perPacket = new SrtpSink(reference.link, { srtp, ssrc: SSRC, payloadType: 96 }, { nativeFrames: false });
-    expect([native.sink.sealsFrames, perPacket.sealsFrames]).toEqual([true, false]);
-    const packets = frame(0xfffffff0);
-    const firstIndex = 0xfffe; // sequence 65534: the frame crosses into rollover counter 1
-    expect(native.sink.sendFrame(packets, firstIndex, 0x20)).toBe(true);
-    expect(perPacket.sendFrame(packets, firstIndex, 0x20)).toBe(false); // the track then goes packet by packet
-    packets.forEach((p, i) => perPacket.send(firstIndex + i, (p.timestamp + 0x20) >>> 0, p.marker, p.payload));
-    expect(native.runs()).toBe(1);
-    expect(native.datagrams.map((d) => d.toString("hex"))).toEqual(reference.datagrams.map((d) => d.toString("hex")));
-    const first = native.datagrams[0]!;
-    expect(first.readUInt16BE(2)).toBe(0xfffe);
-    expect(first.readUInt32BE(4)).toBe(0x10); // (0xfffffff0 + 0x20) mod 2^32
-    expect(openGcm(native.datagrams[2]!, native.key, native.salt, 1).equals(packets[2]!.payload)).toBe(true); // sequence 0, ROC 1
-  });
+  test.skipIf(!frameSealingAvailable())(
+    "one run per frame, byte for byte what packet-by-packet sealing makes, across a rollover",
+    () => {
+      const native = gcmSink();
+      const srtp = new SrtpEncryptor({ profile: "AEAD_AES_128_GCM", key: native.key, salt: native.salt });
+      const reference = recordingLink();
+      const perPacket = new SrtpSink(reference.link, { srtp, ssrc: SSRC, payloadType: 96 }, { nativeFrames: false });
+      expect([native.sink.sealsFrames, perPacket.sealsFrames]).toEqual([true, false]);
+      const packets = frame(0xfffffff0);
+      const firstIndex = 0xfffe; // sequence 65534: the frame crosses into rollover counter 1
+      expect(native.sink.sendFrame(packets, firstIndex, 0x20)).toBe(true);
+      expect(perPacket.sendFrame(packets, firstIndex, 0x20)).toBe(false); // the track then goes packet by packet
+      packets.forEach((p, i) => perPacket.send(firstIndex + i, (p.timestamp + 0x20) >>> 0, p.marker, p.payload));
+      expect(native.runs()).toBe(1);
+      expect(native.datagrams.map((d) => d.toString("hex"))).toEqual(reference.datagrams.map((d) => d.toString("hex")));
+      const first = native.datagrams[0]!;
+      expect(first.readUInt16BE(2)).toBe(0xfffe);
+      expect(first.readUInt32BE(4)).toBe(0x10); // (0xfffffff0 + 0x20) mod 2^32
+      expect(openGcm(native.datagrams[2]!, native.key, native.salt, 1).equals(packets[2]!.payload)).toBe(true); // sequence 0, ROC 1
+    },
+  );
 });

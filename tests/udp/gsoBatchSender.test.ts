@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import type { udp } from "bun";
 import { DatagramBatch } from "../../lib/udp/datagramBatch.ts";
 import { GsoBatchSender } from "../../lib/udp/gsoBatchSender.ts";
-import { findUdpSocketFd, ipv4Bytes, libcUdp, type Libc } from "../../lib/udp/libcUdp.ts";
+import { findUdpSocketFd, ipv4Bytes, type Libc, libcUdp } from "../../lib/udp/libcUdp.ts";
 import { eventually } from "../helpers/eventually.ts";
 
 const libc = libcUdp()!;
@@ -14,7 +14,11 @@ afterEach(() => {
 /** A receiving socket that keeps what arrives, in order. */
 async function receiver(): Promise<{ port: number; got: Buffer[] }> {
   const got: Buffer[] = [];
-  const socket = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0, socket: { data: (_s, data) => void got.push(Buffer.from(data)) } });
+  const socket = await Bun.udpSocket({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: { data: (_s, data) => void got.push(Buffer.from(data)) },
+  });
   sockets.push(socket);
   return { port: socket.port, got };
 }
@@ -56,7 +60,9 @@ function queue(batch: DatagramBatch, port: number, lengths: number[], firstTag =
 }
 
 /** A sender on a fresh socket whose sendmmsg calls are recorded, and an empty batch. */
-async function setUp(options: { maxDatagrams?: number; refuseGsoWith?: number; onGsoUnavailable?: (errno: number) => void } = {}) {
+async function setUp(
+  options: { maxDatagrams?: number; refuseGsoWith?: number; onGsoUnavailable?: (errno: number) => void } = {},
+) {
   const maxDatagrams = options.maxDatagrams ?? 64;
   const { fd } = await senderSocket();
   const { libc: recording, calls } = recordingLibc(options.refuseGsoWith);
@@ -117,7 +123,10 @@ describe("GsoBatchSender", () => {
     const a = await receiver();
     const refusals: number[] = [];
     // EINVAL, as without UDP_SEGMENT support
-    const { sender, batch, calls } = await setUp({ refuseGsoWith: 22, onGsoUnavailable: (errno) => refusals.push(errno) });
+    const { sender, batch, calls } = await setUp({
+      refuseGsoWith: 22,
+      onGsoUnavailable: (errno) => refusals.push(errno),
+    });
     const sent = queue(batch, a.port, [1200, 1200, 700]);
 
     expect(sender.send(batch, 0)).toBe(0);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { Message, methods, classes } from "werift";
+import { classes, Message, methods } from "werift";
 import { bindingRequestLocalUfrag, UdpMux } from "../../lib/udp/udpMux.ts";
 import { buildBindingRequest } from "../../lib/webrtc/stunMessage.ts";
 import type { IngestSession } from "../../lib/ingest/ingestSession.ts";
@@ -53,10 +53,12 @@ function firstSpsSize(payloads: Buffer[]): string {
   return `${sps.width}x${sps.height}`;
 }
 
-describe.each([
-  [true, "sendmmsg+gso"],
-  [false, "sendMany"],
-] as const)("UdpMux.send (gso: %p)", (gso, method) => {
+describe.each(
+  [
+    [true, "sendmmsg+gso"],
+    [false, "sendMany"],
+  ] as const,
+)("UdpMux.send (gso: %p)", (gso, method) => {
   test(`sends with ${method} on this machine`, async () => {
     const mux = await UdpMux.open({ port: 0, address: "127.0.0.1", logger: silentLogger, gso });
     expect(mux.sendMethod).toBe(method);
@@ -67,7 +69,11 @@ describe.each([
     const mux = await UdpMux.open({ port: 0, address: "127.0.0.1", logger: silentLogger, gso });
     let received = 0;
     let lastArrived = false;
-    const peer = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0, socket: { data: (_s, data) => void (data[0] === 0xee ? (lastArrived = true) : received++) } });
+    const peer = await Bun.udpSocket({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: { data: (_s, data) => void (data[0] === 0xee ? (lastArrived = true) : received++) },
+    });
     const other = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
     try {
       mux.queueWith(100, ["127.0.0.1", peer.port], (into, at) => into.fill(1, at, at + 100));
@@ -91,15 +97,24 @@ describe.each([
   test("queueRun: a frame's datagrams written by one call arrive one by one, in order; a run longer than a batch is refused", async () => {
     const mux = await UdpMux.open({ port: 0, address: "127.0.0.1", logger: silentLogger, gso });
     const received: Buffer[] = [];
-    const peer = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0, socket: { data: (_s, data) => void received.push(Buffer.from(data)) } });
+    const peer = await Bun.udpSocket({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: { data: (_s, data) => void received.push(Buffer.from(data)) },
+    });
     try {
       const lengths = Int32Array.of(1200, 1200, 1200, 700); // a GSO run and its shorter last segment
-      const write = (into: Uint8Array, at: number) => lengths.forEach((length, i) => into.fill(i + 1, at + 1200 * i, at + 1200 * i + length));
+      const write = (into: Uint8Array, at: number) =>
+        lengths.forEach((length, i) => into.fill(i + 1, at + 1200 * i, at + 1200 * i + length));
       mux.queueWith(50, ["127.0.0.1", peer.port], (into, at) => into.fill(9, at, at + 50)); // something queued before it
       expect(mux.queueRun(lengths, 4300, ["127.0.0.1", peer.port], write)).toBe(true);
       expect(mux.queueRun(new Int32Array(129).fill(100), 12_900, ["127.0.0.1", peer.port], () => {})).toBe(false);
       await eventually(() => received.length >= 5, () => `5 datagrams (${received.length} arrived)`);
-      expect(received.map((d) => [d.length, d[0], d.at(-1)])).toEqual([[50, 9, 9], [1200, 1, 1], [1200, 2, 2], [1200, 3, 3], [700, 4, 4]]);
+      expect(received.map((d) => [d.length, d[0], d.at(-1)])).toEqual([[50, 9, 9], [1200, 1, 1], [1200, 2, 2], [
+        1200,
+        3,
+        3,
+      ], [700, 4, 4]]);
       expect(mux.stats.datagramsSent).toBe(5);
     } finally {
       peer.close();
@@ -120,7 +135,9 @@ describe.each([
         await Bun.sleep(1); // the ICMP error arrives and waits on the mux socket
         mux.send(Buffer.alloc(100), ["127.0.0.1", live.port]);
       }
-      await eventually(() => received >= 50, () => `50 datagrams to the live peer (${received} arrived)`, { timeoutMs: 2000 });
+      await eventually(() => received >= 50, () => `50 datagrams to the live peer (${received} arrived)`, {
+        timeoutMs: 2000,
+      });
       expect(received).toBe(50);
       // The errors did arrive (on a receive or the next send), and were absorbed.
       expect(mux.stats.sendRetries + mux.stats.socketErrors).toBeGreaterThan(0);
@@ -172,7 +189,9 @@ const PASSWORD = "our-ice-password-0123456";
 /** A browser's connectivity check to `ufrag` (RFC 8445 7.2.2), MESSAGE-INTEGRITY keyed with `password`. */
 function bindingRequest(ufrag: string, password: string): Buffer {
   const transactionId = crypto.getRandomValues(new Uint8Array(12));
-  return Buffer.from(buildBindingRequest({ transactionId, username: `${ufrag}:theirs`, password, priority: 1, iceControlling: 1n }));
+  return Buffer.from(
+    buildBindingRequest({ transactionId, username: `${ufrag}:theirs`, password, priority: 1, iceControlling: 1n }),
+  );
 }
 
 /** The same check with no MESSAGE-INTEGRITY at all (werift's Message adds none unless asked). */
@@ -254,10 +273,17 @@ describe("all WebRTC media on one UDP port", () => {
   test("50 viewers over 3 streams: one socket, candidates on the mux port, no cross-talk", async () => {
     server = await startTestServer({ WHEP_MAX_VIEWERS: "0" }, { listen: true });
     const muxPort = server.webrtc.mux!.port;
-    const streams = { big: readFixture("av-6s.mpegts"), small: readFixture("av.mpegts"), plain: readFixture("video-only.mpegts") };
+    const streams = {
+      big: readFixture("av-6s.mpegts"),
+      small: readFixture("av.mpegts"),
+      plain: readFixture("video-only.mpegts"),
+    };
     const sizes: Record<string, string> = { big: "640x360", small: "320x180", plain: "320x180" };
     for (const [name, bytes] of Object.entries(streams)) {
-      liveSession(server, name, bytes, { durationMs: name === "big" ? 6000 : name === "small" ? 2000 : 4000, loops: 20 });
+      liveSession(server, name, bytes, {
+        durationMs: name === "big" ? 6000 : name === "small" ? 2000 : 4000,
+        loops: 20,
+      });
     }
     const names = Object.keys(streams);
     // Viewers join in waves of ten: 51 werift handshakes at once on two cores is a test of werift's
@@ -276,8 +302,14 @@ describe("all WebRTC media on one UDP port", () => {
       }
       await Promise.all(viewers.map((v) => v.until(() => v.video.length > 30, 30_000))).catch((error: Error) => {
         // Say what the server thinks of its viewers, so a rare failure here can be told apart.
-        const states = server!.viewers.list().map((v) => `${v.connectionState}${v.handedOver ? "/handed over" : ""} ${v.closeReason ?? ""}`);
-        throw new Error(`${error.message}; server viewers: ${JSON.stringify(states)}; mux ${JSON.stringify(server!.webrtc.mux!.stats)}`);
+        const states = server!.viewers.list().map((v) =>
+          `${v.connectionState}${v.handedOver ? "/handed over" : ""} ${v.closeReason ?? ""}`
+        );
+        throw new Error(
+          `${error.message}; server viewers: ${JSON.stringify(states)}; mux ${
+            JSON.stringify(server!.webrtc.mux!.stats)
+          }`,
+        );
       });
       viewers.forEach((v, i) => {
         const name = names[i % 3]!;
@@ -312,7 +344,11 @@ describe("all WebRTC media on one UDP port", () => {
       );
     }
     // Closing a viewer closes werift's ICE agent, which closes its muxed transport.
-    await eventually(() => mux.transportCount === 0, () => `the muxed transports to close (${mux.transportCount} open)`, { intervalMs: 20 });
+    await eventually(
+      () => mux.transportCount === 0,
+      () => `the muxed transports to close (${mux.transportCount} open)`,
+      { intervalMs: 20 },
+    );
     expect(mux.transportCount).toBe(0);
     expect(mux.routeCount).toBe(0);
     expect(server.viewers.size).toBe(0);
@@ -322,10 +358,17 @@ describe("all WebRTC media on one UDP port", () => {
   test("20 viewers in another process add no UDP socket to the server", async () => {
     server = await startTestServer({ WHEP_MAX_VIEWERS: "0" }, { listen: true });
     liveSession(server, "cam", readFixture("av.mpegts"), { durationMs: 2000, loops: 100 });
-    const proc = trackChild(Bun.spawn([process.execPath, new URL("../helpers/viewerProcess.ts", import.meta.url).pathname, `${server.url}/whep/cam`, "20"], {
-      stdout: "pipe",
-      stderr: "inherit",
-    }));
+    const proc = trackChild(
+      Bun.spawn([
+        process.execPath,
+        new URL("../helpers/viewerProcess.ts", import.meta.url).pathname,
+        `${server.url}/whep/cam`,
+        "20",
+      ], {
+        stdout: "pipe",
+        stderr: "inherit",
+      }),
+    );
     const before = ownUdpSockets();
     try {
       const { value } = await proc.stdout.getReader().read();

@@ -7,7 +7,8 @@ const FINGERPRINT = Array.from({ length: 32 }, (_, i) => (i * 7).toString(16).pa
 
 export function chromeLikeOffer(options: { video?: string[]; audio?: string[]; direction?: string } = {}): string {
   const direction = options.direction ?? "recvonly";
-  const video = options.video ?? ["96 VP8/90000", "102 H264/90000 packetization-mode=1", "103 H264/90000 packetization-mode=0"];
+  const video = options.video ??
+    ["96 VP8/90000", "102 H264/90000 packetization-mode=1", "103 H264/90000 packetization-mode=0"];
   const audio = options.audio ?? ["111 opus/48000/2"];
   const section = (kind: string, mid: number, codecs: string[]) => {
     const pts = codecs.map((c) => c.split(" ")[0]).join(" ");

@@ -11,7 +11,7 @@ import {
   STUN_BINDING_SUCCESS,
   verifyStunIntegrity,
 } from "../../lib/webrtc/stunMessage.ts";
-import { seededRandom } from "../helpers/random.ts";
+import { seededRandom } from "../../bench/lib/random.ts";
 
 const hex = (words: string[]) => new Uint8Array(Buffer.from(words.join(""), "hex"));
 const toHex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
@@ -24,17 +24,29 @@ const RFC5769_TRANSACTION_ID = "b7e7a701bc34d686fa87dfae";
 const SAMPLE_REQUEST = hex([
   "00010058", // Request type and message length
   "2112a442", // Magic cookie
-  "b7e7a701", "bc34d686", "fa87dfae", // Transaction ID
+  "b7e7a701",
+  "bc34d686",
+  "fa87dfae", // Transaction ID
   "80220010", // SOFTWARE attribute header
-  "5354554e", "20746573", "7420636c", "69656e74", // "STUN test client"
+  "5354554e",
+  "20746573",
+  "7420636c",
+  "69656e74", // "STUN test client"
   "00240004", // PRIORITY attribute header
   "6e0001ff", // ICE priority value
   "80290008", // ICE-CONTROLLED attribute header
-  "932ff9b1", "51263b36", // Pseudo-random tie breaker
+  "932ff9b1",
+  "51263b36", // Pseudo-random tie breaker
   "00060009", // USERNAME attribute header
-  "6576746a", "3a683676", "59202020", // "evtj:h6vY" and 3 bytes of padding
+  "6576746a",
+  "3a683676",
+  "59202020", // "evtj:h6vY" and 3 bytes of padding
   "00080014", // MESSAGE-INTEGRITY attribute header
-  "9aeaa70c", "bfd8cb56", "781ef2b5", "b2d3f249", "c1b571a2", // HMAC-SHA1
+  "9aeaa70c",
+  "bfd8cb56",
+  "781ef2b5",
+  "b2d3f249",
+  "c1b571a2", // HMAC-SHA1
   "80280004", // FINGERPRINT attribute header
   "e57a3bcf", // CRC32 fingerprint
 ]);
@@ -43,14 +55,22 @@ const SAMPLE_REQUEST = hex([
 const SAMPLE_IPV4_RESPONSE = hex([
   "0101003c", // Response type and message length
   "2112a442", // Magic cookie
-  "b7e7a701", "bc34d686", "fa87dfae", // Transaction ID
+  "b7e7a701",
+  "bc34d686",
+  "fa87dfae", // Transaction ID
   "8022000b", // SOFTWARE attribute header
-  "74657374", "20766563", "746f7220", // "test vector" and 1 byte of padding
+  "74657374",
+  "20766563",
+  "746f7220", // "test vector" and 1 byte of padding
   "00200008", // XOR-MAPPED-ADDRESS attribute header
   "0001a147", // Address family (IPv4) and xor'd mapped port number
   "e112a643", // Xor'd mapped IPv4 address
   "00080014", // MESSAGE-INTEGRITY attribute header
-  "2b91f599", "fd9e90c3", "8c7489f9", "2af9ba53", "f06be7d7", // HMAC-SHA1
+  "2b91f599",
+  "fd9e90c3",
+  "8c7489f9",
+  "2af9ba53",
+  "f06be7d7", // HMAC-SHA1
   "80280004", // FINGERPRINT attribute header
   "c07d4c96", // CRC32 fingerprint
 ]);
@@ -59,14 +79,25 @@ const SAMPLE_IPV4_RESPONSE = hex([
 const SAMPLE_IPV6_RESPONSE = hex([
   "01010048", // Response type and message length
   "2112a442", // Magic cookie
-  "b7e7a701", "bc34d686", "fa87dfae", // Transaction ID
+  "b7e7a701",
+  "bc34d686",
+  "fa87dfae", // Transaction ID
   "8022000b", // SOFTWARE attribute header
-  "74657374", "20766563", "746f7220", // "test vector" and 1 byte of padding
+  "74657374",
+  "20766563",
+  "746f7220", // "test vector" and 1 byte of padding
   "00200014", // XOR-MAPPED-ADDRESS attribute header
   "0002a147", // Address family (IPv6) and xor'd mapped port number
-  "0113a9fa", "a5d3f179", "bc25f4b5", "bed2b9d9", // Xor'd mapped IPv6 address
+  "0113a9fa",
+  "a5d3f179",
+  "bc25f4b5",
+  "bed2b9d9", // Xor'd mapped IPv6 address
   "00080014", // MESSAGE-INTEGRITY attribute header
-  "a382954e", "4be67bf1", "1784c97c", "8292c275", "bfe3ed41", // HMAC-SHA1
+  "a382954e",
+  "4be67bf1",
+  "1784c97c",
+  "8292c275",
+  "bfe3ed41", // HMAC-SHA1
   "80280004", // FINGERPRINT attribute header
   "c8fb0b4c", // CRC32 fingerprint
 ]);
@@ -108,14 +139,28 @@ const BUILT_CASES = [
         iceControlling: 0xffffffffffffffffn,
         useCandidate: true,
       }),
-    expected: { type: STUN_BINDING_REQUEST, username: "ab:cd", priority: 1, iceControlling: 0xffffffffffffffffn, useCandidate: true },
+    expected: {
+      type: STUN_BINDING_REQUEST,
+      username: "ab:cd",
+      priority: 1,
+      iceControlling: 0xffffffffffffffffn,
+      useCandidate: true,
+    },
   },
   {
     name: "success response",
     password: LOCAL_PASSWORD,
     build: () =>
-      buildBindingSuccess({ transactionId: TRANSACTION_ID, mappedAddress: ["203.0.113.77", 54321], password: LOCAL_PASSWORD }),
-    expected: { type: STUN_BINDING_SUCCESS, xorMappedAddress: ["203.0.113.77", 54321] as [string, number], useCandidate: false },
+      buildBindingSuccess({
+        transactionId: TRANSACTION_ID,
+        mappedAddress: ["203.0.113.77", 54321],
+        password: LOCAL_PASSWORD,
+      }),
+    expected: {
+      type: STUN_BINDING_SUCCESS,
+      xorMappedAddress: ["203.0.113.77", 54321] as [string, number],
+      useCandidate: false,
+    },
   },
 ];
 
@@ -156,7 +201,7 @@ describe("RFC 5769 test vectors", () => {
     expect(message.transactionId.buffer).not.toBe(datagram.buffer);
   });
 
-  test("Bun.hash.crc32 is zlib's CRC-32 (check value of \"123456789\"), which FINGERPRINT relies on", () => {
+  test('Bun.hash.crc32 is zlib\'s CRC-32 (check value of "123456789"), which FINGERPRINT relies on', () => {
     expect(Bun.hash.crc32("123456789")).toBe(0xcbf43926);
     for (const vector of [SAMPLE_REQUEST, SAMPLE_IPV4_RESPONSE, SAMPLE_IPV6_RESPONSE]) {
       expect(Bun.hash.crc32(vector)).toBe(zlibCrc32(vector));
@@ -169,7 +214,10 @@ describe.each(BUILT_CASES)("round trip: $name", ({ build, password, expected }) 
     const datagram = build();
     expect(isStun(datagram)).toBe(true);
     const message = parseStun(datagram)!;
-    expect({ ...message, transactionId: toHex(message.transactionId) }).toEqual({ ...expected, transactionId: toHex(TRANSACTION_ID) });
+    expect({ ...message, transactionId: toHex(message.transactionId) }).toEqual({
+      ...expected,
+      transactionId: toHex(TRANSACTION_ID),
+    });
     expect(verifyStunIntegrity(datagram, password)).toBe(true);
   });
 
@@ -192,19 +240,22 @@ describe.each(BUILT_CASES)("round trip: $name", ({ build, password, expected }) 
 });
 
 describe("interop with werift 0.25.2's STUN Message / parseMessage", () => {
-  test.each(BUILT_CASES)("werift parses ours and its integrity check accepts it: $name", ({ build, password, expected }) => {
-    const parsed = parseMessage(Buffer.from(build()), Buffer.from(password, "utf8"));
-    expect(parsed).toBeDefined();
-    expect(parsed!.messageMethod | parsed!.messageClass).toBe(expected.type);
-    expect(toHex(parsed!.transactionId)).toBe(toHex(TRANSACTION_ID));
-    expect(parsed!.getAttributeValue("USERNAME")).toBe(expected.username);
-    expect(parsed!.getAttributeValue("PRIORITY")).toBe(expected.priority);
-    expect(parsed!.getAttributeValue("ICE-CONTROLLED")).toBe(expected.iceControlled);
-    expect(parsed!.getAttributeValue("ICE-CONTROLLING")).toBe(expected.iceControlling);
-    expect(parsed!.attributesKeys.includes("USE-CANDIDATE")).toBe(expected.useCandidate);
-    expect(parsed!.getAttributeValue("XOR-MAPPED-ADDRESS")).toEqual(expected.xorMappedAddress);
-    expect(parseMessage(Buffer.from(build()), Buffer.from(password + "x", "utf8"))).toBeUndefined();
-  });
+  test.each(BUILT_CASES)(
+    "werift parses ours and its integrity check accepts it: $name",
+    ({ build, password, expected }) => {
+      const parsed = parseMessage(Buffer.from(build()), Buffer.from(password, "utf8"));
+      expect(parsed).toBeDefined();
+      expect(parsed!.messageMethod | parsed!.messageClass).toBe(expected.type);
+      expect(toHex(parsed!.transactionId)).toBe(toHex(TRANSACTION_ID));
+      expect(parsed!.getAttributeValue("USERNAME")).toBe(expected.username);
+      expect(parsed!.getAttributeValue("PRIORITY")).toBe(expected.priority);
+      expect(parsed!.getAttributeValue("ICE-CONTROLLED")).toBe(expected.iceControlled);
+      expect(parsed!.getAttributeValue("ICE-CONTROLLING")).toBe(expected.iceControlling);
+      expect(parsed!.attributesKeys.includes("USE-CANDIDATE")).toBe(expected.useCandidate);
+      expect(parsed!.getAttributeValue("XOR-MAPPED-ADDRESS")).toEqual(expected.xorMappedAddress);
+      expect(parseMessage(Buffer.from(build()), Buffer.from(password + "x", "utf8"))).toBeUndefined();
+    },
+  );
 
   test("a werift-built binding request (as its ICE agent builds one) is parsed and verified by ours, byte for byte the same as ours", () => {
     const wireftRequest = new Message(methods.BINDING, classes.REQUEST, Buffer.from(TRANSACTION_ID))
@@ -216,7 +267,12 @@ describe("interop with werift 0.25.2's STUN Message / parseMessage", () => {
       .addFingerprint().bytes;
     expect(verifyStunIntegrity(wireftRequest, REMOTE_PASSWORD)).toBe(true);
     expect(verifyStunIntegrity(wireftRequest, LOCAL_PASSWORD)).toBe(false);
-    expect(parseStun(wireftRequest)).toMatchObject({ username: "ab:cd", priority: 1, iceControlling: 0xffffffffffffffffn, useCandidate: true });
+    expect(parseStun(wireftRequest)).toMatchObject({
+      username: "ab:cd",
+      priority: 1,
+      iceControlling: 0xffffffffffffffffn,
+      useCandidate: true,
+    });
     expect(toHex(wireftRequest)).toBe(toHex(BUILT_CASES[1]!.build()));
   });
 
@@ -240,7 +296,15 @@ describe("attributes not in the RFC 5769 vectors", () => {
   });
 
   test("a repeated attribute: the first one counts (RFC 5389 15)", () => {
-    const twoPriorities = hex(["00010010", "2112a442", toHex(TRANSACTION_ID), "00240004", "00000001", "00240004", "00000002"]);
+    const twoPriorities = hex([
+      "00010010",
+      "2112a442",
+      toHex(TRANSACTION_ID),
+      "00240004",
+      "00000001",
+      "00240004",
+      "00000002",
+    ]);
     expect(parseStun(twoPriorities)!.priority).toBe(1);
   });
 
@@ -285,7 +349,10 @@ const MALFORMED_CASES: [string, Uint8Array][] = [
   ["extra byte after the message", new Uint8Array([...SAMPLE_REQUEST, 0])],
   ["extra byte counted by the length field (not a multiple of 4)", oneByteLonger()],
   ["SOFTWARE length overrunning the message", editedRequest((_, view) => view.setUint16(22, 0x0100))],
-  ["FINGERPRINT length overrunning into missing padding", editedRequest((_, view) => view.setUint16(SAMPLE_REQUEST.length - 6, 5))],
+  [
+    "FINGERPRINT length overrunning into missing padding",
+    editedRequest((_, view) => view.setUint16(SAMPLE_REQUEST.length - 6, 5)),
+  ],
   ["PRIORITY of 3 bytes", editedRequest((_, view) => view.setUint16(42, 3))],
 ];
 
@@ -312,7 +379,9 @@ describe("malformed input: parse undefined, verify false, never throws", () => {
     for (let round = 0; round < 2000; round++) {
       const datagram = SAMPLE_REQUEST.slice(0, 20 + 4 * Math.floor(random() * 24));
       new DataView(datagram.buffer).setUint16(2, datagram.length - 20);
-      for (let i = 20; i < datagram.length; i++) datagram[i] = random() < 0.5 ? Math.floor(random() * 256) : Math.floor(random() * 4) * 4;
+      for (let i = 20; i < datagram.length; i++) {
+        datagram[i] = random() < 0.5 ? Math.floor(random() * 256) : Math.floor(random() * 4) * 4;
+      }
       expect(() => parseStun(datagram)).not.toThrow();
       expect(verifyStunIntegrity(datagram, RFC5769_PASSWORD)).toBe(false);
     }
@@ -322,8 +391,9 @@ describe("malformed input: parse undefined, verify false, never throws", () => {
 describe("builder misuse throws with a message", () => {
   const success = (mappedAddress: [string, number], transactionId = TRANSACTION_ID) => () =>
     buildBindingSuccess({ transactionId, mappedAddress, password: "p" });
-  const request = (options: { priority: number; iceControlled?: bigint; iceControlling?: bigint; username?: string }) => () =>
-    buildBindingRequest({ transactionId: TRANSACTION_ID, username: "a:b", password: "p", ...options });
+  const request =
+    (options: { priority: number; iceControlled?: bigint; iceControlling?: bigint; username?: string }) => () =>
+      buildBindingRequest({ transactionId: TRANSACTION_ID, username: "a:b", password: "p", ...options });
 
   test.each([
     ["an 11-byte transaction ID", success(["192.0.2.1", 1], new Uint8Array(11))],

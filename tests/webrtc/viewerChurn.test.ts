@@ -70,7 +70,7 @@ class Tally {
     const left = (this.#open.get(kind) ?? 0) - 1;
     if (left > 0) this.#open.set(kind, left);
     else this.#open.delete(kind);
-    if (this.#open.size === 0) for (const listener of [...this.#listeners]) listener();
+    if (this.#open.size === 0) { for (const listener of [...this.#listeners]) listener(); }
   }
 
   /** Resolves once nothing is open. */
@@ -144,16 +144,29 @@ const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MB`;
 
 /** The mux's and the process's figures before any viewer, and memory once WARM_UP_VIEWERS came, went and were collected. */
 async function baseline(live: LiveServer) {
-  const before = { transports: live.mux.transportCount, routes: live.mux.routeCount, sockets: ownUdpSockets(), ...memory() };
+  const before = {
+    transports: live.mux.transportCount,
+    routes: live.mux.routeCount,
+    sockets: ownUdpSockets(),
+    ...memory(),
+  };
   await inParallel(WARM_UP_VIEWERS, CONCURRENT_VIEWERS, () => visit(live));
   await allCollected(live);
   const warm = memory();
-  console.log(`memory before any viewer: heap ${mb(before.heapUsed)}, rss ${mb(before.rss)}; after ${WARM_UP_VIEWERS} came and went: heap ${mb(warm.heapUsed)}, rss ${mb(warm.rss)}`);
+  console.log(
+    `memory before any viewer: heap ${mb(before.heapUsed)}, rss ${
+      mb(before.rss)
+    }; after ${WARM_UP_VIEWERS} came and went: heap ${mb(warm.heapUsed)}, rss ${mb(warm.rss)}`,
+  );
   return { ...before, ...warm };
 }
 
 /** Everything departed viewers held is back to `base`: checked on the live server, before close(). */
-async function expectBaseline(live: LiveServer, base: Awaited<ReturnType<typeof baseline>>, label: string): Promise<void> {
+async function expectBaseline(
+  live: LiveServer,
+  base: Awaited<ReturnType<typeof baseline>>,
+  label: string,
+): Promise<void> {
   const { server, mux } = live;
   expect(server.viewers.size).toBe(0);
   expect(server.registry.viewerCount(STREAM)).toBe(0);
@@ -165,7 +178,11 @@ async function expectBaseline(live: LiveServer, base: Awaited<ReturnType<typeof 
   await allCollected(live);
   const now = memory();
   const growth = { heap: now.heapUsed - base.heapUsed, rss: now.rss - base.rss };
-  console.log(`${label}: heap ${mb(base.heapUsed)} -> ${mb(now.heapUsed)} (${mb(growth.heap)}), rss ${mb(base.rss)} -> ${mb(now.rss)} (${mb(growth.rss)})`);
+  console.log(
+    `${label}: heap ${mb(base.heapUsed)} -> ${mb(now.heapUsed)} (${mb(growth.heap)}), rss ${mb(base.rss)} -> ${
+      mb(now.rss)
+    } (${mb(growth.rss)})`,
+  );
   expect(growth.heap).toBeLessThan(MAX_HEAP_GROWTH_BYTES);
   expect(growth.rss).toBeLessThan(MAX_RSS_GROWTH_BYTES);
 }
@@ -173,7 +190,10 @@ async function expectBaseline(live: LiveServer, base: Awaited<ReturnType<typeof 
 /** Rejects naming `what` when `promise` has not settled within `ms`; leaves no timer behind. */
 async function within<T>(promise: Promise<T>, ms: number, what: () => string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what()}`)), ms)));
+  const timeout = new Promise<never>((
+    _,
+    reject,
+  ) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what()}`)), ms)));
   try {
     return await Promise.race([promise, timeout]);
   } finally {
@@ -225,7 +245,9 @@ function connected(pc: RTCPeerConnection): Promise<void> {
 /** The werift client's UDP transports: one per ICE agent and gathered address (UdpTransport.init), the spare agent's too. */
 function clientTransports(client: WhepTestClient): WeriftUdpTransport[] {
   const agents = client.transports.map((t) => t.iceTransport.connection as unknown as WeriftIceAgentInternals);
-  return agents.flatMap((agent) => agent.protocols.flatMap((p) => (p.transport?.socket ? [p.transport as WeriftUdpTransport] : [])));
+  return agents.flatMap((agent) =>
+    agent.protocols.flatMap((p) => (p.transport?.socket ? [p.transport as WeriftUdpTransport] : []))
+  );
 }
 
 /** Resolves on the socket's close event (at once if it is closed already: address() then throws). */
@@ -272,33 +294,49 @@ async function inParallel(total: number, width: number, job: () => Promise<void>
 const seconds = (from: number, to = performance.now()) => `${((to - from) / 1000).toFixed(1)} s`;
 
 describe("viewers that come and go leave a live server as it was", () => {
-  test("200 WHEP connect/DELETE cycles: no viewer, place, peer connection, route, socket or memory left behind", async () => {
-    const started = performance.now();
-    const live = await liveServer();
-    const base = await baseline(live);
-    await inParallel(200, CONCURRENT_VIEWERS, () => visit(live));
-    await expectBaseline(live, base, `200 cycles, ${seconds(started)} in all`);
-  }, 120_000);
+  test(
+    "200 WHEP connect/DELETE cycles: no viewer, place, peer connection, route, socket or memory left behind",
+    async () => {
+      const started = performance.now();
+      const live = await liveServer();
+      const base = await baseline(live);
+      await inParallel(200, CONCURRENT_VIEWERS, () => visit(live));
+      await expectBaseline(live, base, `200 cycles, ${seconds(started)} in all`);
+    },
+    120_000,
+  );
 
-  test("50 viewers that vanish without a goodbye are closed by ICE consent (RFC 7675), leaving nothing behind", async () => {
-    const started = performance.now();
-    const live = await liveServer();
-    const base = await baseline(live);
-    const viewers: Array<Viewer & { viewer: WhepViewer }> = [];
-    await inParallel(50, CONCURRENT_VIEWERS, async () => {
-      const joined = await connectedViewer(live);
-      const viewer = live.server.viewers.get(STREAM, joined.client.location!.split("/").at(-1)!)!;
-      // From the hand-over on, consent is the ViewerLink's (lib/webrtc/viewerLink.ts): 30 s without an answer to its checks.
-      await joined.client.until(() => viewer.handedOver, 15_000);
-      viewers.push({ ...joined, viewer });
-    });
-    const closed = Promise.all(viewers.map(({ viewer }) => new Promise<number>((resolve) => viewer.onClose(() => resolve(performance.now())))));
-    const vanishedAt = performance.now();
-    await Promise.all(viewers.map(vanish));
-    const closedAt = await within(closed, 45_000, () => `${live.server.viewers.size} of 50 server viewers to close`);
-    const closedAfter = `${seconds(vanishedAt, Math.min(...closedAt))} to ${seconds(vanishedAt, Math.max(...closedAt))}`;
-    for (const { viewer } of viewers) expect(viewer.closeReason).toMatch(/^ICE consent expired/);
-    viewers.length = 0; // nothing of theirs kept for the memory figures
-    await expectBaseline(live, base, `50 vanished viewers closed by the server ${closedAfter} after they went, ${seconds(started)} in all`);
-  }, 90_000);
+  test(
+    "50 viewers that vanish without a goodbye are closed by ICE consent (RFC 7675), leaving nothing behind",
+    async () => {
+      const started = performance.now();
+      const live = await liveServer();
+      const base = await baseline(live);
+      const viewers: Array<Viewer & { viewer: WhepViewer }> = [];
+      await inParallel(50, CONCURRENT_VIEWERS, async () => {
+        const joined = await connectedViewer(live);
+        const viewer = live.server.viewers.get(STREAM, joined.client.location!.split("/").at(-1)!)!;
+        // From the hand-over on, consent is the ViewerLink's (lib/webrtc/viewerLink.ts): 30 s without an answer to its checks.
+        await joined.client.until(() => viewer.handedOver, 15_000);
+        viewers.push({ ...joined, viewer });
+      });
+      const closed = Promise.all(
+        viewers.map(({ viewer }) => new Promise<number>((resolve) => viewer.onClose(() => resolve(performance.now())))),
+      );
+      const vanishedAt = performance.now();
+      await Promise.all(viewers.map(vanish));
+      const closedAt = await within(closed, 45_000, () => `${live.server.viewers.size} of 50 server viewers to close`);
+      const closedAfter = `${seconds(vanishedAt, Math.min(...closedAt))} to ${
+        seconds(vanishedAt, Math.max(...closedAt))
+      }`;
+      for (const { viewer } of viewers) expect(viewer.closeReason).toMatch(/^ICE consent expired/);
+      viewers.length = 0; // nothing of theirs kept for the memory figures
+      await expectBaseline(
+        live,
+        base,
+        `50 vanished viewers closed by the server ${closedAfter} after they went, ${seconds(started)} in all`,
+      );
+    },
+    90_000,
+  );
 });

@@ -4,15 +4,15 @@ import { ntpNow } from "../../lib/rtp/ntpTime.ts";
 import { parseRtcpCompound, type RtcpFeedback } from "../../lib/rtp/rtcpPackets.ts";
 import { SrtcpProtector, SrtcpUnprotector } from "../../lib/srtp/srtcp.ts";
 import {
-  STUN_BINDING_REQUEST,
-  STUN_BINDING_SUCCESS,
   buildBindingRequest,
   buildBindingSuccess,
   parseStun,
+  STUN_BINDING_REQUEST,
+  STUN_BINDING_SUCCESS,
   verifyStunIntegrity,
 } from "../../lib/webrtc/stunMessage.ts";
 import type { Address } from "../../lib/udp/udpMux.ts";
-import { ViewerLink, type LinkTiming } from "../../lib/webrtc/viewerLink.ts";
+import { type LinkTiming, ViewerLink } from "../../lib/webrtc/viewerLink.ts";
 import { silentLogger } from "../../lib/logger.ts";
 import type { SessionKeys } from "../../lib/srtp/sessionKeys.ts";
 
@@ -58,7 +58,10 @@ afterEach(() => {
   jest.useRealTimers();
 });
 
-function openLink(timing: Partial<LinkTiming> = {}, reports = () => [{ ssrc: 1111, ntpTimestamp: ntpNow(), rtpTimestamp: 90_000, packetCount: 10, octetCount: 12_000 }]) {
+function openLink(
+  timing: Partial<LinkTiming> = {},
+  reports = () => [{ ssrc: 1111, ntpTimestamp: ntpNow(), rtpTimestamp: 90_000, packetCount: 10, octetCount: 12_000 }],
+) {
   const transport = recordingTransport();
   const keys = { outgoing: gcmKeys(), incoming: gcmKeys() };
   const feedback: RtcpFeedback[] = [];
@@ -143,13 +146,26 @@ describe("ViewerLink: a viewer's connection after werift", () => {
 
   test("consent (RFC 7675): checks keyed with the viewer's password; answers keep it, silence ends the link", () => {
     jest.useFakeTimers(); // the link's timer and clock (Date.now)
-    const { link, transport, stunSent, closedWith } = openLink({ consentIntervalMs: 40, consentTimeoutMs: 250, reportIntervalMs: 10 });
+    const { link, transport, stunSent, closedWith } = openLink({
+      consentIntervalMs: 40,
+      consentTimeoutMs: 250,
+      reportIntervalMs: 10,
+    });
     const answerChecks = () => {
       for (const { data } of stunSent()) {
         const check = parseStun(data);
         if (check?.type !== STUN_BINDING_REQUEST || answered.has(data)) continue;
         answered.add(data);
-        link.receive(Buffer.from(buildBindingSuccess({ transactionId: check.transactionId, mappedAddress: ["127.0.0.1", 40000], password: ICE.remotePassword })), VIEWER);
+        link.receive(
+          Buffer.from(
+            buildBindingSuccess({
+              transactionId: check.transactionId,
+              mappedAddress: ["127.0.0.1", 40000],
+              password: ICE.remotePassword,
+            }),
+          ),
+          VIEWER,
+        );
       }
     };
     const answered = new Set<Uint8Array>();
@@ -164,7 +180,13 @@ describe("ViewerLink: a viewer's connection after werift", () => {
     expect(link.stats.consentResponses).toBeGreaterThanOrEqual(5);
 
     // An answer to no check of ours (wrong transaction) renews nothing.
-    const forged = () => link.receive(Buffer.from(buildBindingSuccess({ transactionId: randomBytes(12), mappedAddress: VIEWER, password: ICE.remotePassword })), VIEWER);
+    const forged = () =>
+      link.receive(
+        Buffer.from(
+          buildBindingSuccess({ transactionId: randomBytes(12), mappedAddress: VIEWER, password: ICE.remotePassword }),
+        ),
+        VIEWER,
+      );
     const forging = setInterval(forged, 5);
     jest.advanceTimersByTime(400);
     clearInterval(forging);

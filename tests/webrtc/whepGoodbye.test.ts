@@ -62,7 +62,9 @@ function watchGoodbye(client: WhepTestClient) {
 }
 
 function within<T>(promise: Promise<T>, what: string): Promise<T> {
-  const timeout = Bun.sleep(GOODBYE_WITHIN_MS).then(() => Promise.reject(new Error(`no ${what} within ${GOODBYE_WITHIN_MS} ms`)));
+  const timeout = Bun.sleep(GOODBYE_WITHIN_MS).then(() =>
+    Promise.reject(new Error(`no ${what} within ${GOODBYE_WITHIN_MS} ms`))
+  );
   return Promise.race([promise, timeout]);
 }
 

@@ -49,10 +49,17 @@ async function liveServer(env: Record<string, string> = {}, source = { bytes: AV
 
 /** `n` werift viewers of /whep/cam in a child process (tests/helpers/viewerProcess.ts), all receiving. */
 async function viewersInAnotherProcess(n: number) {
-  const proc = trackChild(Bun.spawn([process.execPath, new URL("../helpers/viewerProcess.ts", import.meta.url).pathname, `${server!.url}/whep/cam`, String(n)], {
-    stdout: "pipe",
-    stderr: "inherit",
-  }));
+  const proc = trackChild(
+    Bun.spawn([
+      process.execPath,
+      new URL("../helpers/viewerProcess.ts", import.meta.url).pathname,
+      `${server!.url}/whep/cam`,
+      String(n),
+    ], {
+      stdout: "pipe",
+      stderr: "inherit",
+    }),
+  );
   const { value } = await proc.stdout.getReader().read();
   expect(new TextDecoder().decode(value)).toContain("ready");
   return proc;
@@ -162,7 +169,11 @@ describe("WHEP over loopback with a werift viewer", () => {
     // A NACK after the hand-over reaches the link, which resends the packet: the client sees it twice.
     const lost = client.video.at(-5)!;
     const dtls = client.pc.getTransceivers()[0]!.dtlsTransport!;
-    const nack = new GenericNack({ senderSsrc: 1, mediaSourceSsrc: lost.header.ssrc, lost: [lost.header.sequenceNumber] });
+    const nack = new GenericNack({
+      senderSsrc: 1,
+      mediaSourceSsrc: lost.header.ssrc,
+      lost: [lost.header.sequenceNumber],
+    });
     await dtls.sendRtcp([new RtcpTransportLayerFeedback({ feedback: nack })]);
     const copies = () => client.video.filter((p) => p.header.sequenceNumber === lost.header.sequenceNumber).length;
     await client.until(() => copies() === 2, 5000);
@@ -178,7 +189,11 @@ describe("WHEP over loopback with a werift viewer", () => {
 
     // Trickle PATCHes still get their answers: candidates change nothing now, an ICE restart is refused.
     const patch = (body: string) =>
-      fetch(`${server!.url}${client.location}`, { method: "PATCH", headers: { "Content-Type": "application/trickle-ice-sdpfrag" }, body });
+      fetch(`${server!.url}${client.location}`, {
+        method: "PATCH",
+        headers: { "Content-Type": "application/trickle-ice-sdpfrag" },
+        body,
+      });
     expect((await patch("a=mid:0\r\na=candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host\r\n")).status).toBe(204);
     expect((await patch("a=ice-ufrag:restart\r\na=ice-pwd:restartrestartrestartrestart\r\n")).status).toBe(422);
   });
@@ -191,7 +206,10 @@ describe("WHEP over loopback with a werift viewer", () => {
     // The werift client's DTLS session, to write records with its keys (werift itself never sends an alert).
     const dtls = (client.pc.getTransceivers()[0]!.dtlsTransport as unknown as { dtls: WeriftDtlsSocket }).dtls;
     const record = (contentType: number) => {
-      const plaintext = createPlaintext(dtls.dtls as never)([{ type: contentType, fragment: Buffer.from([1, 0]) }], ++dtls.dtls.recordSequenceNumber)[0];
+      const plaintext = createPlaintext(dtls.dtls as never)(
+        [{ type: contentType, fragment: Buffer.from([1, 0]) }],
+        ++dtls.dtls.recordSequenceNumber,
+      )[0];
       return Buffer.from(dtls.cipher.encryptPacket(plaintext).serialize());
     };
     const forged = record(23); // application data, relabelled an alert: its tag no longer checks out
@@ -277,7 +295,9 @@ describe("WHEP over loopback with a werift viewer", () => {
       await expectSurvivorGetsEveryPacket();
       // The server never waited for the stuck viewers: nothing was skipped for anyone, nothing piles up.
       expect(server!.viewers.list("cam").reduce((sum, v) => sum + v.stats().droppedFrames, 0)).toBe(0);
-      const { viewerQueuedFrames } = (await (await fetch(`${server!.url}/api/streams/cam`)).json()) as { viewerQueuedFrames: number };
+      const { viewerQueuedFrames } = (await (await fetch(`${server!.url}/api/streams/cam`)).json()) as {
+        viewerQueuedFrames: number;
+      };
       expect(viewerQueuedFrames).toBeLessThan(10 * 4); // a frame or two per viewer, caught before their turn; waiting would pile up 80 a second
       expect(server!.viewers.size).toBe(4);
     } finally {
@@ -286,4 +306,3 @@ describe("WHEP over loopback with a werift viewer", () => {
     }
   });
 });
-

@@ -1,5 +1,10 @@
 import { expect, test } from "bun:test";
-import { ICE_PASSWORD_LENGTH, ICE_UFRAG_LENGTH, randomIceString, setIceCredentials } from "../../lib/werift/iceCredentials.ts";
+import {
+  ICE_PASSWORD_LENGTH,
+  ICE_UFRAG_LENGTH,
+  randomIceString,
+  setIceCredentials,
+} from "../../lib/werift/iceCredentials.ts";
 import { PeerFactory } from "../../lib/werift/peerFactory.ts";
 import { chromeLikeOffer } from "../webrtc/chromeOffer.ts";
 

@@ -1,6 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
-import { closeNotifyRecord, dtlsGoodbye, type DtlsRecordKeys, type WeriftDtlsSocket } from "../../lib/werift/weriftHandover.ts";
+import {
+  closeNotifyRecord,
+  dtlsGoodbye,
+  type DtlsRecordKeys,
+  type WeriftDtlsSocket,
+} from "../../lib/werift/weriftHandover.ts";
 
 // werift's own DTLS pieces, not exported from the package: its suite makes the keys, its parser and cipher context read our records.
 import { createCipher } from "../../node_modules/werift/lib/dtls/src/cipher/create.js";
@@ -42,7 +47,13 @@ describe("the DTLS close_notify record (RFC 5246 7.2.1 alert in a DTLS 1.2 recor
     expect(record.length).toBe(13 + 26);
 
     const read = viewerReads(record, suite);
-    expect(read.header).toMatchObject({ contentType: 21, protocolVersion: { major: 254, minor: 253 }, epoch: 1, sequenceNumber, contentLen: 26 });
+    expect(read.header).toMatchObject({
+      contentType: 21,
+      protocolVersion: { major: 254, minor: 253 },
+      epoch: 1,
+      sequenceNumber,
+      contentLen: 26,
+    });
     expect(read.plain).toEqual([1, 0]); // warning(1), close_notify(0)
   });
 
@@ -61,13 +72,18 @@ describe("the DTLS close_notify record (RFC 5246 7.2.1 alert in a DTLS 1.2 recor
     };
     const goodbye = dtlsGoodbye(socket)!;
     socket.dtls.recordSequenceNumber = 99; // werift's counter is read once, at the hand-over
-    const numbers = [goodbye.closeNotify(), goodbye.closeNotify()].map((record) => viewerReads(record, suite).header.sequenceNumber);
+    const numbers = [goodbye.closeNotify(), goodbye.closeNotify()].map((record) =>
+      viewerReads(record, suite).header.sequenceNumber
+    );
     expect(numbers).toEqual([5, 6]);
   });
 
   test("the viewer's own close_notify authenticates; the same bytes under other keys do not", () => {
     const suite = negotiatedSuite();
-    const ours = dtlsGoodbye({ cipher: { sessionType: SERVER, cipher: suite }, dtls: { epoch: 1, recordSequenceNumber: 0, version: { major: 254, minor: 253 } } })!;
+    const ours = dtlsGoodbye({
+      cipher: { sessionType: SERVER, cipher: suite },
+      dtls: { epoch: 1, recordSequenceNumber: 0, version: { major: 254, minor: 253 } },
+    })!;
     const viewersAlert = closeNotifyRecord({ suite, sessionType: CLIENT, version: DTLS_1_2, epoch: 1 }, 3);
     expect(ours.isAuthenticDtlsAlert(viewersAlert)).toBe(true);
     const forged = closeNotifyRecord({ suite: negotiatedSuite(), sessionType: CLIENT, version: DTLS_1_2, epoch: 1 }, 3);

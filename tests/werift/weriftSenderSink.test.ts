@@ -33,10 +33,32 @@ test("werift's RTCRtpSender still has the internals WeriftSenderSink uses", asyn
 function connectedSender(options: { muxed?: boolean } = {}) {
   const master = { key: randomBytes(16), salt: randomBytes(12) };
   const peer = { key: randomBytes(16), salt: randomBytes(12) };
-  const ours = new SrtpSession({ keys: { localMasterKey: master.key, localMasterSalt: master.salt, remoteMasterKey: peer.key, remoteMasterSalt: peer.salt }, profile: 7 } as never);
-  const receiver = new SrtpSession({ keys: { localMasterKey: peer.key, localMasterSalt: peer.salt, remoteMasterKey: master.key, remoteMasterSalt: master.salt }, profile: 7 } as never);
+  const ours = new SrtpSession(
+    {
+      keys: {
+        localMasterKey: master.key,
+        localMasterSalt: master.salt,
+        remoteMasterKey: peer.key,
+        remoteMasterSalt: peer.salt,
+      },
+      profile: 7,
+    } as never,
+  );
+  const receiver = new SrtpSession(
+    {
+      keys: {
+        localMasterKey: peer.key,
+        localMasterSalt: peer.salt,
+        remoteMasterKey: master.key,
+        remoteMasterSalt: master.salt,
+      },
+      profile: 7,
+    } as never,
+  );
   const onTheWire: Buffer[] = [];
-  const transport: { send: (data: Buffer, addr: Address) => void; queueWith?: unknown } = { send: (data) => void onTheWire.push(data) };
+  const transport: { send: (data: Buffer, addr: Address) => void; queueWith?: unknown } = {
+    send: (data) => void onTheWire.push(data),
+  };
   if (options.muxed ?? true) {
     transport.queueWith = (length: number, _addr: Address, write: (into: Uint8Array, at: number) => void) => {
       const into = Buffer.alloc(length + 7); // written at an offset, as into a batch's slab
@@ -46,33 +68,56 @@ function connectedSender(options: { muxed?: boolean } = {}) {
   }
   const nackListeners: Array<(feedback: { lost: number[] }) => void> = [];
   const sender = {
-    ssrc: 1234, codec: { payloadType: 96, clockRate: 90000 }, stopped: false, packetCount: 0, octetCount: 0, rtpTimestamp: 0, ntpTimestamp: 0n,
-    sequenceNumber: undefined as number | undefined, timestamp: undefined as number | undefined, rtcpRuns: 0,
+    ssrc: 1234,
+    codec: { payloadType: 96, clockRate: 90000 },
+    stopped: false,
+    packetCount: 0,
+    octetCount: 0,
+    rtpTimestamp: 0,
+    ntpTimestamp: 0n,
+    sequenceNumber: undefined as number | undefined,
+    timestamp: undefined as number | undefined,
+    rtcpRuns: 0,
     runRtcp: async () => void sender.rtcpRuns++,
     onGenericNack: { subscribe: (listener: (feedback: { lost: number[] }) => void) => nackListeners.push(listener) },
-    dtlsTransport: { state: "connected", srtp: ours, iceTransport: { connection: { nominated: { protocol: { transport }, remoteAddr: ["127.0.0.1", 9] } } } },
+    dtlsTransport: {
+      state: "connected",
+      srtp: ours,
+      iceTransport: { connection: { nominated: { protocol: { transport }, remoteAddr: ["127.0.0.1", 9] } } },
+    },
   };
   const nack = (lost: number[]) => nackListeners.forEach((listener) => listener({ lost }));
   return { sender, receiver, onTheWire, nack };
 }
 
 const VIDEO = { ssrc: 1234, clockRate: 90_000, frameStep: 3000, historySize: 100 };
-const packets = (timestamp: number, sizes: number[]) => sizes.map((size, i) => ({ payload: randomBytes(size), timestamp, marker: i === sizes.length - 1 }));
+const packets = (timestamp: number, sizes: number[]) =>
+  sizes.map((size, i) => ({ payload: randomBytes(size), timestamp, marker: i === sizes.length - 1 }));
 
-test.each([true, false])("our SRTP on werift's keys and selected pair (on the mux: %p) decrypts at the receiver; werift's sender reports get the counters", (muxed) => {
-  const { sender, receiver, onTheWire } = connectedSender({ muxed });
-  const track = new ViewerTrack(new WeriftSenderSink(sender as never), { ...VIDEO, clock: () => 1_700_000_000_000 });
-  const frame = packets(9000, [1000, 20, 500]);
-  track.send(frame, 0, 1_700_000_000_000);
-  expect(onTheWire).toHaveLength(3);
-  onTheWire.forEach((datagram, i) => expect(Buffer.from(receiver.decrypt(datagram).subarray(12)).equals(Buffer.from(frame[i]!.payload))).toBe(true));
-  expect(onTheWire[0]!.readUInt32BE(8)).toBe(1234);
-  expect(sender).toMatchObject({ packetCount: 3, octetCount: 1520, sequenceNumber: onTheWire[2]!.readUInt16BE(2), timestamp: onTheWire[2]!.readUInt32BE(4) });
-  expect(sender.rtpTimestamp).toBe(onTheWire[2]!.readUInt32BE(4)); // sent at its media time: the report's timestamp is the frame's
-  expect(sender.ntpTimestamp).toBe(ntpNow(1_700_000_000_000));
-  track.send(packets(12_000, [10]), 0, 1_700_000_000_000);
-  expect(sender.rtcpRuns).toBe(1); // werift's report loop started once
-});
+test.each([true, false])(
+  "our SRTP on werift's keys and selected pair (on the mux: %p) decrypts at the receiver; werift's sender reports get the counters",
+  (muxed) => {
+    const { sender, receiver, onTheWire } = connectedSender({ muxed });
+    const track = new ViewerTrack(new WeriftSenderSink(sender as never), { ...VIDEO, clock: () => 1_700_000_000_000 });
+    const frame = packets(9000, [1000, 20, 500]);
+    track.send(frame, 0, 1_700_000_000_000);
+    expect(onTheWire).toHaveLength(3);
+    onTheWire.forEach((datagram, i) =>
+      expect(Buffer.from(receiver.decrypt(datagram).subarray(12)).equals(Buffer.from(frame[i]!.payload))).toBe(true)
+    );
+    expect(onTheWire[0]!.readUInt32BE(8)).toBe(1234);
+    expect(sender).toMatchObject({
+      packetCount: 3,
+      octetCount: 1520,
+      sequenceNumber: onTheWire[2]!.readUInt16BE(2),
+      timestamp: onTheWire[2]!.readUInt32BE(4),
+    });
+    expect(sender.rtpTimestamp).toBe(onTheWire[2]!.readUInt32BE(4)); // sent at its media time: the report's timestamp is the frame's
+    expect(sender.ntpTimestamp).toBe(ntpNow(1_700_000_000_000));
+    track.send(packets(12_000, [10]), 0, 1_700_000_000_000);
+    expect(sender.rtcpRuns).toBe(1); // werift's report loop started once
+  },
+);
 
 test("a NACK werift reads is answered from the track's history with the same bytes", () => {
   const { sender, onTheWire, nack } = connectedSender();
@@ -130,5 +175,7 @@ test("detach(): a sink on the link with werift's SSRC, payload type and keys; we
 test("an SRTP profile Wisp does not implement is an error, not silence", () => {
   const { sender } = connectedSender();
   (sender.dtlsTransport.srtp as unknown as { localContext: { profile: number } }).localContext.profile = 0x0002;
-  expect(() => new WeriftSenderSink(sender as never).send(1, 0, false, randomBytes(10))).toThrow("unsupported SRTP protection profile 0x2");
+  expect(() => new WeriftSenderSink(sender as never).send(1, 0, false, randomBytes(10))).toThrow(
+    "unsupported SRTP protection profile 0x2",
+  );
 });

@@ -12,7 +12,8 @@ const MAX_IDLE_TIMEOUT_S = 255;
 export function serveHttp(fetch: FetchHandler, options: HttpServerOptions): HttpServer {
   const env: ServerEnv = {
     remoteAddress: (request) => server.requestIP(request)?.address,
-    setIdleTimeout: (request, seconds) => server.timeout(request, Math.min(MAX_IDLE_TIMEOUT_S, Math.max(0, Math.ceil(seconds)))),
+    setIdleTimeout: (request, seconds) =>
+      server.timeout(request, Math.min(MAX_IDLE_TIMEOUT_S, Math.max(0, Math.ceil(seconds)))),
   };
   const server = Bun.serve({
     port: options.port,

@@ -1,4 +1,4 @@
-import { cc, dlopen, FFIType, ptr, type Pointer as BunPointer } from "bun:ffi";
+import { cc, dlopen, FFIType, type Pointer as BunPointer, ptr } from "bun:ffi";
 import { AES_GCM_TAG_SIZE, checkGcmSizes } from "../gcmSizes.ts";
 import type { Libcrypto, NativeFrameSealer, NativeGcmContext, NativeGcmSealer } from "../libcrypto.ts";
 
@@ -97,7 +97,11 @@ class LibcryptoSealer implements NativeGcmSealer {
     }
     const tag = ptr(out, outOffset + n);
     check(lib, lib.EVP_EncryptFinal_ex(ctx, tag, outl), "EVP_EncryptFinal_ex"); // GCM writes no bytes here
-    check(lib, lib.EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, AES_GCM_TAG_SIZE, tag), "EVP_CIPHER_CTX_ctrl (GET_TAG)");
+    check(
+      lib,
+      lib.EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, AES_GCM_TAG_SIZE, tag),
+      "EVP_CIPHER_CTX_ctrl (GET_TAG)",
+    );
   }
 
   get context(): NativeGcmContext | null {
@@ -129,7 +133,12 @@ function compileFrameSealer(lib: Symbols, cSourcePath: string): NativeFrameSeale
       },
     });
     const address = (f: unknown) => (f as { ptr: Pointer }).ptr;
-    symbols.wisp_bind_evp(address(lib.EVP_EncryptInit_ex), address(lib.EVP_EncryptUpdate), address(lib.EVP_EncryptFinal_ex), address(lib.EVP_CIPHER_CTX_ctrl));
+    symbols.wisp_bind_evp(
+      address(lib.EVP_EncryptInit_ex),
+      address(lib.EVP_EncryptUpdate),
+      address(lib.EVP_EncryptFinal_ex),
+      address(lib.EVP_CIPHER_CTX_ctrl),
+    );
     // The compiled function itself: a frame's seal is one FFI call, nothing in between.
     return { sealFrame: symbols.wisp_srtp_gcm_seal_frame as unknown as NativeFrameSealer["sealFrame"] };
   } catch {

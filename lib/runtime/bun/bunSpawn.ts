@@ -3,7 +3,11 @@ import type { ChildExit, ChildProcess, SpawnOptions } from "../childProcess.ts";
 
 /** Bun.spawn, its stdin FileSink offered as a WritableStream (each write waits for its flush: backpressure). */
 export function spawn(argv: readonly string[], options: SpawnOptions): ChildProcess {
-  const stdio = { stdin: options.stdin ?? "ignore", stdout: options.stdout ?? "pipe", stderr: options.stderr ?? "inherit" } as const;
+  const stdio = {
+    stdin: options.stdin ?? "ignore",
+    stdout: options.stdout ?? "pipe",
+    stderr: options.stderr ?? "inherit",
+  } as const;
   const proc = Bun.spawn([...argv], {
     ...stdio,
     ...(options.env ? { env: { ...process.env, ...options.env } } : {}),

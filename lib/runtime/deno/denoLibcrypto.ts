@@ -84,12 +84,20 @@ class LibcryptoSealer implements NativeGcmSealer {
     check(lib, lib.EVP_EncryptInit_ex(ctx, null, null, null, iv), "EVP_EncryptInit_ex (IV)");
     if (aad.length > 0) check(lib, lib.EVP_EncryptUpdate(ctx, null, outl, aad, aad.length), "EVP_EncryptUpdate (AAD)");
     if (n > 0) {
-      check(lib, lib.EVP_EncryptUpdate(ctx, out.subarray(outOffset, outOffset + n), outl, plaintext, n), "EVP_EncryptUpdate");
+      check(
+        lib,
+        lib.EVP_EncryptUpdate(ctx, out.subarray(outOffset, outOffset + n), outl, plaintext, n),
+        "EVP_EncryptUpdate",
+      );
       if (outl[0] !== n) throw new Error(`AES-GCM: EVP_EncryptUpdate wrote ${outl[0]} bytes, not ${n}`);
     }
     const tag = out.subarray(outOffset + n, outOffset + n + AES_GCM_TAG_SIZE);
     check(lib, lib.EVP_EncryptFinal_ex(ctx, tag, outl), "EVP_EncryptFinal_ex"); // GCM writes no bytes here
-    check(lib, lib.EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, AES_GCM_TAG_SIZE, tag), "EVP_CIPHER_CTX_ctrl (GET_TAG)");
+    check(
+      lib,
+      lib.EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, AES_GCM_TAG_SIZE, tag),
+      "EVP_CIPHER_CTX_ctrl (GET_TAG)",
+    );
   }
 
   get context(): NativeGcmContext | null {

@@ -3,7 +3,11 @@ import type { ChildExit, ChildProcess, SpawnOptions, StdioMode } from "../childP
 /** Deno.Command(...).spawn(); its streams are web streams already. */
 export function spawn(argv: readonly string[], options: SpawnOptions): ChildProcess {
   const [command, ...args] = argv;
-  const stdio = { stdin: options.stdin ?? "ignore", stdout: options.stdout ?? "pipe", stderr: options.stderr ?? "inherit" } as const;
+  const stdio = {
+    stdin: options.stdin ?? "ignore",
+    stdout: options.stdout ?? "pipe",
+    stderr: options.stderr ?? "inherit",
+  } as const;
   const child = new Deno.Command(command!, {
     args,
     stdin: denoStdio(stdio.stdin),

@@ -50,7 +50,11 @@ class SendQueue {
   queue(packets: Array<Uint8Array | number | string>): number {
     let queued = 0;
     for (let i = 0; i + 2 < packets.length && this.#pending.length < MAX_QUEUED_DATAGRAMS; i += 3, queued++) {
-      const destination: Deno.NetAddr = { transport: "udp", port: packets[i + 1] as number, hostname: packets[i + 2] as string };
+      const destination: Deno.NetAddr = {
+        transport: "udp",
+        port: packets[i + 1] as number,
+        hostname: packets[i + 2] as string,
+      };
       this.#pending.push([(packets[i] as Uint8Array).slice(), destination]);
     }
     if (queued === 0 && packets.length > 0) throw new Error(`UDP send queue full (${MAX_QUEUED_DATAGRAMS} datagrams)`);
@@ -72,7 +76,11 @@ class SendQueue {
 }
 
 /** Hands each datagram to `handlers.data` in a Buffer of its own, until the socket closes. */
-async function receiveLoop(conn: Deno.DatagramConn, handlers: UdpSocketHandlers, state: { closed: boolean }): Promise<void> {
+async function receiveLoop(
+  conn: Deno.DatagramConn,
+  handlers: UdpSocketHandlers,
+  state: { closed: boolean },
+): Promise<void> {
   const buffer = new Uint8Array(MAX_DATAGRAM_BYTES);
   while (!state.closed) {
     let received: [Uint8Array, Deno.Addr];

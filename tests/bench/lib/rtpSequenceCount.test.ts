@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { isRtp, RtpSequenceCount } from "../../bench/rtpSequenceCount.ts";
+import { isRtp, RtpSequenceCount } from "../../../bench/lib/rtpSequenceCount.ts";
 
 /** A 12-byte RTP header (RFC 3550 5.1) with `seq` and `ssrc`, and a payload byte. */
 function rtp(seq: number, ssrc = 0x11223344, payloadType = 96): Uint8Array {
