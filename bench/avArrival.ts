@@ -1,23 +1,63 @@
 // How late each track of a live ffmpeg MPEG-TS push arrives, relative to its PTS:
 // arrival time - PTS, per access unit, against the earliest video unit. Shows what
 // ffmpeg's PES packing of audio costs (by default ~5 Opus packets per PES).
-// Usage: bun bench/avArrival.ts [extra ffmpeg output options, e.g. -pes_payload_size 0]
+// Usage: bun run bench avArrival [extra ffmpeg output options, e.g. -pes_payload_size 0]
 import { TsDemuxer } from "../lib/mpegts/tsDemuxer.ts";
-import { percentile } from "./sources.ts";
+import { printFigureLine } from "./lib/figureLine.ts";
+import { percentile } from "./lib/sources.ts";
 
 const SECONDS = 12;
 const WARM_UP_UNITS = 30; // ffmpeg's start-up burst is not the steady state
 
-export async function measureAvArrival(extraOptions: string[] = []): Promise<Record<"video" | "audio", { p50: number; max: number }>> {
+export async function measureAvArrival(
+  extraOptions: string[] = [],
+): Promise<Record<"video" | "audio", { p50: number; max: number }>> {
   const proc = Bun.spawn(
     [
-      "ffmpeg", "-hide_banner", "-loglevel", "error",
-      "-re", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30",
-      "-re", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-      "-t", String(SECONDS),
-      "-c:v", "libx264", "-profile:v", "baseline", "-bf", "0", "-g", "60", "-preset", "veryfast", "-tune", "zerolatency", "-b:v", "1000k",
-      "-c:a", "libopus", "-b:a", "64k", "-ac", "2", "-ar", "48000",
-      ...extraOptions, "-flush_packets", "1", "-f", "mpegts", "pipe:1",
+      "ffmpeg",
+      "-hide_banner",
+      "-loglevel",
+      "error",
+      "-re",
+      "-f",
+      "lavfi",
+      "-i",
+      "testsrc2=size=640x360:rate=30",
+      "-re",
+      "-f",
+      "lavfi",
+      "-i",
+      "sine=frequency=440:sample_rate=48000",
+      "-t",
+      String(SECONDS),
+      "-c:v",
+      "libx264",
+      "-profile:v",
+      "baseline",
+      "-bf",
+      "0",
+      "-g",
+      "60",
+      "-preset",
+      "veryfast",
+      "-tune",
+      "zerolatency",
+      "-b:v",
+      "1000k",
+      "-c:a",
+      "libopus",
+      "-b:a",
+      "64k",
+      "-ac",
+      "2",
+      "-ar",
+      "48000",
+      ...extraOptions,
+      "-flush_packets",
+      "1",
+      "-f",
+      "mpegts",
+      "pipe:1",
     ],
     { stdout: "pipe", stderr: "inherit" },
   );
@@ -26,7 +66,9 @@ export async function measureAvArrival(extraOptions: string[] = []): Promise<Rec
   const reader = proc.stdout.getReader();
   for (let r = await reader.read(); !r.done; r = await reader.read()) {
     const now = performance.now();
-    for (const event of demuxer.push(r.value)) if (event.type === "unit") lag[event.unit.track].push(now - event.unit.pts / 90);
+    for (const event of demuxer.push(r.value)) {
+      if (event.type === "unit") lag[event.unit.track].push(now - event.unit.pts / 90);
+    }
   }
   const base = Math.min(...lag.video.slice(WARM_UP_UNITS));
   const summary = (values: number[]) => {
@@ -36,11 +78,15 @@ export async function measureAvArrival(extraOptions: string[] = []): Promise<Rec
   return { video: summary(lag.video), audio: summary(lag.audio) };
 }
 
-if (import.meta.main) {
-  const extra = process.argv.slice(2);
-  const r = await measureAvArrival(extra);
+export async function main(args: string[]): Promise<void> {
+  const r = await measureAvArrival(args);
   console.log(
-    `ffmpeg ${extra.join(" ") || "(default muxer options)"}: arrival - PTS against the earliest video unit: ` +
-      `video p50 ${r.video.p50.toFixed(1)} ms (max ${r.video.max.toFixed(1)}), audio p50 ${r.audio.p50.toFixed(1)} ms (max ${r.audio.max.toFixed(1)})`,
+    `ffmpeg ${args.join(" ") || "(default muxer options)"}: arrival - PTS against the earliest video unit: ` +
+      `video p50 ${r.video.p50.toFixed(1)} ms (max ${r.video.max.toFixed(1)}), audio p50 ${
+        r.audio.p50.toFixed(1)
+      } ms (max ${r.audio.max.toFixed(1)})`,
   );
+  printFigureLine("avArrival", args, r);
 }
+
+if (import.meta.main) await main(process.argv.slice(2));

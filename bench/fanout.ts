@@ -10,17 +10,19 @@
 // --bounded-pes writes video PES lengths (ffmpeg's -omit_video_pes_length 0):
 // without them a picture whose PES ends exactly at a TS packet boundary is
 // known to be complete only when the next one starts, a frame interval later.
-// The delay probe is one node-datachannel viewer (loadViewers.ts); the other
+// The delay probe is one node-datachannel viewer (bench/clients/loadViewers.ts); the other
 // N-1 are werift-handshaken viewers that count RTP headers and authenticate a
-// sample (headerLoadViewers.ts), about half of node-datachannel's CPU per packet,
+// sample (bench/clients/headerLoadViewers.ts), about half of node-datachannel's CPU per packet,
 // so that 200 of them leave the server its share of this 2-core machine.
 // --ndc-load makes them node-datachannel viewers too (decrypting everything).
-// Usage: bun bench/fanout.ts [--baseline] [--packet-sealing] [--pin] [--bounded-pes] [--ndc-load] [N...]
-import type { LoadReport } from "./loadWindow.ts";
-import { cpuSeconds, cpuTimes, rssMb } from "./procStats.ts";
-import { testSource } from "./sources.ts";
-import { streamLines } from "./streamLines.ts";
-import { accessUnitsOf, stampedPush } from "./stampedPush.ts";
+// Usage: bun run bench fanout [--baseline] [--packet-sealing] [--pin] [--bounded-pes] [--ndc-load] [N... = 1 50 100 200]
+import { printFigureLine } from "./lib/figureLine.ts";
+import type { LoadReport } from "./lib/loadWindow.ts";
+import { cpuSeconds, cpuTimes, rssMb } from "./lib/procStats.ts";
+import { testSource } from "./lib/sources.ts";
+import { accessUnitsOf, stampedPush } from "./lib/stampedPush.ts";
+import { streamLines } from "./lib/streamLines.ts";
+import { waitForHttp } from "./lib/waitForHttp.ts";
 
 const WINDOW_S = 10;
 
@@ -50,7 +52,7 @@ export interface FanoutResult {
   /** MPEG-TS picture written -> its last RTP packet received, ms. */
   delayP50Ms: number;
   delayP99Ms: number;
-  /** Sampled load packets decrypted and authenticated, and those that failed (headerLoadViewers.ts). */
+  /** Sampled load packets decrypted and authenticated, and those that failed (bench/clients/headerLoadViewers.ts). */
   sampledPackets: number;
   badAuth: number;
   /** CPU of the load-client process (it shares the machine's cores with the server). */
@@ -73,7 +75,10 @@ interface StreamFigures {
   viewerDroppedFrames: number;
 }
 
-async function lines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void | Promise<void>): Promise<void> {
+async function lines(
+  stream: ReadableStream<Uint8Array>,
+  onLine: (line: string) => void | Promise<void>,
+): Promise<void> {
   for await (const line of streamLines(stream)) await onLine(line);
 }
 
@@ -96,7 +101,7 @@ export interface FanoutOptions {
   packetSealing?: boolean;
   pin?: boolean;
   boundedPes?: boolean;
-  /** Load viewers on node-datachannel (decrypting every packet) instead of headerLoadViewers.ts. */
+  /** Load viewers on node-datachannel (decrypting every packet) instead of bench/clients/headerLoadViewers.ts. */
   ndcLoad?: boolean;
 }
 
@@ -107,7 +112,14 @@ export async function measureFanout(counts: number[], options: FanoutOptions = {
   const base = `http://127.0.0.1:${port}`;
   const baselineEnv = options.baseline ? { WEBRTC_UDP_ADDR: "off" } : { WEBRTC_UDP_ADDR: "127.0.0.1:0" };
   const server = Bun.spawn(onCpu(options.pin ? 0 : undefined, [process.execPath, ...serverCommand(options)]), {
-    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", WHEP_MAX_VIEWERS: "0", LOG_LEVEL: process.env.LOG_LEVEL ?? "warn", ...baselineEnv },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      WHEP_MAX_VIEWERS: "0",
+      LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+      ...baselineEnv,
+    },
     stdio: ["ignore", "inherit", "inherit"],
   });
   const units = await accessUnitsOf(testSource({ gopSeconds: 2, bitrateKbps: 3000, size: "1280x720" }));
@@ -120,9 +132,17 @@ export async function measureFanout(counts: number[], options: FanoutOptions = {
     for (const n of counts) {
       console.error(`fanout (${path}): ${n} viewers…`);
       const clientCpu = options.pin ? 1 : undefined;
-      const result: FanoutResult = { path, ...(await measureOnce(n, base, server.pid, idleRss, path === "direct", { cpu: clientCpu, ndc: options.ndcLoad })) };
+      const result: FanoutResult = {
+        path,
+        ...(await measureOnce(n, base, server.pid, idleRss, path === "direct", {
+          cpu: clientCpu,
+          ndc: options.ndcLoad,
+        })),
+      };
       const previous = results.at(-1);
-      if (previous && previous.viewers < n) result.rssPerFurtherViewerMb = (result.rssMb - previous.rssMb) / (n - previous.viewers);
+      if (previous && previous.viewers < n) {
+        result.rssPerFurtherViewerMb = (result.rssMb - previous.rssMb) / (n - previous.viewers);
+      }
       results.push(result);
       console.error(formatFanout(results.at(-1)!));
     }
@@ -144,7 +164,10 @@ export async function measureFanout(counts: number[], options: FanoutOptions = {
 async function steadyState(base: string, n: number, handOver: boolean): Promise<void> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
-    const figures = (await (await fetch(`${base}/api/streams/load`)).json()) as { viewersHandedOver: number; viewerQueuedFrames: number };
+    const figures = (await (await fetch(`${base}/api/streams/load`)).json()) as {
+      viewersHandedOver: number;
+      viewerQueuedFrames: number;
+    };
     if ((!handOver || figures.viewersHandedOver >= n) && figures.viewerQueuedFrames <= 2 * n) return;
     await Bun.sleep(250);
   }
@@ -154,7 +177,11 @@ async function streamFigures(base: string): Promise<StreamFigures> {
   return (await fetch(`${base}/api/streams/load`)).json() as Promise<StreamFigures>;
 }
 
-type ClientReport = LoadReport & { delay?: { pictures: number; p50: number; p99: number }; checked?: number; badAuth?: number };
+type ClientReport = LoadReport & {
+  delay?: { pictures: number; p50: number; p99: number };
+  checked?: number;
+  badAuth?: number;
+};
 
 /** Load viewers per client process: one JS thread counts ~40k packets/s (100 viewers of 3 Mbit/s) without falling behind. */
 const VIEWERS_PER_CLIENT = 100;
@@ -169,8 +196,15 @@ interface ClientOptions {
 type LoadClient = ReturnType<typeof loadClient>;
 
 function loadClient(base: string, n: number, options: ClientOptions) {
-  const script = options.ndc ? "./loadViewers.ts" : "./headerLoadViewers.ts";
-  const args = [...onCpu(options.cpu, [process.execPath]), new URL(script, import.meta.url).pathname, `${base}/whep/load`, String(n), String(WINDOW_S), "--go-on-stdin"];
+  const script = options.ndc ? "./clients/loadViewers.ts" : "./clients/headerLoadViewers.ts";
+  const args = [
+    ...onCpu(options.cpu, [process.execPath]),
+    new URL(script, import.meta.url).pathname,
+    `${base}/whep/load`,
+    String(n),
+    String(WINDOW_S),
+    "--go-on-stdin",
+  ];
   return Bun.spawn(args, { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
 }
 
@@ -189,7 +223,9 @@ async function measureOnce(
   client: ClientOptions,
 ): Promise<Omit<FanoutResult, "path">> {
   const loads: LoadClient[] = [];
-  for (let left = n - 1; left > 0; left -= VIEWERS_PER_CLIENT) loads.push(loadClient(base, Math.min(left, VIEWERS_PER_CLIENT), client));
+  for (let left = n - 1; left > 0; left -= VIEWERS_PER_CLIENT) {
+    loads.push(loadClient(base, Math.min(left, VIEWERS_PER_CLIENT), client));
+  }
   const clients = [...loads];
   const cpu = { server: 0, client: 0, system: 0 };
   let rss = 0;
@@ -243,7 +279,9 @@ async function measureOnce(
   clients.push(probe);
   await Promise.all([...following, follow(probe, true)]);
   const exits = await Promise.all(clients.map((c) => c.exited));
-  if (exits.some((code) => code !== 0) || !before || !after || !probeReport?.delay) throw new Error(`load clients with ${n} viewers failed`);
+  if (exits.some((code) => code !== 0) || !before || !after || !probeReport?.delay) {
+    throw new Error(`load clients with ${n} viewers failed`);
+  }
   const report = {
     starved: reports.reduce((a, r) => a + r.starved, 0),
     packets: reports.flatMap((r) => r.packets),
@@ -276,24 +314,23 @@ async function measureOnce(
     badAuth: report.badAuth,
     clientCpuPercent: (cpu.client / WINDOW_S) * 100,
     kernelPercent: (cpu.system / Math.max(cpu.server, 1e-9)) * 100,
-    datagramsPerMessage:
-      udpBefore && udpAfter ? (udpAfter.datagramsSent - udpBefore.datagramsSent) / Math.max(1, udpAfter.messagesSent - udpBefore.messagesSent) : undefined,
+    datagramsPerMessage: udpBefore && udpAfter
+      ? (udpAfter.datagramsSent - udpBefore.datagramsSent) / Math.max(1, udpAfter.messagesSent - udpBefore.messagesSent)
+      : undefined,
   };
-}
-
-export async function waitForHttp(url: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (await fetch(url).then((r) => r.ok, () => false)) return;
-    await Bun.sleep(100);
-  }
-  throw new Error(`${url} did not answer`);
 }
 
 export function formatFanout(r: FanoutResult): string {
   return (
-    `fanout ${r.path.padEnd(6)} N=${String(r.viewers).padStart(3)}: ${r.usPerPacketPerViewer.toFixed(2)} us/packet/viewer, server CPU ${r.cpuPercent.toFixed(0)}% (${r.kernelPercent.toFixed(0)}% in the kernel), ` +
-    `${r.packetsPerViewerPerSecond.toFixed(0)} pkt/s/viewer, delivered ${r.deliveredPercent.toFixed(1)}%, seq loss ${r.lossPercent.toFixed(3)}%, ` +
-    `queue drops ${r.droppedFrames} frames, added delay p50 ${r.delayP50Ms.toFixed(1)} ms p99 ${r.delayP99Ms.toFixed(1)} ms, ` +
+    `fanout ${r.path.padEnd(6)} N=${String(r.viewers).padStart(3)}: ${
+      r.usPerPacketPerViewer.toFixed(2)
+    } us/packet/viewer, server CPU ${r.cpuPercent.toFixed(0)}% (${r.kernelPercent.toFixed(0)}% in the kernel), ` +
+    `${r.packetsPerViewerPerSecond.toFixed(0)} pkt/s/viewer, delivered ${r.deliveredPercent.toFixed(1)}%, seq loss ${
+      r.lossPercent.toFixed(3)
+    }%, ` +
+    `queue drops ${r.droppedFrames} frames, added delay p50 ${r.delayP50Ms.toFixed(1)} ms p99 ${
+      r.delayP99Ms.toFixed(1)
+    } ms, ` +
     `RSS ${r.rssPerViewerMb.toFixed(2)} MB/viewer` +
     (r.rssPerFurtherViewerMb !== undefined ? ` (${r.rssPerFurtherViewerMb.toFixed(2)} MB per further viewer)` : "") +
     `, ~${r.viewersPerCoreAt3Mbps.toFixed(0)} viewers/core, client CPU ${r.clientCpuPercent.toFixed(0)}%` +
@@ -303,8 +340,7 @@ export function formatFanout(r: FanoutResult): string {
   );
 }
 
-if (import.meta.main) {
-  const args = process.argv.slice(2);
+export async function main(args: string[]): Promise<void> {
   const counts = args.filter((a) => !a.startsWith("--")).map(Number);
   const options = {
     baseline: args.includes("--baseline"),
@@ -314,5 +350,8 @@ if (import.meta.main) {
     ndcLoad: args.includes("--ndc-load"),
   };
   const results = await measureFanout(counts.length ? counts : [1, 50, 100, 200], options);
-  for (const r of results) console.log(formatFanout(r));
+  for (const r of results) console.log(`${options.boundedPes ? "with video PES lengths: " : ""}${formatFanout(r)}`);
+  printFigureLine("fanout", args, results);
 }
+
+if (import.meta.main) await main(process.argv.slice(2));

@@ -1,11 +1,13 @@
-// The MPEG-TS demuxer fuzzer (tests/mpegts/demuxFuzz.ts) over many inputs: progress every
-// 50k, failures as they come (each with its replay command), then one JSON line
-// {"inputs":N,"seed":S,"failures":F,"seconds":T}; exits 1 on any failure or a hang.
+// The MPEG-TS demuxer fuzzer (bench/lib/mpegts/demuxFuzz.ts) over many inputs: progress every
+// 50k, failures as they come (each with its replay command), then the JSON line
+// (bench/lib/figureLine.ts) with {"inputs":N,"seed":S,"failures":F,"seconds":T,"counts":{...}} as its
+// result; exits 1 on any failure or a hang.
 // The inputs run in a worker; this thread is the watchdog: an input that does not end
 // within HANG_SECONDS is reported by its index (the worker cannot report a loop it is stuck in).
-// Usage: bun bench/fuzz.ts [N = 1000000] [--seed=S (default: random, printed)] [--from=I]
+// Usage: bun run bench fuzz [N = 1000000] [--seed=S (default: random, printed)] [--from=I]
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
-import { describeFailure, type FuzzCounts, fuzzDemuxer } from "../tests/mpegts/demuxFuzz.ts";
+import { printFigureLine } from "./lib/figureLine.ts";
+import { describeFailure, type FuzzCounts, fuzzDemuxer } from "./lib/mpegts/demuxFuzz.ts";
 
 const DEFAULT_INPUTS = 1_000_000;
 const PROGRESS_EVERY = 50_000;
@@ -61,8 +63,9 @@ async function runWorker(job: Job): Promise<void> {
   post({ type: "done", counts });
 }
 
-function main(): void {
-  const job: Job = { ...parseArgs(process.argv.slice(2)), current: new Int32Array(new SharedArrayBuffer(4)) };
+/** Runs the inputs in a worker (this file again); exits the process when they are done, or on a hang or a failure of the fuzzer itself. */
+export function main(args: string[]): void {
+  const job: Job = { ...parseArgs(args), current: new Int32Array(new SharedArrayBuffer(4)) };
   console.log(`fuzzing the demuxer: ${job.inputs} inputs from #${job.from}, seed ${job.seed}`);
   const started = performance.now();
   const seconds = () => Number(((performance.now() - started) / 1000).toFixed(1));
@@ -71,7 +74,7 @@ function main(): void {
     const input = Atomics.load(job.current, 0);
     const message = `no end after ${HANG_SECONDS} s`;
     console.error(describeFailure({ seed: job.seed, input, recipe: "still running", message }));
-    console.log(JSON.stringify({ inputs: input - job.from, seed: job.seed, failures: 1, seconds: seconds() }));
+    printFigureLine("fuzz", args, { inputs: input - job.from, seed: job.seed, failures: 1, seconds: seconds() });
     process.exit(1);
   });
   worker.on("message", (message: FromWorker) => {
@@ -81,8 +84,7 @@ function main(): void {
     if (message.type === "failure") return console.error(message.text);
     clearInterval(watchdog);
     const { inputs, failures } = message.counts;
-    console.log(JSON.stringify(message.counts));
-    console.log(JSON.stringify({ inputs, seed: job.seed, failures, seconds: seconds() }));
+    printFigureLine("fuzz", args, { inputs, seed: job.seed, failures, seconds: seconds(), counts: message.counts });
     process.exit(failures === 0 ? 0 : 1);
   });
   worker.on("error", (error: Error) => {
@@ -103,5 +105,5 @@ function startWatchdog(job: Job, onHang: () => void): ReturnType<typeof setInter
   }, 1000);
 }
 
-if (isMainThread) main();
-else await runWorker(workerData as Job);
+if (!isMainThread) await runWorker(workerData as Job);
+else if (import.meta.main) main(process.argv.slice(2));

@@ -1,21 +1,32 @@
 // Fast start must not leave a lasting delay: 5 s after joining, a viewer that joined mid-GOP (and got
 // the GOP so far squeezed into a few ms, lib/webrtc/whepViewer.ts) must be as live, within 30 ms, as
 // one that joined at a keyframe. Two viewers, each in its own headless Chromium, watch a live source
-// whose picture carries the wall clock (bench/clockSource.ts): display time - time in the picture is a
-// viewer's live delay. The server-side tap (bench/outputTap.ts) says what catch-up each join got and
-// lets the keyframe viewer's join be timed to land just after a keyframe. Both are measured over the
-// same second of their lives (5-6 s after joining), and also compared frame by frame at one instant.
-// Usage: bun bench/liveDelay.ts [pairs] [gopSeconds...] [--trace] [--settle=ms] [--aim=ms] [--no-audio] [--control] [--one-page]
+// whose picture carries the wall clock (bench/lib/liveDelay/clockSource.ts): display time - time in the
+// picture is a viewer's live delay (the viewers' page code: bench/clients/liveDelayPage.ts). The
+// server-side tap (bench/lib/liveDelay/outputTap.ts) says what catch-up each join got and lets the
+// keyframe viewer's join be timed to land just after a keyframe. Both are measured over the same
+// second of their lives (5-6 s after joining), and also compared frame by frame at one instant.
+// Exits 1 when a pair is more than 30 ms apart.
+// Usage: bun run bench liveDelay [pairs = 5] [gopSeconds... = 2 4] [--trace] [--settle=ms] [--aim=ms] [--no-audio] [--control] [--one-page]
 import type { Page } from "playwright-core";
-import { launchChromium } from "../tests/helpers/browser.ts";
-import { startTestServer } from "../tests/helpers/testServer.ts";
-import { CLOCK, startClockSource } from "./clockSource.ts";
-import { closeViewers, collectReports, installLiveDelay, openViewer } from "./liveDelayPage.ts";
-import { formatCourse, formatLiveDelay, formatPair, LIMIT_MS, pairResult, summarize } from "./liveDelayReport.ts";
-import type { Join, LiveDelayResult, LiveDelaySetup, PairResult } from "./liveDelayReport.ts";
-import { OutputTap, type Subscription } from "./outputTap.ts";
-import { machineCpuTicks } from "./procStats.ts";
-import { percentile, wallClockMs } from "./sources.ts";
+import { closeViewers, collectReports, installLiveDelay, openViewer } from "./clients/liveDelayPage.ts";
+import { startInProcessServer } from "./lib/benchServer.ts";
+import { launchChromium } from "./lib/chromium.ts";
+import { printFigureLine } from "./lib/figureLine.ts";
+import { CLOCK, startClockSource } from "./lib/liveDelay/clockSource.ts";
+import {
+  formatCourse,
+  formatLiveDelay,
+  formatPair,
+  LIMIT_MS,
+  pairResult,
+  summarize,
+} from "./lib/liveDelay/liveDelayReport.ts";
+import type { Join, LiveDelayResult, LiveDelaySetup, PairResult } from "./lib/liveDelay/liveDelayReport.ts";
+import { OutputTap, type Subscription } from "./lib/liveDelay/outputTap.ts";
+import { machineCpuTicks } from "./lib/procStats.ts";
+import { percentile, wallClockMs } from "./lib/sources.ts";
+import type { PageGlobals } from "./lib/pageGlobals.ts";
 
 const STREAM = "delay";
 const SETTLE_MS = 5000; // "5 s after joining"
@@ -54,9 +65,19 @@ interface ViewerPages {
 }
 
 export async function measureLiveDelay(gopSeconds: number, options: LiveDelayOptions = {}): Promise<LiveDelayResult> {
-  const { pairs = DEFAULT_PAIRS, settleMs = SETTLE_MS, audio = true, control = false, onePage = false, keyframeAimMs = KEYFRAME_JOIN_AIM_MS } = options;
+  const {
+    pairs = DEFAULT_PAIRS,
+    settleMs = SETTLE_MS,
+    audio = true,
+    control = false,
+    onePage = false,
+    keyframeAimMs = KEYFRAME_JOIN_AIM_MS,
+  } = options;
   const cpuBefore = machineCpuTicks();
-  const server = await startTestServer({ WHEP_MAX_VIEWERS: "0", WEBRTC_HANDOVER: process.env.WEBRTC_HANDOVER ?? "on" }, { listen: true });
+  const server = await startInProcessServer({
+    WHEP_MAX_VIEWERS: "0",
+    WEBRTC_HANDOVER: process.env.WEBRTC_HANDOVER ?? "on",
+  });
   const source = startClockSource(`${server.url}/ingest/${STREAM}`, { gopSeconds, audio });
   const browsers: Browser[] = [];
   let tap: OutputTap | undefined;
@@ -70,7 +91,12 @@ export async function measureLiveDelay(gopSeconds: number, options: LiveDelayOpt
     const cpu = machineCpuTicks();
     return summarize(results, setup, (100 * (cpu.busy - cpuBefore.busy)) / (cpu.total - cpuBefore.total));
   } finally {
-    await cleanUp([() => tap?.close(), ...browsers.map((b) => () => b.close()), () => source.stop(), () => server.close()]);
+    await cleanUp([
+      () => tap?.close(),
+      ...browsers.map((b) => () => b.close()),
+      () => source.stop(),
+      () => server.close(),
+    ]);
   }
 }
 
@@ -107,7 +133,13 @@ async function measurePair(pages: ViewerPages, joins: JoinTimer, setup: LiveDela
     await joins.waitForNoViewers();
     await Bun.sleep(Math.random() * joins.gopMs);
     const a = setup.control ? await joins.joinAtKeyframe(pages.A, "A") : await joins.join(pages.A, "A");
-    await pages.A.waitForFunction(() => (window as any).liveDelay.viewers.get("A").samples.length > 0, null, { timeout: 20_000 });
+    await pages.A.waitForFunction(
+      () => ((window as unknown as PageGlobals).liveDelay.viewers.get("A")?.samples.length ?? 0) > 0,
+      null,
+      {
+        timeout: 20_000,
+      },
+    );
     const b = await joins.joinAtKeyframe(pages.B, "B");
     await Bun.sleep(Math.max(a.started, b.started) + setup.settleMs + setup.windowMs + STATS_EVERY_MS - wallClockMs());
     const reports = { ...(await pages.A.evaluate(collectReports)), ...(await pages.B.evaluate(collectReports)) };
@@ -135,7 +167,9 @@ class JoinTimer {
   async waitForNoViewers(): Promise<void> {
     const deadline = Date.now() + 5000;
     while (this.#tap.viewers > 0 || !this.#tap.lastKeyframe) {
-      if (Date.now() > deadline) throw new Error(`stream "${STREAM}" still has ${this.#tap.viewers} readers, or no keyframe yet`);
+      if (Date.now() > deadline) {
+        throw new Error(`stream "${STREAM}" still has ${this.#tap.viewers} readers, or no keyframe yet`);
+      }
       await Bun.sleep(20);
     }
   }
@@ -159,14 +193,18 @@ class JoinTimer {
       await Bun.sleep(aim - latency - wallClockMs());
       const joined = await this.join(page, id);
       attempts.push(joined);
-      if (joined.catchUpFrames >= 1 && joined.catchUpFrames <= KEYFRAME_JOIN_MAX_CATCH_UP) return { ...joined, attempts };
+      if (joined.catchUpFrames >= 1 && joined.catchUpFrames <= KEYFRAME_JOIN_MAX_CATCH_UP) {
+        return { ...joined, attempts };
+      }
       misses.push(joined.at - aim);
       const others = this.#tap.viewers - 1;
       await page.evaluate(closeViewers, id);
       while (this.#tap.viewers > others) await Bun.sleep(20);
     }
     const missed = misses.map((m) => `${m > 0 ? "+" : ""}${m.toFixed(0)} ms`).join(", ");
-    throw new Error(`no join of ${id} landed within ${KEYFRAME_JOIN_MAX_CATCH_UP} frames after a keyframe in ${KEYFRAME_JOIN_ATTEMPTS} attempts (missed the aim by ${missed})`);
+    throw new Error(
+      `no join of ${id} landed within ${KEYFRAME_JOIN_MAX_CATCH_UP} frames after a keyframe in ${KEYFRAME_JOIN_ATTEMPTS} attempts (missed the aim by ${missed})`,
+    );
   }
 
   /** Typical command -> subscription latency of this viewer's browser (of any, at first). */
@@ -184,8 +222,15 @@ class JoinTimer {
   }
 }
 
-if (import.meta.main) {
-  const flags = process.argv.slice(2).filter((a) => a.startsWith("--"));
+/** The figure of a run, for its JSON line: the pairs' differences and their summary, not every frame. */
+function figure(r: LiveDelayResult) {
+  const { pairs, ...summary } = r;
+  return { ...summary, pairs: pairs.length, limitMs: LIMIT_MS, differencesMs: pairs.map((p) => p.differenceMs) };
+}
+
+/** Runs the pairs for each GOP; false when a pair was more than LIMIT_MS apart. */
+export async function main(args: string[]): Promise<boolean> {
+  const flags = args.filter((a) => a.startsWith("--"));
   const trace = flags.includes("--trace");
   const value = (name: string) => flags.find((f) => f.startsWith(`--${name}=`))?.slice(name.length + 3);
   const options: LiveDelayOptions = {
@@ -195,11 +240,16 @@ if (import.meta.main) {
     ...(value("settle") ? { settleMs: Number(value("settle")) } : {}),
     ...(value("aim") ? { keyframeAimMs: Number(value("aim")) } : {}),
   };
-  const [pairs = String(DEFAULT_PAIRS), ...gops] = process.argv.slice(2).filter((a) => !a.startsWith("--"));
+  const [pairs = String(DEFAULT_PAIRS), ...gops] = args.filter((a) => !a.startsWith("--"));
+  const results: LiveDelayResult[] = [];
   for (const gop of gops.length ? gops.map(Number) : [2, 4]) {
     const r = await measureLiveDelay(gop, { ...options, pairs: Number(pairs) });
+    results.push(r);
     r.pairs.forEach((p, i) => console.log(formatPair(p, i) + (trace ? `\n${formatCourse(p)}` : "")));
     console.log(formatLiveDelay(r));
-    if (r.max > LIMIT_MS) process.exitCode = 1;
   }
+  printFigureLine("liveDelay", args, results.map(figure));
+  return results.every((r) => r.max <= LIMIT_MS);
 }
+
+if (import.meta.main && !(await main(process.argv.slice(2)))) process.exitCode = 1;

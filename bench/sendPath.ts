@@ -11,14 +11,15 @@
 // (as root: ip link add wispv0 type veth peer name wispv1; ip addr add 10.77.0.1/24
 // dev wispv0; ip link set wispv0 up; ip link set wispv1 up; ip neigh replace
 // 10.77.0.2 lladdr 02:00:00:00:00:02 dev wispv0; then --to=10.77.0.2).
-// Usage: bun bench/sendPath.ts [viewers] [seconds] [--to=HOST]
+// Usage: bun run bench sendPath [viewers = 100] [seconds = 8] [--to=HOST]
 import { randomBytes } from "node:crypto";
 import type { AesGcmBackend } from "../lib/srtp/aesGcm.ts";
 import { SrtpEncryptor } from "../lib/srtp/srtpEncryptor.ts";
 import { sealableFrame, sealFrame } from "../lib/srtp/srtpFrameSealer.ts";
 import { silentLogger } from "../lib/logger.ts";
 import { UdpMux } from "../lib/udp/udpMux.ts";
-import { cpuTimes } from "./procStats.ts";
+import { printFigureLine } from "./lib/figureLine.ts";
+import { cpuTimes } from "./lib/procStats.ts";
 
 export interface SendPathResult {
   label: string;
@@ -76,10 +77,17 @@ interface RunOptions {
 
 async function measure(label: string, to: Destinations, seconds: number, options: RunOptions): Promise<SendPathResult> {
   const { host, ports, received } = to;
-  const mux = await UdpMux.open({ port: 0, address: host === "127.0.0.1" ? host : "0.0.0.0", logger: silentLogger, gso: options.gso });
+  const mux = await UdpMux.open({
+    port: 0,
+    address: host === "127.0.0.1" ? host : "0.0.0.0",
+    logger: silentLogger,
+    gso: options.gso,
+  });
   const viewers = ports.map((port) => ({
     port,
-    srtp: new SrtpEncryptor({ profile: "AEAD_AES_128_GCM", key: randomBytes(16), salt: randomBytes(12) }, { gcmBackend: options.gcm }),
+    srtp: new SrtpEncryptor({ profile: "AEAD_AES_128_GCM", key: randomBytes(16), salt: randomBytes(12) }, {
+      gcmBackend: options.gcm,
+    }),
     sequence: 0,
   }));
   const targets = viewers.map((v) => (options.nativeFrames ? v.srtp.frameSealTarget(v.port, 96) : undefined));
@@ -89,21 +97,40 @@ async function measure(label: string, to: Destinations, seconds: number, options
     for (const v of viewers) {
       for (let i = 0; i < sizes.length; i++) {
         const body = payload.subarray(0, sizes[i]);
-        const header = { ssrc: v.port, payloadType, sequenceNumber: v.sequence++ & 0xffff, timestamp, marker: i === sizes.length - 1 };
-        mux.queueWith(v.srtp.datagramSize(body), [host, v.port], (into, at) => v.srtp.encryptInto(header, 0, body, into, at));
+        const header = {
+          ssrc: v.port,
+          payloadType,
+          sequenceNumber: v.sequence++ & 0xffff,
+          timestamp,
+          marker: i === sizes.length - 1,
+        };
+        mux.queueWith(
+          v.srtp.datagramSize(body),
+          [host, v.port],
+          (into, at) => v.srtp.encryptInto(header, 0, body, into, at),
+        );
       }
     }
     mux.flush();
   };
   /** The frame laid out once (per stream, as the server does), then one native call and one queued run per viewer. */
   const sendWholeFrames = (sizes: number[], timestamp: number, payloadType: number) => {
-    const packets = sizes.map((size, i) => ({ payload: payload.subarray(0, size), timestamp, marker: i === sizes.length - 1 }));
+    const packets = sizes.map((size, i) => ({
+      payload: payload.subarray(0, size),
+      timestamp,
+      marker: i === sizes.length - 1,
+    }));
     const frame = sealableFrame(packets);
     viewers.forEach((v, i) => {
       const target = { ...targets[i]!, payloadType };
       const first = v.sequence;
       v.sequence += sizes.length;
-      mux.queueRun(frame.datagramLengths, frame.datagramBytes, [host, v.port], (into, at) => sealFrame(frame, target, first, 0, into, at));
+      mux.queueRun(
+        frame.datagramLengths,
+        frame.datagramBytes,
+        [host, v.port],
+        (into, at) => sealFrame(frame, target, first, 0, into, at),
+      );
     });
     mux.flush();
   };
@@ -134,7 +161,11 @@ async function measure(label: string, to: Destinations, seconds: number, options
   };
 }
 
-export async function measureSendPath(viewers = 100, seconds = 8, options: { to?: string } = {}): Promise<SendPathResult[]> {
+export async function measureSendPath(
+  viewers = 100,
+  seconds = 8,
+  options: { to?: string } = {},
+): Promise<SendPathResult[]> {
   const sinks = options.to ? undefined : await startSinks(viewers);
   const to: Destinations = sinks
     ? { host: "127.0.0.1", ports: sinks.ports, received: sinks.received }
@@ -157,14 +188,20 @@ export async function measureSendPath(viewers = 100, seconds = 8, options: { to?
 export function formatSendPath(r: SendPathResult): string {
   const total = r.userUsPerPacket + r.kernelUsPerPacket;
   return (
-    `send path ${r.label.padEnd(40)} N=${r.viewers}: ${total.toFixed(2)} us/packet/viewer (user ${r.userUsPerPacket.toFixed(2)}, kernel ${r.kernelUsPerPacket.toFixed(2)}), ` +
+    `send path ${r.label.padEnd(40)} N=${r.viewers}: ${total.toFixed(2)} us/packet/viewer (user ${
+      r.userUsPerPacket.toFixed(2)
+    }, kernel ${r.kernelUsPerPacket.toFixed(2)}), ` +
     `${r.datagramsPerMessage.toFixed(1)} datagrams per kernel message, ` +
     (r.receivedPercent === undefined ? "no sinks (--to)" : `sinks received ${r.receivedPercent.toFixed(1)}%`)
   );
 }
 
-if (import.meta.main) {
-  const to = process.argv.find((a) => a.startsWith("--to="))?.slice("--to=".length);
-  const [viewers = "100", seconds = "8"] = process.argv.slice(2).filter((a) => !a.startsWith("--"));
-  for (const r of await measureSendPath(Number(viewers), Number(seconds), { to })) console.log(formatSendPath(r));
+export async function main(args: string[]): Promise<void> {
+  const to = args.find((a) => a.startsWith("--to="))?.slice("--to=".length);
+  const [viewers = "100", seconds = "8"] = args.filter((a) => !a.startsWith("--"));
+  const results = await measureSendPath(Number(viewers), Number(seconds), { to });
+  for (const r of results) console.log(formatSendPath(r));
+  printFigureLine("sendPath", args, results);
 }
+
+if (import.meta.main) await main(process.argv.slice(2));

@@ -1,32 +1,32 @@
 // Soak: the real server (main.ts) live for MINUTES (default 60) under a steady load, to see what
 // hours do to it. ffmpeg encodes a 3 Mbit/s 1280x720 H.264 + Opus stream live from lavfi and
-// pushes it as MPEG-TS over HTTP; 50 load viewers (headerLoadViewers.ts) watch it; every
+// pushes it as MPEG-TS over HTTP; 50 load viewers (bench/clients/headerLoadViewers.ts) watch it; every
 // --restart-every seconds (default 300) a new push replaces the running one: it starts, takes the
 // name over, then the old one is stopped, and the viewers follow the stream name (README: "A
 // second push to a live name replaces the first"). All on loopback.
 // Every 30 s one line: elapsed, the server's RSS, viewers connected, packets delivered against
-// expected, viewers lost, restarts survived; at the end one JSON line (the summary).
+// expected, viewers lost, restarts survived; at the end one JSON line (the summary, bench/lib/figureLine.ts).
 // Expected = packets the stream produced (/api/streams packetsOut, summed over its push sessions)
 // x the viewers. Delivered, in the 30 s lines: media datagrams the server sent (/api/udp, less the
 // ICE, RTCP, repeated DTLS flights and retransmissions its viewers' links count) less those the
 // viewers' sockets dropped (on loopback the only place a datagram the kernel took is lost); in
 // the summary: what the viewers counted themselves (their report at the end). The JS heap is not
 // in /api/streams: RSS only. Ctrl-C ends everything and still prints the summary so far.
-// Usage: bun bench/soak.ts [MINUTES] [--restart-every=SECONDS]
-import { readFileSync } from "node:fs";
-import { waitForHttp } from "./fanout.ts";
-import { livePush } from "./livePush.ts";
-import type { LoadReport } from "./loadWindow.ts";
-import { rssMb } from "./procStats.ts";
-import { datagramsSent, streamFigures, Tally } from "./soakTally.ts";
-import { streamLines } from "./streamLines.ts";
-import { udpReceiveDrops } from "./udpReceiveDrops.ts";
+// Usage: bun run bench soak [MINUTES = 60] [--restart-every=SECONDS]
+import { printFigureLine } from "./lib/figureLine.ts";
+import { livePush } from "./lib/livePush.ts";
+import type { LoadReport } from "./lib/loadWindow.ts";
+import { rssMb } from "./lib/procStats.ts";
+import { datagramsSent, streamFigures, Tally } from "./lib/soakTally.ts";
+import { streamLines } from "./lib/streamLines.ts";
+import { udpReceiveDrops } from "./lib/udpReceiveDrops.ts";
+import { waitForHttp } from "./lib/waitForHttp.ts";
 
 const VIEWERS = 50;
 const STREAM = "soak";
 const REPORT_EVERY_MS = 30_000;
 const POLL_MS = 500; // the server's counters are read this often...
-const FAST_POLL_MS = 50; // ...and this often while a push is replaced: less of the replaced session's end to estimate (soakTally.ts)
+const FAST_POLL_MS = 50; // ...and this often while a push is replaced: less of the replaced session's end to estimate (bench/lib/soakTally.ts)
 const TAKEOVER_TIMEOUT_MS = 15_000; // ffmpeg starts and its first bytes reach the server well within this
 const SURVIVAL_CHECK_MS = 5000; // after a takeover the viewers must all still be there and get the new session's media:
 const SURVIVAL_SHARE = 0.9; // at least this share of its packets x the viewers, sent within SURVIVAL_CHECK_MS
@@ -50,8 +50,6 @@ export interface SoakSummary {
   viewersLost: number;
   restarts: number;
   restartsSurvived: number;
-  commit: string;
-  machine: string;
   /** Sequence numbers the viewers never saw, in % of those they saw and missed (their own count). */
   seqLossPct?: number;
   /** Why the viewers never reported (Ctrl-C, a failure): lossPct is then the 30 s lines' figure. */
@@ -62,10 +60,14 @@ type ClientReport = LoadReport & { checked?: number; badAuth?: number };
 type Child = ReturnType<typeof Bun.spawn>;
 type LoadClient = ReturnType<typeof spawnLoadClient>;
 
-/** The load viewers, measuring for `seconds` once told "go" on stdin (loadWindow.ts's protocol). */
+/** The load viewers, measuring for `seconds` once told "go" on stdin (bench/lib/loadWindow.ts's protocol). */
 function spawnLoadClient(whepUrl: string, seconds: number) {
-  const script = new URL("./headerLoadViewers.ts", import.meta.url).pathname;
-  return Bun.spawn([process.execPath, script, whepUrl, String(VIEWERS), String(seconds), "--go-on-stdin"], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
+  const script = new URL("./clients/headerLoadViewers.ts", import.meta.url).pathname;
+  return Bun.spawn([process.execPath, script, whepUrl, String(VIEWERS), String(seconds), "--go-on-stdin"], {
+    stdin: "pipe",
+    stdout: "pipe",
+    stderr: "inherit",
+  });
 }
 
 /** Asks `child` to stop (`signal`), then kills it if it is still there after STOP_GRACE_MS. */
@@ -77,7 +79,11 @@ async function end(child: Child, signal: NodeJS.Signals = "SIGINT"): Promise<voi
   await child.exited;
 }
 
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = FAST_POLL_MS): Promise<boolean> {
+async function until(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  everyMs = FAST_POLL_MS,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) return false;
@@ -126,17 +132,32 @@ export class Soak {
     const port = new URL(this.#base).port;
     this.#server = this.#spawn(Bun.spawn([process.execPath, "main.ts"], {
       cwd: ROOT,
-      env: { ...process.env, PORT: port, HOST: "127.0.0.1", WEBRTC_UDP_ADDR: "127.0.0.1:0", WHEP_MAX_VIEWERS: "0", DRAIN_TIMEOUT_MS: "2000", LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" },
+      env: {
+        ...process.env,
+        PORT: port,
+        HOST: "127.0.0.1",
+        WEBRTC_UDP_ADDR: "127.0.0.1:0",
+        WHEP_MAX_VIEWERS: "0",
+        DRAIN_TIMEOUT_MS: "2000",
+        LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+      },
       stdio: ["ignore", "inherit", "inherit"],
     }));
     await waitForHttp(`${this.#base}/healthz`);
     this.#push = this.#startPush();
-    if (!(await until(async () => ((await streamFigures(this.#base, STREAM))?.packetsOut ?? 0) > 0, 20_000))) throw new Error("the push produced nothing in 20 s");
-    const client = (this.#client = this.#spawn(spawnLoadClient(`${this.#base}/whep/${STREAM}`, this.#options.minutes * 60)));
+    if (!(await until(async () => ((await streamFigures(this.#base, STREAM))?.packetsOut ?? 0) > 0, 20_000))) {
+      throw new Error("the push produced nothing in 20 s");
+    }
+    const client =
+      (this.#client = this.#spawn(spawnLoadClient(`${this.#base}/whep/${STREAM}`, this.#options.minutes * 60)));
     this.#clientLines = streamLines(client.stdout);
     if (!(await this.#clientSays("ready"))) throw new Error("the load client ended before its viewers were ready");
     // werift hands a viewer over 4 s after connecting at the latest (these clients send no RTCP): the window opens after that.
-    await until(async () => ((await streamFigures(this.#base, STREAM))?.viewersHandedOver ?? 0) >= VIEWERS, 15_000, 250);
+    await until(
+      async () => ((await streamFigures(this.#base, STREAM))?.viewersHandedOver ?? 0) >= VIEWERS,
+      15_000,
+      250,
+    );
     client.stdin.write("go\n");
     client.stdin.flush();
     if (!(await this.#clientSays("window"))) throw new Error("the load client ended before its window opened");
@@ -146,7 +167,9 @@ export class Soak {
     this.#opened = performance.now();
     void this.#followClient();
     const { minutes, restartEverySeconds } = this.#options;
-    console.log(`soak: ${this.#base} (pid ${this.#server.pid}), ${VIEWERS} viewers of a 3 Mbit/s 1280x720 push, replaced every ${restartEverySeconds} s, for ${minutes} min; heap n/a (not in /api/streams)`);
+    console.log(
+      `soak: ${this.#base} (pid ${this.#server.pid}), ${VIEWERS} viewers of a 3 Mbit/s 1280x720 push, replaced every ${restartEverySeconds} s, for ${minutes} min; heap n/a (not in /api/streams)`,
+    );
   }
 
   /** Until the viewers report (the window's end) or Ctrl-C: a line every 30 s, a replacement push every --restart-every. */
@@ -200,7 +223,6 @@ export class Soak {
     const expected = this.#expectedAtEnd ?? this.#tally.produced * VIEWERS;
     const received = report ? report.packets.reduce((a, b) => a + b, 0) : this.#delivered();
     const seqLost = report ? report.lost.reduce((a, b) => a + b, 0) : 0;
-    const cpu = /model name\s*:\s*(.*)/.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? "unknown CPU";
     return {
       minutes: round(this.#elapsedMs() / 60_000, 2),
       rssStartMB: round(this.#rss.start, 1),
@@ -210,15 +232,17 @@ export class Soak {
       viewersLost: VIEWERS - this.#viewers,
       restarts: this.#restarts,
       restartsSurvived: this.#survived,
-      commit: Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { cwd: ROOT }).stdout.toString().trim(),
-      machine: `${navigator.hardwareConcurrency} cores, ${cpu}; Bun ${Bun.version}`,
-      ...(report ? { seqLossPct: round((100 * seqLost) / Math.max(1, received + seqLost), 3) } : { incomplete: this.#whyIncomplete() }),
+      ...(report
+        ? { seqLossPct: round((100 * seqLost) / Math.max(1, received + seqLost), 3) }
+        : { incomplete: this.#whyIncomplete() }),
     };
   }
 
   #whyIncomplete(): string {
     if (this.#interrupted) return "Ctrl-C";
-    if (this.#failure !== undefined) return `failed: ${this.#failure instanceof Error ? this.#failure.message : String(this.#failure)}`;
+    if (this.#failure !== undefined) {
+      return `failed: ${this.#failure instanceof Error ? this.#failure.message : String(this.#failure)}`;
+    }
     return `failed: the load client ended before its report (exit ${this.#client?.exitCode})`;
   }
 
@@ -296,7 +320,11 @@ export class Soak {
     if (this.#pollMs > 0) this.#pollMs = POLL_MS;
     await end(old);
     if (this.#over()) return;
-    if (!tookOver) return console.log(`restart ${number}: the new push did not take the stream over in ${TAKEOVER_TIMEOUT_MS / 1000} s`);
+    if (!tookOver) {
+      return console.log(
+        `restart ${number}: the new push did not take the stream over in ${TAKEOVER_TIMEOUT_MS / 1000} s`,
+      );
+    }
     const from = { produced: this.#tally.produced, sent: this.#tally.sent };
     await Promise.race([Bun.sleep(SURVIVAL_CHECK_MS), this.#ended]);
     if (this.#over()) return;
@@ -304,7 +332,11 @@ export class Soak {
     const sent = this.#tally.sent - from.sent;
     const fed = produced > 0 && sent >= SURVIVAL_SHARE * produced * this.#viewers;
     if (fed && this.#viewers >= before.viewers) return void this.#survived++;
-    console.log(`restart ${number} not survived: viewers ${before.viewers} -> ${this.#viewers}, sent ${sent} of ${produced * this.#viewers} media packets in ${SURVIVAL_CHECK_MS / 1000} s`);
+    console.log(
+      `restart ${number} not survived: viewers ${before.viewers} -> ${this.#viewers}, sent ${sent} of ${
+        produced * this.#viewers
+      } media packets in ${SURVIVAL_CHECK_MS / 1000} s`,
+    );
   }
 
   /** Ctrl-C or a failure: restarts in progress give up. */
@@ -328,7 +360,9 @@ export class Soak {
     return (
       `soak ${elapsed.padStart(6)}  rss ${this.#rss.last.toFixed(1)} MB (max ${this.#rss.max.toFixed(1)})  ` +
       `viewers ${this.#viewers}/${VIEWERS} (${VIEWERS - this.#viewers} lost)  ` +
-      `delivered ${this.#delivered()}/${expected} (${lossPercent(this.#delivered(), expected).toFixed(3)}% loss, ${this.#drops.now} dropped at the viewers)  ` +
+      `delivered ${this.#delivered()}/${expected} (${
+        lossPercent(this.#delivered(), expected).toFixed(3)
+      }% loss, ${this.#drops.now} dropped at the viewers)  ` +
       `restarts ${this.#restarts} (${this.#survived} survived)`
     );
   }
@@ -345,12 +379,14 @@ function round(value: number, digits: number): number {
 function parseArgs(args: string[]): SoakOptions {
   const minutes = Number(args.find((a) => !a.startsWith("--")) ?? 60);
   const restartEverySeconds = Number(args.find((a) => a.startsWith("--restart-every="))?.split("=")[1] ?? 300);
-  if (!(minutes > 0) || !(restartEverySeconds > 0)) throw new Error("usage: bun bench/soak.ts [MINUTES] [--restart-every=SECONDS]");
+  if (!(minutes > 0) || !(restartEverySeconds > 0)) {
+    throw new Error("usage: bun run bench soak [MINUTES] [--restart-every=SECONDS]");
+  }
   return { minutes, restartEverySeconds };
 }
 
-if (import.meta.main) {
-  const soak = new Soak(parseArgs(process.argv.slice(2)));
+export async function main(args: string[]): Promise<void> {
+  const soak = new Soak(parseArgs(args));
   // Ctrl-C: once the window is open the summary so far is still printed; before, everything just ends.
   process.on("SIGINT", () => {
     if (soak.windowOpen) return soak.interrupt();
@@ -364,6 +400,8 @@ if (import.meta.main) {
     await soak.stop();
   }
   const summary = soak.summary();
-  console.log(JSON.stringify(summary));
+  printFigureLine("soak", args, summary);
   process.exit(summary.incomplete?.startsWith("failed") ? 1 : 0);
 }
+
+if (import.meta.main) await main(process.argv.slice(2));

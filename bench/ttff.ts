@@ -1,8 +1,10 @@
 // Time to first frame: WHEP POST -> first decoded frame in headless Chromium,
-// over repeated joins of a live ffmpeg push. Usage: bun bench/ttff.ts [joins] [gopSeconds...]
-import { launchChromium } from "../tests/helpers/browser.ts";
-import { startTestServer } from "../tests/helpers/testServer.ts";
-import { percentile, testSource } from "./sources.ts";
+// over repeated joins of a live ffmpeg push. Usage: bun run bench ttff [joins = 12] [gopSeconds... = 1 2]
+import { startInProcessServer } from "./lib/benchServer.ts";
+import { launchChromium } from "./lib/chromium.ts";
+import { printFigureLine } from "./lib/figureLine.ts";
+import { percentile, testSource } from "./lib/sources.ts";
+import type { PageGlobals } from "./lib/pageGlobals.ts";
 
 export interface TtffResult {
   gopSeconds: number;
@@ -14,8 +16,23 @@ export interface TtffResult {
 
 export async function measureTtff(gopSeconds: number, joins: number): Promise<TtffResult> {
   const source = testSource({ gopSeconds });
-  const server = await startTestServer({ WHEP_MAX_VIEWERS: "0" }, { listen: true });
-  const push = Bun.spawn(["ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", source, "-c", "copy", "-f", "mpegts", `${server.url}/ingest/bench`], { stdio: ["ignore", "ignore", "inherit"] });
+  const server = await startInProcessServer({ WHEP_MAX_VIEWERS: "0" });
+  const push = Bun.spawn([
+    "ffmpeg",
+    "-hide_banner",
+    "-loglevel",
+    "error",
+    "-re",
+    "-stream_loop",
+    "-1",
+    "-i",
+    source,
+    "-c",
+    "copy",
+    "-f",
+    "mpegts",
+    `${server.url}/ingest/bench`,
+  ], { stdio: ["ignore", "ignore", "inherit"] });
   const browser = await launchChromium();
   const firstFrames: number[] = [];
   const answers: number[] = [];
@@ -26,11 +43,13 @@ export async function measureTtff(gopSeconds: number, joins: number): Promise<Tt
       // Joins land at random points of the GOP, as real viewers do.
       await Bun.sleep(Math.random() * gopSeconds * 1000);
       await page.goto(`${server.url}/play/bench`);
-      await page.waitForFunction(() => (window as any).wispPlayer?.timings?.firstFrame, null, { timeout: 20_000 });
-      const t = await page.evaluate(() => (window as any).wispPlayer.timings);
+      await page.waitForFunction(() => (window as unknown as PageGlobals).wispPlayer?.timings?.firstFrame, null, {
+        timeout: 20_000,
+      });
+      const t = await page.evaluate(() => (window as unknown as PageGlobals).wispPlayer.timings);
       firstFrames.push(t.firstFrame - t.post);
       answers.push(t.answer - t.post);
-      await page.evaluate(() => (window as any).wispPlayer.stop());
+      await page.evaluate(() => (window as unknown as PageGlobals).wispPlayer.stop());
     }
   } finally {
     await browser.close();
@@ -47,10 +66,19 @@ export async function measureTtff(gopSeconds: number, joins: number): Promise<Tt
   };
 }
 
-if (import.meta.main) {
-  const [joins = "12", ...gops] = process.argv.slice(2);
+export async function main(args: string[]): Promise<void> {
+  const [joins = "12", ...gops] = args;
+  const results: TtffResult[] = [];
   for (const gop of gops.length ? gops.map(Number) : [1, 2]) {
     const r = await measureTtff(gop, Number(joins));
-    console.log(`ttff gop=${gop}s joins=${r.joins}: POST->first frame p50 ${r.p50.toFixed(0)} ms, p95 ${r.p95.toFixed(0)} ms; POST->answer p50 ${r.answerP50.toFixed(0)} ms`);
+    results.push(r);
+    console.log(
+      `ttff gop=${gop}s joins=${r.joins}: POST->first frame p50 ${r.p50.toFixed(0)} ms, p95 ${
+        r.p95.toFixed(0)
+      } ms; POST->answer p50 ${r.answerP50.toFixed(0)} ms`,
+    );
   }
+  printFigureLine("ttff", args, results);
 }
+
+if (import.meta.main) await main(process.argv.slice(2));

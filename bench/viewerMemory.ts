@@ -3,11 +3,12 @@
 // too (JIT-compiled code, the DTLS handshakes' allocations); a second batch of N
 // shows what each further viewer costs, once werift has handed the connections
 // over (lib/webrtc/viewerLink.ts). --packet-sealing seals SRTP packet by packet (WebrtcSetupOptions).
-// Usage: bun bench/viewerMemory.ts [N] [--handover=off] [--packet-sealing]
+// Usage: bun run bench viewerMemory [N = 50] [--handover=off] [--packet-sealing]
 import { heapStats } from "bun:jsc";
-import { startTestServer, type TestServer } from "../tests/helpers/testServer.ts";
-import { testSource } from "./sources.ts";
-import { accessUnitsOf, stampedPush } from "./stampedPush.ts";
+import { type InProcessServer, startInProcessServer } from "./lib/benchServer.ts";
+import { printFigureLine } from "./lib/figureLine.ts";
+import { testSource } from "./lib/sources.ts";
+import { accessUnitsOf, stampedPush } from "./lib/stampedPush.ts";
 
 /** The allocator gives the handshakes' freed pages back to the system over some seconds. */
 const SETTLE_MS = 10_000;
@@ -42,7 +43,12 @@ export interface ViewerMemoryResult {
 function sample(): Sample {
   Bun.gc(true);
   const heap = heapStats();
-  return { rss: process.memoryUsage().rss, heap: heap.heapSize, buffers: heap.extraMemorySize, types: heap.objectTypeCounts };
+  return {
+    rss: process.memoryUsage().rss,
+    heap: heap.heapSize,
+    buffers: heap.extraMemorySize,
+    types: heap.objectTypeCounts,
+  };
 }
 
 function perViewer(from: Sample, to: Sample, n: number): MemoryPerViewer {
@@ -57,11 +63,18 @@ function grownTypes(from: Sample, to: Sample, n: number): Array<[string, number]
 }
 
 /** N more viewers, once they all receive media and (with the hand-over) have left werift. */
-async function addViewers(server: TestServer, n: number, handOver: boolean): Promise<ReturnType<typeof Bun.spawn>> {
-  const script = new URL("./loadViewers.ts", import.meta.url).pathname;
-  const load = Bun.spawn([process.execPath, script, `${server.url}/whep/load`, String(n), "600"], { stdout: "pipe", stderr: "inherit" });
+async function addViewers(
+  server: InProcessServer,
+  n: number,
+  handOver: boolean,
+): Promise<ReturnType<typeof Bun.spawn>> {
+  const script = new URL("./clients/loadViewers.ts", import.meta.url).pathname;
+  const load = Bun.spawn([process.execPath, script, `${server.url}/whep/load`, String(n), "600"], {
+    stdout: "pipe",
+    stderr: "inherit",
+  });
   const reader = load.stdout.getReader();
-  for (let text = ""; !text.includes("window"); ) text += new TextDecoder().decode((await reader.read()).value);
+  for (let text = ""; !text.includes("window");) text += new TextDecoder().decode((await reader.read()).value);
   reader.releaseLock();
   const deadline = Date.now() + 15_000;
   const settled = () => !handOver || server.viewers.list().every((v) => v.handedOver);
@@ -70,9 +83,12 @@ async function addViewers(server: TestServer, n: number, handOver: boolean): Pro
   return load;
 }
 
-export async function measureViewerMemory(n: number, options: { handOver: boolean; packetSealing?: boolean }): Promise<ViewerMemoryResult> {
+export async function measureViewerMemory(
+  n: number,
+  options: { handOver: boolean; packetSealing?: boolean },
+): Promise<ViewerMemoryResult> {
   const env = { WHEP_MAX_VIEWERS: "0", WEBRTC_HANDOVER: options.handOver ? "on" : "off" };
-  const server = await startTestServer(env, { listen: true, webrtc: { packetSealing: options.packetSealing ?? false } });
+  const server = await startInProcessServer(env, { packetSealing: options.packetSealing ?? false });
   const units = await accessUnitsOf(testSource({ gopSeconds: 2, bitrateKbps: 3000, size: "1280x720" }));
   const push = stampedPush(`${server.url}/ingest/load`, units);
   const batches: Array<ReturnType<typeof Bun.spawn>> = [];
@@ -103,7 +119,10 @@ export async function measureViewerMemory(n: number, options: { handOver: boolea
 }
 
 export function formatViewerMemory(r: ViewerMemoryResult): string {
-  const kb = (m: MemoryPerViewer) => `RSS ${(m.rss / 1024).toFixed(0)} KB, JS heap ${(m.heap / 1024).toFixed(0)} KB, buffers ${(m.buffers / 1024).toFixed(0)} KB`;
+  const kb = (m: MemoryPerViewer) =>
+    `RSS ${(m.rss / 1024).toFixed(0)} KB, JS heap ${(m.heap / 1024).toFixed(0)} KB, buffers ${
+      (m.buffers / 1024).toFixed(0)
+    } KB`;
   const n = r.viewers / 2;
   return [
     `memory, hand-over ${r.handOver ? "on" : "off"} (${r.handedOver} of ${r.viewers} viewers handed over):`,
@@ -113,8 +132,12 @@ export function formatViewerMemory(r: ViewerMemoryResult): string {
   ].join("\n");
 }
 
-if (import.meta.main) {
-  const n = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 50);
-  const options = { handOver: !process.argv.includes("--handover=off"), packetSealing: process.argv.includes("--packet-sealing") };
-  console.log(formatViewerMemory(await measureViewerMemory(n, options)));
+export async function main(args: string[]): Promise<void> {
+  const n = Number(args.find((a) => /^\d+$/.test(a)) ?? 50);
+  const options = { handOver: !args.includes("--handover=off"), packetSealing: args.includes("--packet-sealing") };
+  const result = await measureViewerMemory(n, options);
+  console.log(formatViewerMemory(result));
+  printFigureLine("viewerMemory", args, result);
 }
+
+if (import.meta.main) await main(process.argv.slice(2));

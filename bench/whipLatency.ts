@@ -1,9 +1,11 @@
 // WHIP -> WHEP in Chromium: WHIP answer -> first decoded frame on a viewer opened right after it,
 // and the end-to-end delay of a clock drawn as a barcode into the publisher's canvas and read back
-// from the viewer's video. Usage: bun bench/whipLatency.ts [samples]
-import { launchChromium } from "../tests/helpers/browser.ts";
-import { startTestServer } from "../tests/helpers/testServer.ts";
-import { percentile } from "./sources.ts";
+// from the viewer's video. Usage: bun run bench whipLatency [samples = 60]
+import { startInProcessServer } from "./lib/benchServer.ts";
+import { launchChromium } from "./lib/chromium.ts";
+import { printFigureLine } from "./lib/figureLine.ts";
+import { percentile } from "./lib/sources.ts";
+import type { PageGlobals } from "./lib/pageGlobals.ts";
 
 const BITS = 44; // epoch milliseconds fit in 44 bits until the year 2527
 
@@ -63,7 +65,7 @@ function readClock([bits, samples]: readonly [number, number]): Promise<number[]
 }
 
 export async function measureWhipLatency(samples: number) {
-  const server = await startTestServer({ WHEP_MAX_VIEWERS: "0" }, { listen: true });
+  const server = await startInProcessServer({ WHEP_MAX_VIEWERS: "0" });
   const browser = await launchChromium();
   try {
     const publisherPage = await browser.context.newPage();
@@ -71,12 +73,16 @@ export async function measureWhipLatency(samples: number) {
     const published = await publisherPage.evaluate(publishClock, BITS);
     const viewerPage = await browser.context.newPage();
     await viewerPage.goto(`${server.url}/play/lat`);
-    await viewerPage.waitForFunction(() => (window as any).wispPlayer?.timings?.firstFrame, null, { timeout: 20_000 });
-    const firstFrame = await viewerPage.evaluate(() => performance.timeOrigin + (window as any).wispPlayer.timings.firstFrame);
+    await viewerPage.waitForFunction(() => (window as unknown as PageGlobals).wispPlayer?.timings?.firstFrame, null, {
+      timeout: 20_000,
+    });
+    const firstFrame = await viewerPage.evaluate(() =>
+      performance.timeOrigin + (window as unknown as PageGlobals).wispPlayer.timings.firstFrame
+    );
     await Bun.sleep(3000); // past the start: steady-state delay
     const delays = await viewerPage.evaluate(readClock, [BITS, samples] as const);
-    await viewerPage.evaluate(() => (window as any).wispPlayer.stop());
-    await publisherPage.evaluate(() => (window as any).publisher.stop());
+    await viewerPage.evaluate(() => (window as unknown as PageGlobals).wispPlayer.stop());
+    await publisherPage.evaluate(() => (window as unknown as PageGlobals).publisher.stop());
     return {
       answerToFirstFrame: firstFrame - published.answer,
       postToAnswer: published.answer - published.post,
@@ -90,10 +96,17 @@ export async function measureWhipLatency(samples: number) {
   }
 }
 
-if (import.meta.main) {
-  const r = await measureWhipLatency(Number(process.argv[2] ?? 60));
+export async function main(args: string[]): Promise<void> {
+  const r = await measureWhipLatency(Number(args[0] ?? 60));
   console.log(
-    `whip: POST->answer ${r.postToAnswer.toFixed(0)} ms; answer->first decoded frame on a viewer ${r.answerToFirstFrame.toFixed(0)} ms; ` +
-      `end-to-end delay (canvas clock, ${r.samples} frames) p50 ${r.delayP50.toFixed(0)} ms, p95 ${r.delayP95.toFixed(0)} ms`,
+    `whip: POST->answer ${r.postToAnswer.toFixed(0)} ms; answer->first decoded frame on a viewer ${
+      r.answerToFirstFrame.toFixed(0)
+    } ms; ` +
+      `end-to-end delay (canvas clock, ${r.samples} frames) p50 ${r.delayP50.toFixed(0)} ms, p95 ${
+        r.delayP95.toFixed(0)
+      } ms`,
   );
+  printFigureLine("whipLatency", args, r);
 }
+
+if (import.meta.main) await main(process.argv.slice(2));

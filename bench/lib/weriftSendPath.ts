@@ -1,4 +1,4 @@
-import { RtpHeader, RtpPacket, type RTCRtpSender } from "werift";
+import { type RTCRtpSender, RtpHeader, RtpPacket } from "werift";
 import type { RtpSink } from "../../lib/pipeline/viewerTrack.ts";
 
 /**

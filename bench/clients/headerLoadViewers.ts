@@ -9,10 +9,10 @@
 // with `checked` and `badAuth` (sampled packets, and those that failed) in the
 // report; DEBUG_AUTH=1 names every failing packet (viewer, payload type, sequence, ROC) on stderr.
 import { RTCPeerConnection } from "werift";
-import { gatheringComplete, h264Codec, opusCodec } from "../lib/werift/peerFactory.ts";
-import { iceAgentsOf } from "../lib/werift/iceCredentials.ts";
-import { postOffer, runLoadViewers } from "./loadWindow.ts";
-import { isRtp, RtpSequenceCount } from "./rtpSequenceCount.ts";
+import { gatheringComplete, h264Codec, opusCodec } from "../../lib/werift/peerFactory.ts";
+import { iceAgentsOf } from "../../lib/werift/iceCredentials.ts";
+import { postOffer, runLoadViewers } from "../lib/loadWindow.ts";
+import { isRtp, RtpSequenceCount } from "../lib/rtpSequenceCount.ts";
 
 const SAMPLE_EVERY = 64;
 
@@ -65,12 +65,25 @@ function check(pc: RTCPeerConnection, viewerIndex: number, packet: Buffer, rollo
     srtp.remoteContext.cipher.decryptRtp(Buffer.from(packet), rolloverCounter);
   } catch {
     sampled.badAuth++;
-    if (process.env.DEBUG_AUTH) console.error("bad auth", viewerIndex, packet[1]! & 0x7f, (packet[2]! << 8) | packet[3]!, rolloverCounter, packet.length);
+    if (process.env.DEBUG_AUTH) {
+      console.error(
+        "bad auth",
+        viewerIndex,
+        packet[1]! & 0x7f,
+        (packet[2]! << 8) | packet[3]!,
+        rolloverCounter,
+        packet.length,
+      );
+    }
   }
 }
 
 async function connect(index: number): Promise<Viewer> {
-  const pc = new RTCPeerConnection({ iceServers: [], codecs: { video: [h264Codec()], audio: [opusCodec()] }, headerExtensions: { video: [], audio: [] } });
+  const pc = new RTCPeerConnection({
+    iceServers: [],
+    codecs: { video: [h264Codec()], audio: [opusCodec()] },
+    headerExtensions: { video: [], audio: [] },
+  });
   const viewer: Viewer = { pc, count: new RtpSequenceCount() };
   pc.addTransceiver("video", { direction: "recvonly" });
   pc.addTransceiver("audio", { direction: "recvonly" });

@@ -1,10 +1,10 @@
 // An MPEG-TS push, paced in real time, whose every picture carries the wall-clock
 // time at which its bytes were written (an H.264 SEI, user_data_unregistered), so
 // a viewer in another process can tell how long the server took to get it there.
-import type { AccessUnit, VideoAccessUnit } from "../lib/accessUnit.ts";
-import { TsDemuxer } from "../lib/mpegts/tsDemuxer.ts";
-import { TsMuxer, VIDEO_PID } from "../lib/mpegts/tsMuxer.ts";
-import { TS_PACKET_SIZE } from "../lib/mpegts/tsPacket.ts";
+import type { AccessUnit, VideoAccessUnit } from "../../lib/accessUnit.ts";
+import { TsDemuxer } from "../../lib/mpegts/tsDemuxer.ts";
+import { TsMuxer, VIDEO_PID } from "../../lib/mpegts/tsMuxer.ts";
+import { TS_PACKET_SIZE } from "../../lib/mpegts/tsPacket.ts";
 import { wallClockMs } from "./sources.ts";
 
 /** user_data_unregistered UUID (H.264 D.2.6) marking our clock SEI; no zero bytes, so no emulation prevention. */
@@ -21,7 +21,9 @@ export function clockSei(timeMs: number): Uint8Array {
 
 /** The time in a clock SEI NAL unit, or undefined if it is not one. */
 export function readClockSei(nal: Uint8Array): number | undefined {
-  if ((nal[0]! & 0x1f) !== 6 || nal[1] !== SEI_USER_DATA_UNREGISTERED || nal.length < 3 + 16 + CLOCK_DIGITS) return undefined;
+  if ((nal[0]! & 0x1f) !== 6 || nal[1] !== SEI_USER_DATA_UNREGISTERED || nal.length < 3 + 16 + CLOCK_DIGITS) {
+    return undefined;
+  }
   for (let i = 0; i < 16; i++) if (nal[3 + i] !== CLOCK_SEI_UUID[i]) return undefined;
   const digits = String.fromCharCode(...nal.subarray(3 + 16, 3 + 16 + CLOCK_DIGITS));
   return parseInt(digits, 16) / 1000;
@@ -41,7 +43,11 @@ export async function accessUnitsOf(file: string): Promise<AccessUnit[]> {
  * `boundedVideoPes` keeps the lengths of PES under 64 KiB, as ffmpeg's
  * `-omit_video_pes_length 0` does.
  */
-export function stampedPush(url: string, units: AccessUnit[], options: { boundedVideoPes?: boolean } = {}): { stop(): Promise<void> } {
+export function stampedPush(
+  url: string,
+  units: AccessUnit[],
+  options: { boundedVideoPes?: boolean } = {},
+): { stop(): Promise<void> } {
   const finish = options.boundedVideoPes ? (packets: Uint8Array) => packets : unboundedVideoPes;
   const loopTicks = loopDuration(units);
   const muxer = new TsMuxer({ video: true, audio: { channels: 2 } });

@@ -1,7 +1,7 @@
 // Figures from one pair of viewers' reports (bench/liveDelay.ts), and how they are printed.
-import type { FrameSample, StatsSnapshot, ViewerReport } from "./liveDelayPage.ts";
+import type { FrameSample, StatsSnapshot, ViewerReport } from "../../clients/liveDelayPage.ts";
 import type { Subscription } from "./outputTap.ts";
-import { percentile } from "./sources.ts";
+import { percentile } from "../sources.ts";
 
 export const LIMIT_MS = 30; // the requirement: equal live delays within 30 ms
 const MIN_FRAMES = 5; // readable frames needed in a window
@@ -43,7 +43,17 @@ export interface ViewerDelay {
   frames: number;
   misreads: number;
   /** Per 500 ms since the viewer started: picture delay, jitter buffer target and minimum, problems (for --trace). */
-  course: Array<{ t: number; delayMs: number; targetMs: number; minimumMs: number; decodeMs: number; audioMs: number; events: string }>;
+  course: Array<
+    {
+      t: number;
+      delayMs: number;
+      targetMs: number;
+      minimumMs: number;
+      decodeMs: number;
+      audioMs: number;
+      events: string;
+    }
+  >;
 }
 
 export interface PairResult {
@@ -81,7 +91,11 @@ export function summarize(pairs: PairResult[], setup: LiveDelaySetup, machineBus
 }
 
 /** A is the fast-start viewer, B the keyframe one. */
-export function pairResult(reports: Record<string, ViewerReport>, joins: { a: Join; b: Join }, setup: LiveDelaySetup): PairResult {
+export function pairResult(
+  reports: Record<string, ViewerReport>,
+  joins: { a: Join; b: Join },
+  setup: LiveDelaySetup,
+): PairResult {
   const { a, b } = joins;
   const viewerA = reports.A;
   const viewerB = reports.B;
@@ -92,7 +106,12 @@ export function pairResult(reports: Record<string, ViewerReport>, joins: { a: Jo
   const samplesB = new Map(inWindow(viewerB.samples, from, from + setup.windowMs).map((s) => [s.clock, s]));
   const matched = inWindow(viewerA.samples, from, from + setup.windowMs).flatMap((s) => {
     const other = samplesB.get(s.clock);
-    return other ? [{ shown: s.shown - other.shown, arrival: s.received !== null && other.received !== null ? s.received - other.received : NaN }] : [];
+    return other
+      ? [{
+        shown: s.shown - other.shown,
+        arrival: s.received !== null && other.received !== null ? s.received - other.received : NaN,
+      }]
+      : [];
   });
   return {
     fastStart,
@@ -114,11 +133,15 @@ function inWindow(samples: FrameSample[], from: number, to: number): FrameSample
 function viewerDelay(report: ViewerReport, join: Join, setup: LiveDelaySetup): ViewerDelay {
   const from = report.started + setup.settleMs;
   const window = inWindow(report.samples, from, from + setup.windowMs);
-  if (window.length < MIN_FRAMES) throw new Error(`only ${window.length} readable frames in a viewer's window (${report.misreads} misreads)`);
+  if (window.length < MIN_FRAMES) {
+    throw new Error(`only ${window.length} readable frames in a viewer's window (${report.misreads} misreads)`);
+  }
   const received = window.filter((s) => s.received !== null);
   const first = report.statsCourse.find((s) => s.at >= from);
   const last = report.statsCourse.findLast((s) => s.at <= from + setup.windowMs);
-  const buffer = first && last && last.at > first.at ? bufferPerFrame(first, last) : { targetMs: NaN, minimumMs: NaN, delayMs: NaN, events: "" };
+  const buffer = first && last && last.at > first.at
+    ? bufferPerFrame(first, last)
+    : { targetMs: NaN, minimumMs: NaN, delayMs: NaN, events: "" };
   return {
     catchUpFrames: join.catchUpFrames,
     afterKeyframeMs: join.afterKeyframeMs,
@@ -148,7 +171,10 @@ function delayCourse(report: ViewerReport): ViewerDelay["course"] {
 }
 
 /** Jitter buffer delay, target and minimum per frame between two snapshots, and what went wrong in between. */
-function bufferPerFrame(before: StatsSnapshot, after: StatsSnapshot): { delayMs: number; targetMs: number; minimumMs: number; decodeMs: number; audioMs: number; events: string } {
+function bufferPerFrame(
+  before: StatsSnapshot,
+  after: StatsSnapshot,
+): { delayMs: number; targetMs: number; minimumMs: number; decodeMs: number; audioMs: number; events: string } {
   const perFrame = (key: "jitterBufferDelay" | "jitterBufferTargetDelay" | "jitterBufferMinimumDelay") =>
     ((after[key] - before[key]) / (after.jitterBufferEmittedCount - before.jitterBufferEmittedCount)) * 1000;
   const counters = ["packetsLost", "nackCount", "pliCount", "framesDropped", "freezeCount"] as const;
@@ -158,7 +184,8 @@ function bufferPerFrame(before: StatsSnapshot, after: StatsSnapshot): { delayMs:
     targetMs: perFrame("jitterBufferTargetDelay"),
     minimumMs: perFrame("jitterBufferMinimumDelay"),
     decodeMs: ((after.totalDecodeTime - before.totalDecodeTime) / (after.framesDecoded - before.framesDecoded)) * 1000,
-    audioMs: ((after.audioJitterBufferDelay - before.audioJitterBufferDelay) / (after.audioJitterBufferEmittedCount - before.audioJitterBufferEmittedCount)) * 1000,
+    audioMs: ((after.audioJitterBufferDelay - before.audioJitterBufferDelay) /
+      (after.audioJitterBufferEmittedCount - before.audioJitterBufferEmittedCount)) * 1000,
     events: events.join(","),
   };
 }
@@ -174,12 +201,18 @@ const p50Max = (values: number[]) => `p50 ${ms(percentile(values, 50))}, max ${m
 export function formatLiveDelay(r: LiveDelayResult): string {
   const of = (pick: (p: PairResult) => number) => r.pairs.map(pick);
   const verdict = r.max <= LIMIT_MS ? "met" : "NOT met";
-  const title = `live delay${r.control ? " CONTROL (both joined at keyframes)" : ""} gop=${r.gopSeconds}s${r.audio ? "" : " video-only"} pairs=${r.pairs.length}`;
+  const title = `live delay${r.control ? " CONTROL (both joined at keyframes)" : ""} gop=${r.gopSeconds}s${
+    r.audio ? "" : " video-only"
+  } pairs=${r.pairs.length}`;
   return (
     `${title}, ${r.settleMs / 1000}-${(r.settleMs + r.windowMs) / 1000} s after joining: ` +
     `|fast-start - keyframe viewer| ${p50Max(of((p) => Math.abs(p.differenceMs)))} (<= ${LIMIT_MS} ms: ${verdict}); ` +
-    `live delay fast start ${p50Max(of((p) => p.fastStart.delayMs))} (catch-up p50 ${percentile(of((p) => p.fastStart.catchUpFrames), 50)} frames), ` +
-    `keyframe join ${p50Max(of((p) => p.keyframe.delayMs))} (joined p50 ${ms(percentile(of((p) => p.keyframe.afterKeyframeMs), 50))} after the keyframe); at one instant |difference| ${p50Max(of((p) => Math.abs(p.simultaneousMs)))}; ` +
+    `live delay fast start ${p50Max(of((p) => p.fastStart.delayMs))} (catch-up p50 ${
+      percentile(of((p) => p.fastStart.catchUpFrames), 50)
+    } frames), ` +
+    `keyframe join ${p50Max(of((p) => p.keyframe.delayMs))} (joined p50 ${
+      ms(percentile(of((p) => p.keyframe.afterKeyframeMs), 50))
+    } after the keyframe); at one instant |difference| ${p50Max(of((p) => Math.abs(p.simultaneousMs)))}; ` +
     `machine CPU ${r.machineBusyPercent.toFixed(0)}% busy`
   );
 }
@@ -187,19 +220,31 @@ export function formatLiveDelay(r: LiveDelayResult): string {
 export function formatPair(p: PairResult, i: number): string {
   const viewer = (v: ViewerDelay) =>
     `${ms(v.delayMs)} = ingest ${ms(v.ingestMs)} + receive->display ${ms(v.receiveToDisplayMs)} ` +
-    `(catch-up ${v.catchUpFrames} frames, joined ${ms(v.afterKeyframeMs)} after the keyframe; jitter buffer ${ms(v.jitterBufferMs)}, target ${ms(v.jitterBufferTargetMs)}, minimum ${ms(v.jitterBufferMinimumMs)}; ` +
+    `(catch-up ${v.catchUpFrames} frames, joined ${ms(v.afterKeyframeMs)} after the keyframe; jitter buffer ${
+      ms(v.jitterBufferMs)
+    }, target ${ms(v.jitterBufferTargetMs)}, minimum ${ms(v.jitterBufferMinimumMs)}; ` +
     `${v.frames} frames, ${v.misreads} misreads)`;
   return (
-    `  pair ${i + 1}: difference ${p.differenceMs.toFixed(1)} ms (whole delay ${p.totalDifferenceMs.toFixed(1)} ms; at one instant ${p.simultaneousMs.toFixed(1)} ms, ` +
-    `arrival ${p.arrivalMs.toFixed(1)} ms, ${p.matchedFrames} frames); fast start ${viewer(p.fastStart)}; keyframe ${viewer(p.keyframe)}`
+    `  pair ${i + 1}: difference ${p.differenceMs.toFixed(1)} ms (whole delay ${
+      p.totalDifferenceMs.toFixed(1)
+    } ms; at one instant ${p.simultaneousMs.toFixed(1)} ms, ` +
+    `arrival ${p.arrivalMs.toFixed(1)} ms, ${p.matchedFrames} frames); fast start ${viewer(p.fastStart)}; keyframe ${
+      viewer(p.keyframe)
+    }`
   );
 }
 
 /** Delay and jitter buffer over time, and when the keyframe viewer's attempts landed. */
 export function formatCourse(p: PairResult): string {
   const line = (v: ViewerDelay) =>
-    v.course.map((c) => `${(c.t / 1000).toFixed(1)}s:${c.delayMs.toFixed(0)}/${c.targetMs.toFixed(0)}/${c.minimumMs.toFixed(0)}/${c.decodeMs.toFixed(1)}/${c.audioMs.toFixed(0)}${c.events ? `[${c.events}]` : ""}`).join(" ");
-  const attempts = p.keyframeAttempts.map((a) => `${(a.t / 1000).toFixed(2)}s (catch-up ${a.catchUpFrames})`).join(", ");
+    v.course.map((c) =>
+      `${(c.t / 1000).toFixed(1)}s:${c.delayMs.toFixed(0)}/${c.targetMs.toFixed(0)}/${c.minimumMs.toFixed(0)}/${
+        c.decodeMs.toFixed(1)
+      }/${c.audioMs.toFixed(0)}${c.events ? `[${c.events}]` : ""}`
+    ).join(" ");
+  const attempts = p.keyframeAttempts.map((a) => `${(a.t / 1000).toFixed(2)}s (catch-up ${a.catchUpFrames})`).join(
+    ", ",
+  );
   return (
     `    picture delay/video jitter buffer target/minimum/decode/audio jitter buffer delay, ms, by time since its start; keyframe viewer subscribed ${attempts} after the fast-start viewer started\n` +
     `    fast start: ${line(p.fastStart)}\n    keyframe:   ${line(p.keyframe)}`

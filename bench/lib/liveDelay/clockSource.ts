@@ -2,9 +2,9 @@
 // frame as a barcode strip, ffmpeg lays it over testsrc2, adds a tone, encodes it like testSource()
 // (baseline, no B-frames, fixed GOP) and pushes it to Wisp's ingest in real time. A viewer's live
 // delay is then the time it displays a frame minus the time written in that frame.
-import { wallClockMs } from "./sources.ts";
+import { wallClockMs } from "../sources.ts";
 
-/** Barcode geometry, shared with the page that reads it back (bench/liveDelayPage.ts). */
+/** Barcode geometry, shared with the page that reads it back (bench/clients/liveDelayPage.ts). */
 export const CLOCK = {
   bits: 32, // epoch ms modulo 2^32 (49 days): the reader takes the value nearest its own clock
   block: 20, // px per bit: 32 x 20 = 640, the picture's width
@@ -51,15 +51,57 @@ function ffmpegCommand(url: string, options: ClockSourceOptions): string[] {
   const bitrate = `${options.bitrateKbps ?? 1000}k`;
   const audio = options.audio ?? true;
   return [
-    "ffmpeg", "-hide_banner", "-loglevel", "error",
-    "-f", "rawvideo", "-pix_fmt", "gray", "-video_size", `${CLOCK.width}x${STRIP_HEIGHT}`, "-framerate", String(FPS), "-i", "pipe:0",
-    "-f", "lavfi", "-i", `testsrc2=size=${CLOCK.width}x${CLOCK.height}:rate=${FPS}`,
+    "ffmpeg",
+    "-hide_banner",
+    "-loglevel",
+    "error",
+    "-f",
+    "rawvideo",
+    "-pix_fmt",
+    "gray",
+    "-video_size",
+    `${CLOCK.width}x${STRIP_HEIGHT}`,
+    "-framerate",
+    String(FPS),
+    "-i",
+    "pipe:0",
+    "-f",
+    "lavfi",
+    "-i",
+    `testsrc2=size=${CLOCK.width}x${CLOCK.height}:rate=${FPS}`,
     ...(audio ? ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"] : []),
-    "-filter_complex", "[1:v][0:v]overlay=0:0:shortest=1,format=yuv420p[v]", "-map", "[v]",
+    "-filter_complex",
+    "[1:v][0:v]overlay=0:0:shortest=1,format=yuv420p[v]",
+    "-map",
+    "[v]",
     ...(audio ? ["-map", "2:a", "-shortest", "-c:a", "libopus", "-b:a", "64k", "-ac", "2", "-ar", "48000"] : []),
-    "-c:v", "libx264", "-profile:v", "baseline", "-bf", "0", "-g", gop, "-keyint_min", gop, "-sc_threshold", "0",
-    "-preset", "veryfast", "-tune", "zerolatency", "-b:v", bitrate, "-maxrate", bitrate, "-bufsize", bitrate,
-    "-flush_packets", "1", "-f", "mpegts", url,
+    "-c:v",
+    "libx264",
+    "-profile:v",
+    "baseline",
+    "-bf",
+    "0",
+    "-g",
+    gop,
+    "-keyint_min",
+    gop,
+    "-sc_threshold",
+    "0",
+    "-preset",
+    "veryfast",
+    "-tune",
+    "zerolatency",
+    "-b:v",
+    bitrate,
+    "-maxrate",
+    bitrate,
+    "-bufsize",
+    bitrate,
+    "-flush_packets",
+    "1",
+    "-f",
+    "mpegts",
+    url,
   ];
 }
 
@@ -69,7 +111,11 @@ function ffmpegCommand(url: string, options: ClockSourceOptions): string[] {
  */
 export function startClockSource(url: string, options: ClockSourceOptions): ClockSource {
   const args = [url, String(options.gopSeconds), String(options.bitrateKbps ?? 1000), String(options.audio ?? true)];
-  const proc = Bun.spawn([process.execPath, import.meta.path, ...args], { stdin: "pipe", stdout: "inherit", stderr: "inherit" });
+  const proc = Bun.spawn([process.execPath, import.meta.path, ...args], {
+    stdin: "pipe",
+    stdout: "inherit",
+    stderr: "inherit",
+  });
   return {
     async stop() {
       const timer = setTimeout(() => proc.kill("SIGKILL"), 2 * STOP_TIMEOUT_MS);
@@ -106,7 +152,11 @@ async function runClockSource(url: string, options: ClockSourceOptions, stopped:
 
 if (import.meta.main) {
   const [url, gop, bitrate, audio] = process.argv.slice(2);
-  if (!url || !gop) throw new Error("usage: bun bench/clockSource.ts <ingest url> <gopSeconds> [bitrateKbps] [audio true|false]");
+  if (!url || !gop) {
+    throw new Error(
+      "usage: bun bench/lib/liveDelay/clockSource.ts <ingest url> <gopSeconds> [bitrateKbps] [audio true|false]",
+    );
+  }
   const stop = Promise.withResolvers<void>();
   process.on("SIGTERM", () => stop.resolve());
   process.on("SIGINT", () => stop.resolve());
@@ -115,6 +165,10 @@ if (import.meta.main) {
     while (!(await parent.read()).done);
     stop.resolve();
   })();
-  await runClockSource(url, { gopSeconds: Number(gop), bitrateKbps: Number(bitrate ?? 1000), audio: audio !== "false" }, stop.promise);
+  await runClockSource(
+    url,
+    { gopSeconds: Number(gop), bitrateKbps: Number(bitrate ?? 1000), audio: audio !== "false" },
+    stop.promise,
+  );
   process.exit(0);
 }

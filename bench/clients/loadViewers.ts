@@ -1,14 +1,14 @@
 // N WHEP viewers on node-datachannel (native; decrypts every RTP packet, no
-// decoding). fanout.ts runs one as its delay probe: its JS thread reads each
-// picture's clock SEI. Usage: bun bench/loadViewers.ts <whep url> <N> <windowSeconds> [--go-on-stdin]
-// Prints what loadWindow.ts says, with the pictures' added delay in the report,
+// decoding). bench/fanout.ts runs one as its delay probe: its JS thread reads each
+// picture's clock SEI. Usage: bun bench/clients/loadViewers.ts <whep url> <N> <windowSeconds> [--go-on-stdin]
+// Prints what bench/lib/loadWindow.ts says, with the pictures' added delay in the report,
 // DELETEs its sessions and exits. The delay is taken in this process's JS thread:
 // trust it from a lightly loaded process (one probe viewer), not from 200 viewers.
 import nodeDataChannel from "node-datachannel";
-import { postOffer, runLoadViewers } from "./loadWindow.ts";
-import { isRtp, RtpSequenceCount } from "./rtpSequenceCount.ts";
-import { percentile, wallClockMs } from "./sources.ts";
-import { readClockSei } from "./stampedPush.ts";
+import { postOffer, runLoadViewers } from "../lib/loadWindow.ts";
+import { isRtp, RtpSequenceCount } from "../lib/rtpSequenceCount.ts";
+import { percentile, wallClockMs } from "../lib/sources.ts";
+import { readClockSei } from "../lib/stampedPush.ts";
 
 interface Viewer {
   pc: InstanceType<typeof nodeDataChannel.PeerConnection>;
@@ -70,7 +70,7 @@ function rtpHeaderSize(msg: Buffer): number {
 function nalUnits(payload: Buffer): Buffer[] {
   if ((payload[0]! & 0x1f) !== NAL_STAP_A) return [payload];
   const out: Buffer[] = [];
-  for (let at = 1; at + 2 <= payload.length; ) {
+  for (let at = 1; at + 2 <= payload.length;) {
     const size = payload.readUInt16BE(at);
     out.push(payload.subarray(at + 2, at + 2 + size));
     at += 2 + size;
@@ -99,7 +99,14 @@ async function connect(): Promise<Viewer> {
 const viewers = await runLoadViewers(Number(countArg), Number(windowArg), connect, {
   settled: () => lastDelay < SETTLED_DELAY_MS,
   onWindow: (open) => (measuring = open),
-  extra: () => ({ delay: { pictures: delays.length, p50: percentile(delays, 50), p99: percentile(delays, 99), max: Math.max(...delays) } }),
+  extra: () => ({
+    delay: {
+      pictures: delays.length,
+      p50: percentile(delays, 50),
+      p99: percentile(delays, 99),
+      max: Math.max(...delays),
+    },
+  }),
 });
 for (const v of viewers) v.pc.close();
 nodeDataChannel.cleanup();

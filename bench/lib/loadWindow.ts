@@ -90,5 +90,7 @@ export async function postOffer(url: string, offerSdp: string): Promise<{ answer
 
 /** Ends the load viewers' sessions (WHEP DELETE); one already gone is no error. */
 async function deleteSessions(locations: Array<string | undefined>): Promise<void> {
-  await Promise.all(locations.map((location) => (location ? fetch(location, { method: "DELETE" }).catch(() => {}) : undefined)));
+  await Promise.all(
+    locations.map((location) => (location ? fetch(location, { method: "DELETE" }).catch(() => {}) : undefined)),
+  );
 }

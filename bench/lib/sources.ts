@@ -6,7 +6,9 @@ import { join } from "node:path";
  * Makes (once, cached in the temp dir) an H.264 + Opus MPEG-TS test source
  * with the given GOP, as an encoder would push it: baseline, no B-frames.
  */
-export function testSource(options: { gopSeconds: number; seconds?: number; bitrateKbps?: number; size?: string }): string {
+export function testSource(
+  options: { gopSeconds: number; seconds?: number; bitrateKbps?: number; size?: string },
+): string {
   const seconds = options.seconds ?? 12;
   const bitrate = options.bitrateKbps ?? 1000;
   const size = options.size ?? "640x360";
@@ -16,15 +18,56 @@ export function testSource(options: { gopSeconds: number; seconds?: number; bitr
   if (existsSync(file)) return file;
   const gop = String(30 * options.gopSeconds);
   const proc = Bun.spawnSync([
-    "ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
-    "-f", "lavfi", "-i", `testsrc2=size=${size}:rate=30`,
-    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-    "-t", String(seconds),
-    "-c:v", "libx264", "-profile:v", "baseline", "-bf", "0", "-g", gop, "-keyint_min", gop, "-sc_threshold", "0",
-    "-pix_fmt", "yuv420p", "-preset", "veryfast", "-tune", "zerolatency",
-    "-b:v", `${bitrate}k`, "-maxrate", `${bitrate}k`, "-bufsize", `${bitrate}k`,
-    "-c:a", "libopus", "-b:a", "64k", "-ac", "2", "-ar", "48000",
-    "-f", "mpegts", file,
+    "ffmpeg",
+    "-hide_banner",
+    "-loglevel",
+    "error",
+    "-y",
+    "-f",
+    "lavfi",
+    "-i",
+    `testsrc2=size=${size}:rate=30`,
+    "-f",
+    "lavfi",
+    "-i",
+    "sine=frequency=440:sample_rate=48000",
+    "-t",
+    String(seconds),
+    "-c:v",
+    "libx264",
+    "-profile:v",
+    "baseline",
+    "-bf",
+    "0",
+    "-g",
+    gop,
+    "-keyint_min",
+    gop,
+    "-sc_threshold",
+    "0",
+    "-pix_fmt",
+    "yuv420p",
+    "-preset",
+    "veryfast",
+    "-tune",
+    "zerolatency",
+    "-b:v",
+    `${bitrate}k`,
+    "-maxrate",
+    `${bitrate}k`,
+    "-bufsize",
+    `${bitrate}k`,
+    "-c:a",
+    "libopus",
+    "-b:a",
+    "64k",
+    "-ac",
+    "2",
+    "-ar",
+    "48000",
+    "-f",
+    "mpegts",
+    file,
   ]);
   if (proc.exitCode !== 0) throw new Error(`ffmpeg failed: ${proc.stderr.toString()}`);
   return file;
@@ -37,4 +80,4 @@ export function percentile(values: number[], p: number): number {
 }
 
 /** Wall-clock time in ms with microsecond resolution, comparable between processes on one machine. */
-export { wallClockMs } from "../lib/pipeline/mediaClock.ts";
+export { wallClockMs } from "../../lib/pipeline/mediaClock.ts";

@@ -1,4 +1,4 @@
-// The soak's accounting (soak.ts): how many packets the stream produced across the push sessions
+// The soak's accounting (bench/soak.ts): how many packets the stream produced across the push sessions
 // that replaced each other, and how many media datagrams the server sent its viewers meanwhile.
 
 /** What /api/streams/{name} says, as far as the soak reads it. */
@@ -32,7 +32,8 @@ export async function datagramsSent(base: string): Promise<number> {
  */
 function controlDatagrams(f: StreamFigures): number {
   const links = f.viewerLinks;
-  return f.retransmitted + (links.stunRequests ?? 0) + (links.consentChecks ?? 0) + (links.reportsSent ?? 0) + (links.flightsRepeated ?? 0);
+  return f.retransmitted + (links.stunRequests ?? 0) + (links.consentChecks ?? 0) + (links.reportsSent ?? 0) +
+    (links.flightsRepeated ?? 0);
 }
 
 /**
@@ -56,7 +57,9 @@ export class Tally {
   /** A reading of the stream and the mux, taken at wall-clock `readAt` (ms, when the answers came). */
   add(stream: StreamFigures, datagrams: number, readAt: number): void {
     if (stream.requestId === this.requestId) this.produced += stream.packetsOut - this.#packetsOut;
-    else if (this.requestId !== undefined) this.produced += this.#tail(Date.parse(stream.startedAt)) + stream.packetsOut;
+    else if (this.requestId !== undefined) {
+      this.produced += this.#tail(Date.parse(stream.startedAt)) + stream.packetsOut;
+    }
     this.requestId = stream.requestId;
     this.#packetsOut = stream.packetsOut;
     this.#rate = stream.packetsOut / Math.max(1, readAt - Date.parse(stream.startedAt));

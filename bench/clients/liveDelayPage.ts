@@ -1,8 +1,8 @@
 // Runs in the viewer page through page.evaluate: WHEP viewers (the project's own WhepPlayer) in
-// <video> elements, the barcode clock of every displayed frame read back (bench/clockSource.ts),
+// <video> elements, the barcode clock of every displayed frame read back (bench/lib/liveDelay/clockSource.ts),
 // and inbound-rtp stats. Playwright sends each function's source alone, so they share
 // state through `window.liveDelay` and call nothing else from this file.
-import type { CLOCK } from "./clockSource.ts";
+import type { CLOCK } from "../lib/liveDelay/clockSource.ts";
 
 /** One displayed frame. Times are epoch ms on the page's clock. */
 export interface FrameSample {
@@ -81,17 +81,40 @@ export async function installLiveDelay(clock: typeof CLOCK): Promise<void> {
     return code + period * Math.round((near - code) / period);
   };
   const stats = async (viewer: PageViewer): Promise<ReceiveStats> => {
-    const video = { jitterBufferDelay: 0, jitterBufferTargetDelay: 0, jitterBufferMinimumDelay: 0, jitterBufferEmittedCount: 0, totalDecodeTime: 0, framesDecoded: 0, framesDropped: 0, packetsLost: 0, nackCount: 0, pliCount: 0, freezeCount: 0 };
+    const video = {
+      jitterBufferDelay: 0,
+      jitterBufferTargetDelay: 0,
+      jitterBufferMinimumDelay: 0,
+      jitterBufferEmittedCount: 0,
+      totalDecodeTime: 0,
+      framesDecoded: 0,
+      framesDropped: 0,
+      packetsLost: 0,
+      nackCount: 0,
+      pliCount: 0,
+      freezeCount: 0,
+    };
     const audio = { audioJitterBufferDelay: 0, audioJitterBufferTargetDelay: 0, audioJitterBufferEmittedCount: 0 };
     (await viewer.player.pc?.getStats())?.forEach((r) => {
       if (r.type !== "inbound-rtp") return;
-      if (r.kind === "video") for (const key of Object.keys(video) as Array<keyof typeof video>) video[key] = r[key] ?? 0;
-      if (r.kind === "audio") for (const key of Object.keys(audio) as Array<keyof typeof audio>) audio[key] = r[key.replace("audioJ", "j")] ?? 0;
+      if (r.kind === "video") {
+        for (const key of Object.keys(video) as Array<keyof typeof video>) video[key] = r[key] ?? 0;
+      }
+      if (r.kind === "audio") {
+        for (const key of Object.keys(audio) as Array<keyof typeof audio>) {
+          audio[key] = r[key.replace("audioJ", "j")] ?? 0;
+        }
+      }
     });
     return { ...video, ...audio };
   };
   const { WhepPlayer } = await import("/player/whepPlayer.js" as string); // loaded now, so joins do not wait for it
-  (window as unknown as { liveDelay: LiveDelayGlobals }).liveDelay = { WhepPlayer, viewers: new Map(), readClock, stats };
+  (window as unknown as { liveDelay: LiveDelayGlobals }).liveDelay = {
+    WhepPlayer,
+    viewers: new Map(),
+    readClock,
+    stats,
+  };
 }
 
 /** Opens a viewer of `stream` in a new <video>, its stats read every `statsEveryMs`; returns when it started (epoch ms). */
@@ -100,7 +123,15 @@ export function openViewer([id, stream, statsEveryMs]: readonly [string, string,
   const video = Object.assign(document.createElement("video"), { autoplay: true, playsInline: true, width: 320 });
   document.body.append(video);
   const player = new g.WhepPlayer({ url: `/whep/${encodeURIComponent(stream)}`, video });
-  const viewer: PageViewer = { player, video, started: performance.timeOrigin + performance.now(), samples: [], misreads: 0, statsCourse: [], closed: false };
+  const viewer: PageViewer = {
+    player,
+    video,
+    started: performance.timeOrigin + performance.now(),
+    samples: [],
+    misreads: 0,
+    statsCourse: [],
+    closed: false,
+  };
   g.viewers.set(id, viewer);
   const poll = setInterval(async () => {
     if (viewer.closed) return clearInterval(poll);
@@ -112,7 +143,11 @@ export function openViewer([id, stream, statsEveryMs]: readonly [string, string,
     const clock = g.readClock(video, shown);
     // A clean read is drawn before it is shown and less than 10 s ago; anything else is a misread.
     if (clock === undefined || clock > shown + 5 || shown - clock > 10_000) viewer.misreads++;
-    else viewer.samples.push({ shown, clock, received: meta.receiveTime ? performance.timeOrigin + meta.receiveTime : null });
+    else {viewer.samples.push({
+        shown,
+        clock,
+        received: meta.receiveTime ? performance.timeOrigin + meta.receiveTime : null,
+      });}
     video.requestVideoFrameCallback(onFrame);
   };
   video.requestVideoFrameCallback(onFrame);
@@ -124,7 +159,9 @@ export function openViewer([id, stream, statsEveryMs]: readonly [string, string,
 export function collectReports(): Record<string, ViewerReport> {
   const g = (window as unknown as { liveDelay: LiveDelayGlobals }).liveDelay;
   const reports: Record<string, ViewerReport> = {};
-  for (const [id, v] of g.viewers) reports[id] = { started: v.started, samples: v.samples, misreads: v.misreads, statsCourse: v.statsCourse };
+  for (const [id, v] of g.viewers) {
+    reports[id] = { started: v.started, samples: v.samples, misreads: v.misreads, statsCourse: v.statsCourse };
+  }
   return reports;
 }
 

@@ -1,9 +1,9 @@
 // Watches a stream's output from inside the test server: when each video frame arrived and how
 // many readers the output had then. A WHEP viewer subscribes when it connects and gets the GOP so
 // far as fast-start catch-up, so the frame at which the count rises says exactly what it got.
-import type { IngestSession } from "../lib/ingest/ingestSession.ts";
-import type { ViewerFeed } from "../lib/pipeline/viewerFeed.ts";
-import { wallClockMs } from "./sources.ts";
+import type { IngestSession } from "../../../lib/ingest/ingestSession.ts";
+import type { ViewerFeed } from "../../../lib/pipeline/viewerFeed.ts";
+import { wallClockMs } from "../sources.ts";
 
 const TAP_QUEUE_BYTES = 10_000_000; // drained on every frame: never reached
 
@@ -53,7 +53,11 @@ export class OutputTap {
       if (after.readers <= before.readers) continue;
       const keyframe = this.frames.findLastIndex((f, i) => i < k && f.keyframe);
       const at = (before.at + after.at) / 2;
-      return { at, catchUpFrames: keyframe < 0 ? 0 : k - keyframe, afterKeyframeMs: keyframe < 0 ? NaN : at - this.frames[keyframe]!.at };
+      return {
+        at,
+        catchUpFrames: keyframe < 0 ? 0 : k - keyframe,
+        afterKeyframeMs: keyframe < 0 ? NaN : at - this.frames[keyframe]!.at,
+      };
     }
     return undefined;
   }
@@ -63,7 +67,9 @@ export class OutputTap {
     for (;;) {
       const found = this.subscriptionAfter(from);
       if (found) return found;
-      if (Date.now() > deadline) throw new Error(`no viewer subscribed to "${this.#session.name}" within ${timeoutMs} ms`);
+      if (Date.now() > deadline) {
+        throw new Error(`no viewer subscribed to "${this.#session.name}" within ${timeoutMs} ms`);
+      }
       await Bun.sleep(10);
     }
   }
