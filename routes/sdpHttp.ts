@@ -1,5 +1,10 @@
 import type { Context } from "hono";
+import type { AccessAction } from "../lib/auth/accessControl.ts";
 import { UnsupportedMediaTypeError } from "../lib/errors.ts";
+import { assertStreamName } from "../lib/registry.ts";
+import { parseOffer } from "../lib/webrtc/offer.ts";
+import { requireAccess } from "./access.ts";
+import type { AppContext } from "./context.ts";
 
 export const SDP = "application/sdp";
 export const SDP_FRAGMENT = "application/trickle-ice-sdpfrag";
@@ -30,4 +35,27 @@ export async function patchCandidates(c: Context, session: TrickleTarget): Promi
   }
   await session.addCandidates(await c.req.text());
   return c.body(null, 204);
+}
+
+/** A WHIP or WHEP offer that may go ahead: its stream name and SDP. */
+export interface AcceptedOffer {
+  name: string;
+  offerSdp: string;
+}
+
+/**
+ * What every WHIP and WHEP POST checks before it negotiates, in this order:
+ * the stream name (400), the drain (503), who may `action` (401/403), the
+ * Content-Type (415) and the offer itself, with at most MAX_OFFER_MEDIA
+ * media sections (400), before any waiting.
+ */
+export async function acceptOffer(c: Context, ctx: AppContext, action: AccessAction): Promise<AcceptedOffer> {
+  const name = c.req.param("stream") ?? "";
+  assertStreamName(name);
+  ctx.drain.assertAccepting();
+  await requireAccess(c, ctx, action, name);
+  requireContentType(c, SDP);
+  const offerSdp = await c.req.text(); // already read within MAX_BODY_BYTES (routes/bodyLimits.ts)
+  parseOffer(offerSdp, ctx.config.maxOfferMedia);
+  return { name, offerSdp };
 }

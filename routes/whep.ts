@@ -1,12 +1,9 @@
 import { type Context, Hono } from "hono";
 import { BadRequestError, NotFoundError } from "../lib/errors.ts";
-import { assertStreamName } from "../lib/registry.ts";
-import { parseOffer } from "../lib/webrtc/offer.ts";
 import { WhepViewer } from "../lib/webrtc/whepViewer.ts";
-import { requireAccess } from "./access.ts";
 import { type AppContext, extendRequestTimeout } from "./context.ts";
 import { allowOnly } from "./methods.ts";
-import { patchCandidates, requireContentType, SDP, SDP_FRAGMENT } from "./sdpHttp.ts";
+import { acceptOffer, patchCandidates, SDP, SDP_FRAGMENT } from "./sdpHttp.ts";
 
 /**
  * WHEP (draft-ietf-wish-whep, built on RFC 9725's resource model):
@@ -19,13 +16,7 @@ export function whepRoutes(ctx: AppContext): Hono {
   app.options("/:stream", (c) => c.body(null, 204));
 
   app.post("/:stream", async (c) => {
-    const name = c.req.param("stream");
-    assertStreamName(name);
-    ctx.drain.assertAccepting();
-    await requireAccess(c, ctx, "play", name);
-    requireContentType(c, SDP);
-    const offerSdp = await c.req.text(); // already read within MAX_BODY_BYTES (routes/bodyLimits.ts)
-    parseOffer(offerSdp, ctx.config.maxOfferMedia); // 400 now rather than after the wait
+    const { name, offerSdp } = await acceptOffer(c, ctx, "play"); // a bad offer is 400 now, not after the wait
     const viewer = await answerWhenLive(c, ctx, name, offerSdp);
     c.header("Location", `/whep/${encodeURIComponent(name)}/${viewer.id}`);
     c.header("ETag", viewer.etag);

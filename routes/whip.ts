@@ -1,12 +1,9 @@
 import { type Context, Hono } from "hono";
 import { NotFoundError } from "../lib/errors.ts";
-import { assertStreamName } from "../lib/registry.ts";
-import { parseOffer } from "../lib/webrtc/offer.ts";
 import { WhipPublisher } from "../lib/webrtc/whipPublisher.ts";
-import { requireAccess } from "./access.ts";
 import type { AppContext } from "./context.ts";
 import { allowOnly } from "./methods.ts";
-import { patchCandidates, requireContentType, SDP, SDP_FRAGMENT } from "./sdpHttp.ts";
+import { acceptOffer, patchCandidates, SDP, SDP_FRAGMENT } from "./sdpHttp.ts";
 
 /**
  * WHIP (RFC 9725): POST an offer -> 201 + answer + Location; PATCH trickles
@@ -21,13 +18,7 @@ export function whipRoutes(ctx: AppContext): Hono {
   app.options("/:stream", (c) => c.body(null, 204));
 
   app.post("/:stream", async (c) => {
-    const name = c.req.param("stream");
-    assertStreamName(name);
-    ctx.drain.assertAccepting();
-    await requireAccess(c, ctx, "publish", name);
-    requireContentType(c, SDP);
-    const offerSdp = await c.req.text(); // already read within MAX_BODY_BYTES (routes/bodyLimits.ts)
-    parseOffer(offerSdp, ctx.config.maxOfferMedia);
+    const { name, offerSdp } = await acceptOffer(c, ctx, "publish");
     const publisher = await WhipPublisher.create({
       streamName: name,
       offerSdp,
