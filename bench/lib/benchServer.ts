@@ -10,10 +10,9 @@
 //   --send-many         the mux's batches through the runtime's sendMany, never sendmmsg + UDP GSO
 import { loadConfig } from "../../lib/config.ts";
 import { createLogger, silentLogger } from "../../lib/logger.ts";
-import { serveHttp } from "../../lib/runtime/httpServer.ts";
-import { setUpWebrtc, type WebrtcSetupOptions } from "../../lib/webrtc/webrtcSetup.ts";
-import { createApp } from "../../routes/app.ts";
-import { type AppContext, createAppContext } from "../../routes/context.ts";
+import type { WebrtcSetupOptions } from "../../lib/webrtc/webrtcSetup.ts";
+import type { AppContext } from "../../routes/context.ts";
+import { startWispServer } from "../../routes/wispServer.ts";
 import { weriftSendPath } from "./weriftSendPath.ts";
 
 /** The WebrtcSetupOptions named by a benchmark's flags (see the usage above). */
@@ -44,41 +43,22 @@ export async function startInProcessServer(
   const logLevel = process.env.LOG_LEVEL ? { LOG_LEVEL: process.env.LOG_LEVEL } : {};
   const config = loadConfig({ PORT: "0", HOST: "127.0.0.1", WEBRTC_UDP_ADDR: "127.0.0.1:0", ...logLevel, ...env });
   const logger = process.env.LOG_LEVEL ? createLogger(config.logLevel) : silentLogger;
-  const webrtc = await setUpWebrtc(config, logger, options);
-  const ctx = createAppContext(config, logger, webrtc);
-  const server = serveHttp(createApp(ctx).fetch, { port: 0, hostname: "127.0.0.1" });
-  return {
-    ...ctx,
-    url: `http://127.0.0.1:${server.port}`,
-    async close() {
-      ctx.viewers.closeAll("benchmark over");
-      ctx.registry.close();
-      await server.stop(true);
-      await webrtc.close();
-    },
-  };
+  const wisp = await startWispServer(config, logger, { webrtc: options });
+  return { ...wisp.ctx, url: `http://127.0.0.1:${wisp.http!.port}`, close: () => wisp.close("benchmark over") };
 }
 
-/** After the drain, how long answers still being written get before connections are cut (as main.ts). */
-const RESPONSES_GRACE_MS = 2000;
-
+/** As main.ts, with the benchmark's options: the configuration from the environment, drain on SIGTERM. */
 async function serve(options: WebrtcSetupOptions): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
-  const webrtc = await setUpWebrtc(config, logger, options);
-  const ctx = createAppContext(config, logger, webrtc);
-  const server = serveHttp(createApp(ctx).fetch, { port: config.port, hostname: config.host });
+  const wisp = await startWispServer(config, logger, { webrtc: options });
   logger.info("wisp (bench server) listening", {
-    url: `http://${config.host}:${server.port}/`,
+    url: `http://${config.host}:${wisp.http!.port}/`,
     options: Object.keys(options).join(",") || "none",
   });
   const shutdown = async () => {
-    if (ctx.drain.draining) process.exit(0);
-    await ctx.drain.run(config.drainTimeoutMs);
-    const grace = new Promise<void>((resolve) => setTimeout(resolve, RESPONSES_GRACE_MS).unref?.());
-    await Promise.race([server.stop(false), grace]);
-    await server.stop(true);
-    await webrtc.close();
+    if (wisp.ctx.drain.draining) process.exit(0);
+    await wisp.shutdown();
     process.exit(0);
   };
   process.on("unhandledRejection", (reason) => logger.error("unhandled rejection", { error: String(reason) }));

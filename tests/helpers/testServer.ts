@@ -1,9 +1,9 @@
 import { type Config, loadConfig } from "../../lib/config.ts";
 import { createLogger, type Logger, silentLogger } from "../../lib/logger.ts";
-import { serveHttp } from "../../lib/runtime/httpServer.ts";
-import { setUpWebrtc, type WebrtcSetup, type WebrtcSetupOptions } from "../../lib/webrtc/webrtcSetup.ts";
-import { createApp } from "../../routes/app.ts";
-import { type AppContext, createAppContext } from "../../routes/context.ts";
+import type { WebrtcSetup, WebrtcSetupOptions } from "../../lib/webrtc/webrtcSetup.ts";
+import type { createApp } from "../../routes/app.ts";
+import type { AppContext } from "../../routes/context.ts";
+import { startWispServer } from "../../routes/wispServer.ts";
 import { liveChildCount } from "./children.ts";
 import { eventually } from "./eventually.ts";
 import { liveTimerCount } from "./liveTimers.ts";
@@ -40,11 +40,13 @@ export async function startTestServer(
     : silentLogger;
   // Media on one loopback UDP port, as in production (tests pass WEBRTC_UDP_ADDR: "off" to compare).
   const config: Readonly<Config> = loadConfig({ PORT: "0", HOST: "127.0.0.1", WEBRTC_UDP_ADDR: "127.0.0.1:0", ...env });
-  const webrtc = await setUpWebrtc(config, logger, options.webrtc); // webrtc: a benchmark's slower path (bench/lib/benchServer.ts)
-  const ctx = createAppContext(config, logger, webrtc);
+  // webrtc: a benchmark's slower path (bench/lib/benchServer.ts)
+  const wisp = await startWispServer(config, logger, {
+    listen: options.listen ?? false,
+    ...(options.webrtc ? { webrtc: options.webrtc } : {}),
+  });
+  const { ctx, webrtc, app } = wisp;
   const { viewers, registry } = ctx;
-  const app = createApp(ctx);
-  const server = options.listen ? serveHttp(app.fetch, { port: 0, hostname: "127.0.0.1" }) : undefined; // as main.ts
   const baseline = { sockets: ownUdpSockets().length, timers: liveTimerCount(), children: liveChildCount() };
   const leftovers = (): string[] => {
     const left: string[] = [];
@@ -64,19 +66,14 @@ export async function startTestServer(
     ...ctx,
     webrtc,
     app,
-    url: server ? `http://127.0.0.1:${server.port}` : "http://wisp.test",
+    url: wisp.http ? `http://127.0.0.1:${wisp.http.port}` : "http://wisp.test",
     async assertClean() {
       await eventually(() => leftovers().length === 0, "the test's sessions to be freed", { timeoutMs: SETTLE_MS })
         .catch(() => {
           throw new Error(`left behind by the test: ${leftovers().join("; ")}`);
         });
     },
-    async close() {
-      viewers.closeAll("test over");
-      registry.close();
-      await server?.stop(true);
-      await webrtc.close();
-    },
+    close: () => wisp.close("test over"),
   };
 }
 
