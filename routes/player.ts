@@ -11,9 +11,11 @@ function asset(name: string): string {
 const INDEX_HTML = asset("index.html");
 const PLAY_HTML = asset("play.html");
 const PUBLISH_HTML = asset("publish.html");
-const SCRIPTS: Record<string, string> = {
-  "whepPlayer.js": asset("whepPlayer.js"),
-  "whipPublisher.js": asset("whipPublisher.js"),
+/** The pages' scripts and their shared stylesheet, by name, with their Content-Type. */
+const FILES: Record<string, { body: string; type: string }> = {
+  "whepPlayer.js": { body: asset("whepPlayer.js"), type: "text/javascript; charset=utf-8" },
+  "whipPublisher.js": { body: asset("whipPublisher.js"), type: "text/javascript; charset=utf-8" },
+  "wisp.css": { body: asset("wisp.css"), type: "text/css; charset=utf-8" },
 };
 
 /** GET / lists the live streams; /play/{stream} plays one over WHEP; /publish/{stream} sends a camera over WHIP. */
@@ -22,15 +24,15 @@ export function playerRoutes(_ctx: AppContext): Hono {
   app.get("/", (c) => c.html(INDEX_HTML));
   app.get("/play/:stream", (c) => c.html(PLAY_HTML));
   app.get("/publish/:stream", (c) => c.html(PUBLISH_HTML));
-  app.get("/player/:script", (c) => {
-    const script = SCRIPTS[c.req.param("script")];
-    if (!script) return c.notFound();
-    c.header("Content-Type", "text/javascript; charset=utf-8");
-    return c.body(script);
+  app.get("/player/:file", (c) => {
+    const file = FILES[c.req.param("file")];
+    if (!file) return c.notFound();
+    c.header("Content-Type", file.type);
+    return c.body(file.body);
   });
   allowOnly(app, "/", ["GET", "HEAD"]);
   allowOnly(app, "/play/:stream", ["GET", "HEAD"]);
   allowOnly(app, "/publish/:stream", ["GET", "HEAD"]);
-  allowOnly(app, "/player/:script", ["GET", "HEAD"]);
+  allowOnly(app, "/player/:file", ["GET", "HEAD"]);
   return app;
 }
