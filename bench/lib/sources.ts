@@ -3,6 +3,23 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 /**
+ * ffmpeg's output options for a benchmark source as an encoder would send it:
+ * H.264 baseline without B-frames (browsers decode none over WebRTC), a fixed
+ * GOP of `gopFrames` with no scene-cut keyframes, a constant `bitrateKbps`,
+ * and Opus stereo at 48 kHz (RFC 7587).
+ */
+export function h264OpusArgs(gopFrames: number, bitrateKbps: number): string[] {
+  const gop = String(gopFrames);
+  const rate = `${bitrateKbps}k`;
+  return [
+    ...["-c:v", "libx264", "-profile:v", "baseline", "-bf", "0", "-g", gop, "-keyint_min", gop, "-sc_threshold", "0"],
+    ...["-pix_fmt", "yuv420p", "-preset", "veryfast", "-tune", "zerolatency"],
+    ...["-b:v", rate, "-maxrate", rate, "-bufsize", rate],
+    ...["-c:a", "libopus", "-b:a", "64k", "-ac", "2", "-ar", "48000"],
+  ];
+}
+
+/**
  * Makes (once, cached in the temp dir) an H.264 + Opus MPEG-TS test source
  * with the given GOP, as an encoder would push it: baseline, no B-frames.
  */
@@ -16,7 +33,6 @@ export function testSource(
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `src-${size}-gop${options.gopSeconds}-${seconds}s-${bitrate}k.mpegts`);
   if (existsSync(file)) return file;
-  const gop = String(30 * options.gopSeconds);
   const proc = Bun.spawnSync([
     "ffmpeg",
     "-hide_banner",
@@ -33,38 +49,7 @@ export function testSource(
     "sine=frequency=440:sample_rate=48000",
     "-t",
     String(seconds),
-    "-c:v",
-    "libx264",
-    "-profile:v",
-    "baseline",
-    "-bf",
-    "0",
-    "-g",
-    gop,
-    "-keyint_min",
-    gop,
-    "-sc_threshold",
-    "0",
-    "-pix_fmt",
-    "yuv420p",
-    "-preset",
-    "veryfast",
-    "-tune",
-    "zerolatency",
-    "-b:v",
-    `${bitrate}k`,
-    "-maxrate",
-    `${bitrate}k`,
-    "-bufsize",
-    `${bitrate}k`,
-    "-c:a",
-    "libopus",
-    "-b:a",
-    "64k",
-    "-ac",
-    "2",
-    "-ar",
-    "48000",
+    ...h264OpusArgs(30 * options.gopSeconds, bitrate), // 30 fps
     "-f",
     "mpegts",
     file,
