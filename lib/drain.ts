@@ -44,6 +44,7 @@ export class Drain {
 
   async run(timeoutMs: number): Promise<DrainResult> {
     this.#draining = true;
+    this.#registry.events.emit({ type: "server.draining" });
     this.#registry.failWaiters(refusal());
     const live = { viewers: this.#viewers.size, streams: this.#registry.list().length };
     this.#logger.info("draining: no new sessions; serving the live ones until they end", { ...live, timeoutMs });

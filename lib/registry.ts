@@ -10,6 +10,7 @@ import {
 } from "./errors.ts";
 import { EmptySignal } from "./emptySignal.ts";
 import { STREAM_NAME_PATTERN } from "./ids.ts";
+import { StreamEvents } from "./streamEvents.ts";
 
 export interface WaitOptions {
   /** Pin one ingest session; without it the stream's current session is meant. */
@@ -25,6 +26,8 @@ export interface WaitOptions {
 export interface RegistryOptions {
   /** Most live streams at once (MAX_STREAMS); default unlimited. */
   maxStreams?: number;
+  /** Where stream events go (a fresh feed if not given). */
+  events?: StreamEvents;
 }
 
 /** A reserved viewer place; release() is idempotent so every exit path may call it. */
@@ -47,10 +50,13 @@ export class Registry {
   readonly #emptied = new EmptySignal();
   readonly #logger: Logger;
   readonly #maxStreams: number;
+  /** What happens to streams, for webhooks, WHEP server-sent events and metrics. */
+  readonly events: StreamEvents;
 
   constructor(logger: Logger, options: RegistryOptions = {}) {
     this.#logger = logger;
     this.#maxStreams = options.maxStreams ?? Infinity;
+    this.events = options.events ?? new StreamEvents(logger);
   }
 
   /** Starts a new ingest session for `name`, replacing any live one; a further name beyond MAX_STREAMS is refused. */
@@ -65,14 +71,21 @@ export class Registry {
     }
     const session = new IngestSession(name, this.#logger.child({ stream: name }));
     this.#current.set(name, session);
-    session.onEnd(() => {
+    const { requestId } = session;
+    session.onEnd((reason) => {
       if (this.#current.get(name) === session) this.#current.delete(name);
+      this.events.emit({ type: "stream.inactive", stream: name, requestId, reason });
+      if (reason !== "replaced") this.events.emit({ type: "stream.ended", stream: name, requestId, reason });
       this.#wakeWaiters();
       if (this.#current.size === 0) this.#emptied.emptied();
     });
-    session.output.whenReady().then(() => this.#wakeWaiters(), () => {});
+    session.output.whenReady().then(() => {
+      this.events.emit({ type: "stream.active", stream: name, requestId });
+      this.#wakeWaiters();
+    }, () => {});
     session.logger.info("ingest session started", { replaces: previous?.requestId });
     previous?.end("replaced");
+    this.events.emit({ type: "stream.started", stream: name, requestId });
     this.#wakeWaiters();
     return session;
   }

@@ -34,7 +34,7 @@ export interface AppContext {
 /** The routes' context from the configuration and the WebRTC set-up (the same for main.ts and the tests). */
 export function createAppContext(config: Readonly<Config>, logger: Logger, webrtc: WebrtcSetup): AppContext {
   const registry = new Registry(logger, { maxStreams: config.maxStreams });
-  const viewers = new ViewerTable();
+  const viewers = new ViewerTable(registry.events);
   const access = new AccessControl({
     publishTokens: config.publishTokens,
     playTokens: config.playTokens,

@@ -1,15 +1,26 @@
 import { EmptySignal } from "../emptySignal.ts";
+import type { StreamEvents } from "../streamEvents.ts";
 import type { WhepViewer } from "./whepViewer.ts";
 
 /** The live WHEP sessions, by their unguessable ID; a viewer leaves the table when it closes. */
 export class ViewerTable {
   readonly #viewers = new Map<string, WhepViewer>();
   readonly #emptied = new EmptySignal();
+  readonly #events: StreamEvents | undefined;
+
+  /** `events`: where viewer.joined and viewer.left go. */
+  constructor(events?: StreamEvents) {
+    this.#events = events;
+  }
 
   add(viewer: WhepViewer): void {
     this.#viewers.set(viewer.id, viewer);
+    const { streamName: stream, id: viewerId } = viewer;
+    this.#events?.emit({ type: "viewer.joined", stream, requestId: viewer.requestId, viewerId });
     viewer.onClose(() => {
       this.#viewers.delete(viewer.id);
+      const reason = viewer.closeReason ?? "closed";
+      this.#events?.emit({ type: "viewer.left", stream, requestId: viewer.requestId, viewerId, reason });
       if (this.#viewers.size === 0) this.#emptied.emptied();
     });
   }
