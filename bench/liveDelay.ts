@@ -82,7 +82,7 @@ export async function measureLiveDelay(gopSeconds: number, options: LiveDelayOpt
   const browsers: Browser[] = [];
   let tap: OutputTap | undefined;
   try {
-    tap = new OutputTap(await server.registry.waitForOutput(STREAM, { timeoutMs: 10_000 }));
+    tap = new OutputTap((await server.registry.waitForOutput(STREAM, { timeoutMs: 10_000 })).input!);
     const pages = await openPages(browsers, server.url, onePage);
     const joins = new JoinTimer(tap, { gopSeconds, aimMs: keyframeAimMs });
     const setup: LiveDelaySetup = { gopSeconds, settleMs, windowMs: WINDOW_MS, audio, control };

@@ -4,6 +4,14 @@
  * The README's configuration table documents each key (tests/config.test.ts
  * checks that the two agree).
  */
+import { readFileSync } from "node:fs";
+import {
+  checkDefaultPipeline,
+  parsePipelines,
+  PipelineConfigError,
+  type PipelineSpec,
+} from "./pipeline/pipelineConfig.ts";
+import type { PipelineLimits } from "./pipeline/livePipeline.ts";
 
 export interface Config {
   /** HTTP listen port. */
@@ -58,6 +66,46 @@ export interface Config {
   iceServers: readonly IceServer[];
   /** "on": viewers leave werift once connected (lib/webrtc/viewerLink.ts); "off": werift to the end (the one escape hatch). */
   handOver: "on" | "off";
+  /** Named pipelines (PIPELINES or PIPELINES_FILE), "passthrough" always among them. */
+  pipelines: ReadonlyMap<string, PipelineSpec>;
+  /** The pipeline of a publish without ?pipeline= (a name in `pipelines`). */
+  defaultPipeline: string;
+  /** Input bytes a command pipeline holds while its process does not read, before skipping to the next keyframe. */
+  pipelineInputQueueBytes: number;
+  /** The pipeline watchdogs and swap budget (lib/pipeline/livePipeline.ts). */
+  pipelineLimits: PipelineLimits;
+  /** How long a stream and its viewers wait for a publisher that left to come back, in ms; 0 = end at once. */
+  reconnectGraceMs: number;
+  /** When set, GET /metrics needs it as a Bearer token. */
+  metricsToken: string | undefined;
+  /** When set, every /api route needs it as a Bearer token; unset: reads are open and writes refused. */
+  adminToken: string | undefined;
+  /** Where stream and viewer events are POSTed (lib/events/webhookSender.ts); undefined = none. */
+  webhookUrl: string | undefined;
+  /** Signs each webhook body (HMAC-SHA256, `Wisp-Signature`); undefined = unsigned. */
+  webhookSecret: string | undefined;
+  /** Most webhook events waiting to be sent; the oldest is dropped (and counted) beyond it. */
+  webhookQueueSize: number;
+  /** How long one webhook delivery attempt may take, in ms. */
+  webhookTimeoutMs: number;
+  /** Attempts per webhook event, the first included. */
+  webhookMaxAttempts: number;
+  /** Wait before the first webhook retry, in ms; doubled for each further one. */
+  webhookRetryBackoffMs: number;
+  /** Base URL a runner pipeline's worker reaches Wisp's trickle channels at; undefined = http://127.0.0.1:{the listening port}. */
+  tricklePublicUrl: string | undefined;
+  /** Largest trickle segment a POST may write, in bytes. */
+  trickleMaxSegmentBytes: number;
+  /** How long a trickle request may move no byte (a preconnected GET or POST waiting for its first byte, a stalled body), in ms. */
+  trickleFirstByteTimeoutMs: number;
+  /** Most trickle channels at once (four per runner pipeline attempt). */
+  trickleMaxChannels: number;
+  /** Most HTTP requests on one trickle channel at once. */
+  trickleMaxRequestsPerChannel: number;
+  /** How long a runner worker has to answer POST /live-video-to-video, in ms. */
+  runnerStartTimeoutMs: number;
+  /** Take X-Forwarded-Proto / Forwarded from the proxy in front for the URLs Wisp returns (fly.io's TLS). */
+  trustProxy: boolean;
   /** Log level: "debug" | "info" | "warn" | "error". */
   logLevel: LogLevel;
 }
@@ -190,10 +238,16 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   },
   {
     env: "WEBRTC_UDP_ADDR",
-    defaultValue: "0.0.0.0:8080",
+    defaultValue: "",
     description:
-      "host:port of the one UDP socket all WebRTC media (WHIP and WHEP) uses; `:port` binds all addresses; `off` gives each connection its own port.",
+      "host:port of the one UDP socket all WebRTC media (WHIP and WHEP) uses; `:port` binds all addresses; `off` gives each connection its own port. Empty: `0.0.0.0` and the same number as `PORT` (so a second server with another `PORT` needs nothing else).",
     aliases: ["LIVE_AI_WHEP_ADDR", "LIVE_AI_WHIP_ADDR"],
+  },
+  {
+    env: "TRUST_PROXY",
+    defaultValue: "off",
+    description:
+      "`on` behind a TLS-terminating proxy (fly.io sets it in `fly.toml`): the URLs Wisp returns (`Wisp-Playback-Url`, `Wisp-Player-Url`) take their scheme and host from `Forwarded` (RFC 7239) or `X-Forwarded-Proto` / `X-Forwarded-Host`. Off, those headers are ignored.",
   },
   {
     env: "WEBRTC_PUBLIC_IPS",
@@ -221,6 +275,141 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     defaultValue: "on",
     description:
       "`on`: with the UDP mux, werift's peer connection is released once a viewer is connected, and Wisp keeps the connection itself (ICE consent, SRTCP feedback, sender reports), a fraction of the memory; `off`: werift keeps every viewer's connection to the end (an escape hatch, should a browser disagree with Wisp's own connection keeping).",
+  },
+  {
+    env: "PIPELINES",
+    defaultValue: "",
+    description:
+      'Named processing pipelines, JSON: `{"name": spec}`, a spec being `"passthrough"`, `{"command": ["ffmpeg", "-i", "pipe:0", …, "-f", "mpegts", "pipe:1"]}` (a process reading MPEG-TS on stdin and writing MPEG-TS on stdout; argv, no shell) or `{"runner": "http://host:port", "token"?, "modelId"?, "params"?}` (an ai-runner live worker); either may add `"onFailure": "passthrough"` (default) or `"end"`. A publish picks one with `?pipeline=NAME`; `passthrough` always exists.',
+  },
+  {
+    env: "PIPELINES_FILE",
+    defaultValue: "",
+    description: "Path of a JSON file holding the pipelines instead (same format as `PIPELINES`; set one of the two).",
+  },
+  {
+    env: "DEFAULT_PIPELINE",
+    defaultValue: "passthrough",
+    description: "The pipeline of a publish without `?pipeline=`; must name a defined pipeline.",
+  },
+  {
+    env: "PIPELINE_INPUT_QUEUE_BYTES",
+    defaultValue: "2000000",
+    description:
+      "Input a command pipeline holds while its process does not read; beyond it the input skips to the next keyframe (sent after PAT and PMT), counted as `inputDrops`.",
+  },
+  {
+    env: "PIPELINE_FIRST_OUTPUT_TIMEOUT_MS",
+    defaultValue: "15000",
+    description:
+      "A pipeline attempt that has had input but no output for this long is replaced by a new one (a restarted command, a new worker call).",
+  },
+  {
+    env: "PIPELINE_STALL_TIMEOUT_MS",
+    defaultValue: "10000",
+    description: "A pipeline attempt whose output stopped for this long while its input flows is replaced.",
+  },
+  {
+    env: "PIPELINE_MAX_SEGMENTS_IN_FLIGHT",
+    defaultValue: "3",
+    description: "A runner worker with more input segments than this not yet read is behind: its attempt is replaced.",
+  },
+  {
+    env: "PIPELINE_MAX_SWAPS",
+    defaultValue: "2",
+    description:
+      'Most new attempts of one publish\'s pipeline within `PIPELINE_SWAP_WINDOW_MS`; then it falls back to passthrough (or ends the stream, with `"onFailure": "end"`).',
+  },
+  {
+    env: "PIPELINE_SWAP_WINDOW_MS",
+    defaultValue: "180000",
+    description: "The window of `PIPELINE_MAX_SWAPS`.",
+  },
+  {
+    env: "RECONNECT_GRACE_MS",
+    defaultValue: "10000",
+    description:
+      "How long a stream whose publisher left (push ended, WHIP session closed) waits for it to come back; its viewers keep their connections and last picture meanwhile and play on from the new publish. 0 ends the stream at once.",
+  },
+  {
+    env: "METRICS_TOKEN",
+    defaultValue: "",
+    description:
+      "When set, `GET /metrics` needs it as `Authorization: Bearer …` (`401` otherwise); empty means `/metrics` is open.",
+  },
+  {
+    env: "ADMIN_TOKEN",
+    defaultValue: "",
+    description:
+      "When set, every `/api` route needs it as `Authorization: Bearer …` (`401` otherwise) and viewers' addresses are shown; empty means reads are open and writes (`DELETE`) answer `403`.",
+  },
+  {
+    env: "WEBHOOK_URL",
+    defaultValue: "",
+    description:
+      "When set, stream and viewer events are POSTed here as JSON (`stream.started`, `stream.ended`, `viewer.joined`, `viewer.left`, `pipeline.swapped`), in the background.",
+  },
+  {
+    env: "WEBHOOK_SECRET",
+    defaultValue: "",
+    description:
+      "When set, each webhook carries `Wisp-Signature: sha256=<hex>`, the HMAC-SHA256 of its exact body under this secret.",
+  },
+  {
+    env: "WEBHOOK_QUEUE_SIZE",
+    defaultValue: "1000",
+    description: "Most webhook events waiting to be sent; beyond it the oldest is dropped (and counted in `/metrics`).",
+  },
+  {
+    env: "WEBHOOK_TIMEOUT_MS",
+    defaultValue: "5000",
+    description: "How long one webhook delivery attempt may take before it counts as failed.",
+  },
+  {
+    env: "WEBHOOK_MAX_ATTEMPTS",
+    defaultValue: "5",
+    description:
+      "Attempts per webhook event, the first included; an event is retried after a network error, a timeout, a `429` or a `5xx`.",
+  },
+  {
+    env: "WEBHOOK_RETRY_BACKOFF_MS",
+    defaultValue: "1000",
+    description: "Wait before the first webhook retry; doubled for each further one (at most 5 minutes).",
+  },
+  {
+    env: "TRICKLE_PUBLIC_URL",
+    defaultValue: "",
+    description:
+      "Base URL (`http://host:port`) at which a runner pipeline's worker reaches Wisp's `/trickle` channels; empty means `http://127.0.0.1:{PORT}` (a worker on the same machine).",
+  },
+  {
+    env: "TRICKLE_MAX_SEGMENT_BYTES",
+    defaultValue: "33554432",
+    description:
+      "Largest trickle segment a worker may `POST` (a segment is one GOP or more of MPEG-TS, or one JSON event); larger ones get `413`.",
+  },
+  {
+    env: "TRICKLE_FIRST_BYTE_TIMEOUT_MS",
+    defaultValue: "60000",
+    description:
+      "How long a trickle request may move no byte: a preconnected `POST` without its first byte gets `408`, a preconnected `GET` whose segment has not started gets `470` with `Lp-Trickle-Latest` (ask again), a segment body silent this long gets `408`.",
+  },
+  {
+    env: "TRICKLE_MAX_CHANNELS",
+    defaultValue: "400",
+    description:
+      "Most trickle channels at once (a runner pipeline attempt uses four); an attempt beyond it fails to start and the stream falls back as its pipeline says.",
+  },
+  {
+    env: "TRICKLE_MAX_REQUESTS_PER_CHANNEL",
+    defaultValue: "16",
+    description: "Most HTTP requests open on one trickle channel at once (`429` above); a worker uses two or three.",
+  },
+  {
+    env: "RUNNER_START_TIMEOUT_MS",
+    defaultValue: "15000",
+    description:
+      "How long a runner worker has to answer `POST /live-video-to-video` with a `2xx`; a later answer, another status or no connection fails the attempt.",
   },
   { env: "LOG_LEVEL", defaultValue: "info", description: "debug, info, warn or error." },
 ];
@@ -270,6 +459,7 @@ const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 function udpAddress(env: Env): Config["udpMux"] {
   const raw = read(env, "WEBRTC_UDP_ADDR").trim();
   if (raw === "off") return undefined;
+  if (raw === "") return { host: "0.0.0.0", port: integer(env, "PORT", 0, 65535) };
   const match = /^(.*):(\d+)$/.exec(raw);
   const port = Number(match?.[2]);
   if (!match || port > 65535) {
@@ -293,13 +483,25 @@ function publicIps(env: Env): string[] {
   return ips;
 }
 
-function webhookUrl(env: Env): string | undefined {
-  const raw = read(env, "AUTH_WEBHOOK_URL").trim();
+function httpUrl(env: Env, key: string): string | undefined {
+  const raw = read(env, key).trim();
   if (raw === "") return undefined;
   if (!URL.canParse(raw) || !/^https?:$/.test(new URL(raw).protocol)) {
-    throw new ConfigError(`AUTH_WEBHOOK_URL=${JSON.stringify(raw)} is not an http:// or https:// URL`);
+    throw new ConfigError(`${key}=${JSON.stringify(raw)} is not an http:// or https:// URL`);
   }
   return raw;
+}
+
+/** TRICKLE_PUBLIC_URL without a trailing slash; empty = undefined (the listening port decides). */
+function trickleBaseUrl(env: Env): string | undefined {
+  const url = httpUrl(env, "TRICKLE_PUBLIC_URL");
+  return url?.replace(/\/+$/, "");
+}
+
+/** A secret or token; empty means none. */
+function optionalSecret(env: Env, key: string): string | undefined {
+  const raw = read(env, key).trim();
+  return raw === "" ? undefined : raw;
 }
 
 function iceServers(env: Env): IceServer[] {
@@ -314,6 +516,51 @@ function iceServers(env: Env): IceServer[] {
   });
 }
 
+/** PIPELINES or the file PIPELINES_FILE names, parsed (lib/pipeline/pipelineConfig.ts); errors name the variable. */
+function pipelines(env: Env): ReadonlyMap<string, PipelineSpec> {
+  const inline = read(env, "PIPELINES");
+  const file = read(env, "PIPELINES_FILE").trim();
+  if (inline.trim() !== "" && file !== "") throw new ConfigError("PIPELINES and PIPELINES_FILE are both set; set one");
+  const source = file === "" ? "PIPELINES" : `PIPELINES_FILE (${file})`;
+  try {
+    return parsePipelines(file === "" ? inline : readFileSync(file, "utf8"));
+  } catch (error) {
+    const why = error instanceof PipelineConfigError ? error.message : `cannot be read: ${(error as Error).message}`;
+    throw new ConfigError(`${source}: ${why}`);
+  }
+}
+
+function defaultPipeline(env: Env, defined: ReadonlyMap<string, PipelineSpec>): string {
+  const name = read(env, "DEFAULT_PIPELINE").trim();
+  try {
+    return checkDefaultPipeline(name, defined);
+  } catch (error) {
+    throw new ConfigError(`DEFAULT_PIPELINE=${JSON.stringify(name)} ${(error as Error).message}`);
+  }
+}
+
+type PipelineSettings = Pick<
+  Config,
+  "pipelines" | "defaultPipeline" | "pipelineInputQueueBytes" | "pipelineLimits" | "reconnectGraceMs"
+>;
+
+function pipelineSettings(env: Env): PipelineSettings {
+  const defined = pipelines(env);
+  return {
+    pipelines: defined,
+    defaultPipeline: defaultPipeline(env, defined),
+    pipelineInputQueueBytes: integer(env, "PIPELINE_INPUT_QUEUE_BYTES", 10_000, 1_000_000_000),
+    pipelineLimits: {
+      firstOutputTimeoutMs: integer(env, "PIPELINE_FIRST_OUTPUT_TIMEOUT_MS", 1_000, 600_000),
+      stallTimeoutMs: integer(env, "PIPELINE_STALL_TIMEOUT_MS", 1_000, 600_000),
+      maxSegmentsInFlight: integer(env, "PIPELINE_MAX_SEGMENTS_IN_FLIGHT", 1, 1_000),
+      maxSwaps: integer(env, "PIPELINE_MAX_SWAPS", 0, 1_000),
+      swapWindowMs: integer(env, "PIPELINE_SWAP_WINDOW_MS", 1_000, 86_400_000),
+    },
+    reconnectGraceMs: integer(env, "RECONNECT_GRACE_MS", 0, 600_000),
+  };
+}
+
 /** Builds the configuration from an environment (process.env by default). Throws ConfigError. */
 export function loadConfig(env: Env = process.env): Readonly<Config> {
   return Object.freeze({
@@ -325,7 +572,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     viewerQueueBytes: integer(env, "VIEWER_QUEUE_BYTES", 10_000, 1_000_000_000),
     publishTokens: Object.freeze(list(env, "PUBLISH_TOKENS")),
     playTokens: Object.freeze(list(env, "PLAY_TOKENS")),
-    authWebhookUrl: webhookUrl(env),
+    authWebhookUrl: httpUrl(env, "AUTH_WEBHOOK_URL"),
     authWebhookTimeoutMs: integer(env, "AUTH_WEBHOOK_TIMEOUT_MS", 1, 60_000),
     ingestIdleTimeoutMs: integer(env, "INGEST_IDLE_TIMEOUT_MS", 1_000, 3_600_000),
     ingestProbeBytes: integer(env, "INGEST_PROBE_BYTES", 1_880, 1_000_000_000),
@@ -344,6 +591,23 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     announceMode: oneOf(env, "WEBRTC_ANNOUNCE", ["replace", "add"] as const),
     iceServers: Object.freeze(iceServers(env)),
     handOver: oneOf(env, "WEBRTC_HANDOVER", ["on", "off"] as const),
+    ...pipelineSettings(env),
+    metricsToken: optionalSecret(env, "METRICS_TOKEN"),
+    adminToken: optionalSecret(env, "ADMIN_TOKEN"),
+    webhookUrl: httpUrl(env, "WEBHOOK_URL"),
+    webhookSecret: optionalSecret(env, "WEBHOOK_SECRET"),
+    webhookQueueSize: integer(env, "WEBHOOK_QUEUE_SIZE", 1, 1_000_000),
+    webhookTimeoutMs: integer(env, "WEBHOOK_TIMEOUT_MS", 100, 120_000),
+    webhookMaxAttempts: integer(env, "WEBHOOK_MAX_ATTEMPTS", 1, 20),
+    webhookRetryBackoffMs: integer(env, "WEBHOOK_RETRY_BACKOFF_MS", 1, 60_000),
+    tricklePublicUrl: trickleBaseUrl(env),
+    trickleMaxSegmentBytes: integer(env, "TRICKLE_MAX_SEGMENT_BYTES", 1_024, 1_000_000_000),
+    // A GET waits this long for its segment, and Bun caps one request's idle timeout at 255 s.
+    trickleFirstByteTimeoutMs: integer(env, "TRICKLE_FIRST_BYTE_TIMEOUT_MS", 100, 240_000),
+    trickleMaxChannels: integer(env, "TRICKLE_MAX_CHANNELS", 4, 1_000_000),
+    trickleMaxRequestsPerChannel: integer(env, "TRICKLE_MAX_REQUESTS_PER_CHANNEL", 2, 10_000),
+    runnerStartTimeoutMs: integer(env, "RUNNER_START_TIMEOUT_MS", 100, 600_000),
+    trustProxy: oneOf(env, "TRUST_PROXY", ["off", "on"] as const) === "on",
     logLevel: oneOf(env, "LOG_LEVEL", ["debug", "info", "warn", "error"] as const),
   });
 }

@@ -11,6 +11,9 @@ import {
 import { EmptySignal } from "./emptySignal.ts";
 import { STREAM_NAME_PATTERN } from "./ids.ts";
 import { StreamEvents } from "./streamEvents.ts";
+import { LiveStream, type PublishOptions } from "./liveStream.ts";
+import type { PipelineLimits } from "./pipeline/livePipeline.ts";
+import { startPassthrough } from "./pipeline/passthroughAttempt.ts";
 
 export interface WaitOptions {
   /** Pin one ingest session; without it the stream's current session is meant. */
@@ -28,7 +31,25 @@ export interface RegistryOptions {
   maxStreams?: number;
   /** Where stream events go (a fresh feed if not given). */
   events?: StreamEvents;
+  /** How long a stream waits for its publisher to come back (RECONNECT_GRACE_MS); default 0. */
+  reconnectGraceMs?: number;
+  /** The pipeline watchdogs' limits (lib/config.ts has the defaults). */
+  pipelineLimits?: PipelineLimits;
 }
+
+/** Without a pipeline named, a publish plays as it comes. */
+export const PASSTHROUGH: PublishOptions = {
+  pipeline: { name: "passthrough", kind: "passthrough", onFailure: "passthrough", start: startPassthrough },
+  params: {},
+};
+
+const DEFAULT_PIPELINE_LIMITS: PipelineLimits = {
+  firstOutputTimeoutMs: 15_000,
+  stallTimeoutMs: 10_000,
+  maxSegmentsInFlight: 3,
+  maxSwaps: 2,
+  swapWindowMs: 180_000,
+};
 
 /** A reserved viewer place; release() is idempotent so every exit path may call it. */
 export interface ViewerSlot {
@@ -36,20 +57,23 @@ export interface ViewerSlot {
 }
 
 /**
- * The live streams, keyed by stream name; each holds its current ingest
- * session (keyed by request ID). Rule for a second publisher of a live name:
- * the newest wins (like a reconnecting encoder); the previous session ends with
- * reason "replaced" and its writer is refused from then on, so a late writer
- * can never overwrite a newer session.
+ * The live streams, keyed by stream name (lib/liveStream.ts); each holds its
+ * current publish (an ingest session, keyed by request ID), its pipeline and
+ * its output. Rule for a second publisher of a live name: the newest wins
+ * (like a reconnecting encoder); the previous session ends with reason
+ * "replaced" and its writer is refused from then on, so a late writer can
+ * never overwrite a newer session. Viewers stay with the stream.
  */
 export class Registry {
-  readonly #current = new Map<string, IngestSession>();
+  readonly #current = new Map<string, LiveStream>();
   readonly #viewerCounts = new Map<string, number>();
   /** Woken whenever a session starts or an output learns its tracks; each can be failed (server draining). */
   readonly #waiters = new Map<() => void, { name: string; fail: (error: Error) => void }>();
   readonly #emptied = new EmptySignal();
   readonly #logger: Logger;
   readonly #maxStreams: number;
+  readonly #reconnectGraceMs: number;
+  readonly #pipelineLimits: PipelineLimits;
   /** What happens to streams, for webhooks, WHEP server-sent events and metrics. */
   readonly events: StreamEvents;
 
@@ -57,47 +81,76 @@ export class Registry {
     this.#logger = logger;
     this.#maxStreams = options.maxStreams ?? Infinity;
     this.events = options.events ?? new StreamEvents(logger);
+    this.#reconnectGraceMs = options.reconnectGraceMs ?? 0;
+    this.#pipelineLimits = options.pipelineLimits ?? DEFAULT_PIPELINE_LIMITS;
   }
 
-  /** Starts a new ingest session for `name`, replacing any live one; a further name beyond MAX_STREAMS is refused. */
-  startSession(name: string): IngestSession {
+  /**
+   * Starts a new publish of `name` through `publish`'s pipeline: a new stream,
+   * or the next publish of a live one (a replacement, or a reconnect within
+   * the grace). A further name beyond MAX_STREAMS is refused.
+   */
+  startSession(name: string, publish: PublishOptions = PASSTHROUGH): IngestSession {
     assertStreamName(name);
-    const previous = this.#current.get(name);
-    if (!previous && this.#current.size >= this.#maxStreams) {
+    let stream = this.#current.get(name);
+    if (!stream && this.#current.size >= this.#maxStreams) {
       throw new ServiceUnavailableError(
         `the server already has ${this.#current.size} live streams, its limit (MAX_STREAMS)`,
         10,
       );
     }
-    const session = new IngestSession(name, this.#logger.child({ stream: name }));
-    this.#current.set(name, session);
-    const { requestId } = session;
-    session.onEnd((reason) => {
-      if (this.#current.get(name) === session) this.#current.delete(name);
-      this.events.emit({ type: "stream.inactive", stream: name, requestId, reason });
-      if (reason !== "replaced") this.events.emit({ type: "stream.ended", stream: name, requestId, reason });
-      this.#wakeWaiters();
-      if (this.#current.size === 0) this.#emptied.emptied();
+    const previous = stream?.input;
+    const session = new IngestSession(name, stream?.logger ?? this.#logger.child({ stream: name }));
+    if (!stream) stream = this.#newStream(name);
+    session.logger.info("ingest session started", {
+      replaces: previous?.requestId,
+      pipeline: publish.pipeline.name,
     });
-    session.output.whenReady().then(() => {
-      this.events.emit({ type: "stream.active", stream: name, requestId });
-      this.#wakeWaiters();
-    }, () => {});
-    session.logger.info("ingest session started", { replaces: previous?.requestId });
+    stream.attach(session, publish); // first: the previous publish's end is then a replacement, not the stream's end
     previous?.end("replaced");
-    this.events.emit({ type: "stream.started", stream: name, requestId });
     this.#wakeWaiters();
     return session;
   }
 
-  /** The live session of a stream name, if any. */
+  #newStream(name: string): LiveStream {
+    const stream = new LiveStream({
+      name,
+      logger: this.#logger.child({ stream: name }),
+      events: this.events,
+      limits: this.#pipelineLimits,
+      reconnectGraceMs: this.#reconnectGraceMs,
+    });
+    this.#current.set(name, stream);
+    stream.onChange(() => {
+      if (stream.ended && this.#current.get(name) === stream) {
+        this.#current.delete(name);
+        this.events.emit({
+          type: "stream.ended",
+          stream: name,
+          requestId: stream.requestId,
+          reason: stream.endReason!,
+        });
+        if (this.#current.size === 0) this.#emptied.emptied();
+      }
+      this.#wakeWaiters();
+    });
+    queueMicrotask(() => this.events.emit({ type: "stream.started", stream: name, requestId: stream.requestId }));
+    return stream;
+  }
+
+  /** The current publish (ingest session) of a stream name, if one is live. */
   current(name: string): IngestSession | undefined {
+    return this.#current.get(name)?.input;
+  }
+
+  /** The stream of this name while it lives (publishing, or waiting for its publisher to come back). */
+  stream(name: string): LiveStream | undefined {
     return this.#current.get(name);
   }
 
-  /** The live session with this request ID, or throws StaleSessionError / NotFoundError. */
+  /** The live publish with this request ID, or throws StaleSessionError / NotFoundError. */
   currentWithRequestId(name: string, requestId: string): IngestSession {
-    const session = this.#current.get(name);
+    const session = this.current(name);
     if (!session) throw new NotFoundError(`stream "${name}" is not live`);
     if (session.requestId !== requestId) {
       throw new StaleSessionError(`request ID ${requestId} is not the current session of stream "${name}"`);
@@ -105,7 +158,7 @@ export class Registry {
     return session;
   }
 
-  list(): IngestSession[] {
+  list(): LiveStream[] {
     return [...this.#current.values()];
   }
 
@@ -115,38 +168,41 @@ export class Registry {
   }
 
   /**
-   * Resolves with the session once it exists and its output knows its tracks
-   * (the PMT arrived). Event-driven: no polling. Rejects with NotFoundError on
-   * timeout or an unknown pinned request ID, AbortedError on abort,
-   * LimitReachedError when it would have to wait beyond `options.limits`.
+   * Resolves with the stream once its output is ready (program known and,
+   * with video, a first keyframe). Event-driven: no polling. Rejects with
+   * NotFoundError on timeout (saying why) or an unknown pinned request ID,
+   * AbortedError on abort, LimitReachedError when it would have to wait
+   * beyond `options.limits`.
    */
-  waitForOutput(name: string, options: WaitOptions): Promise<IngestSession> {
+  waitForOutput(name: string, options: WaitOptions): Promise<LiveStream> {
     assertStreamName(name);
+    // Output of a publish that is still on: not the last of one that left (it is flushing, or the stream reconnecting).
+    const isReady = (stream: LiveStream | undefined) =>
+      stream?.input && stream.output?.ready && stream.outputRequestId === stream.input.requestId &&
+      (!options.requestId || stream.outputRequestId === options.requestId);
     const ready = this.#current.get(name);
-    if (ready?.output.tracks && (!options.requestId || ready.requestId === options.requestId)) {
-      return Promise.resolve(ready);
-    }
+    if (isReady(ready)) return Promise.resolve(ready!);
     if (options.limits) this.#assertRoomToWait(name, options.limits);
     return new Promise((resolve, reject) => {
-      const finish = (error: Error | undefined, session?: IngestSession) => {
+      const finish = (error: Error | undefined, stream?: LiveStream) => {
         clearTimeout(timer);
         options.signal?.removeEventListener("abort", onAbort);
         this.#waiters.delete(check);
         if (error) reject(error);
-        else resolve(session!);
+        else resolve(stream!);
       };
       const check = () => {
-        const session = this.#current.get(name);
-        if (options.requestId && session?.requestId !== options.requestId) {
+        const stream = this.#current.get(name);
+        if (options.requestId && stream?.requestId !== options.requestId) {
           finish(new NotFoundError(`stream "${name}" has no live session with request ID ${options.requestId}`));
-        } else if (session?.output.tracks) {
-          finish(undefined, session);
+        } else if (isReady(stream)) {
+          finish(undefined, stream);
         }
       };
       const onAbort = () => finish(new AbortedError(`the client stopped waiting for stream "${name}"`));
       const timer = setTimeout(() => {
-        const state = this.#current.has(name) ? "is live but has sent no program map (PMT) yet" : "is not live";
-        finish(new NotFoundError(`stream "${name}" ${state} after waiting ${options.timeoutMs} ms`));
+        const why = whyNoOutput(this.#current.get(name));
+        finish(new NotFoundError(`stream "${name}" ${why} after waiting ${options.timeoutMs} ms`));
       }, options.timeoutMs);
       if (options.signal?.aborted) return onAbort();
       options.signal?.addEventListener("abort", onAbort);
@@ -209,14 +265,31 @@ export class Registry {
     return this.#viewerCounts.get(name) ?? 0;
   }
 
-  /** Ends every session (server shutdown). */
+  /** Ends every stream (server shutdown). */
   close(): void {
-    for (const session of this.#current.values()) session.end("shutdown");
+    for (const stream of [...this.#current.values()]) {
+      stream.input?.end("shutdown");
+      stream.end("shutdown");
+    }
   }
 
   #wakeWaiters(): void {
     for (const check of [...this.#waiters.keys()]) check();
   }
+}
+
+/** Why a stream has no output to play yet, for the 404 of a WHEP POST that waited. */
+function whyNoOutput(stream: LiveStream | undefined): string {
+  if (!stream) return "is not live";
+  if (stream.state === "reconnecting") return "is waiting for its publisher to come back";
+  const pipeline = stream.pipeline;
+  if (!stream.output?.tracks) {
+    if (pipeline && pipeline.definition.kind !== "passthrough") {
+      return `is live but pipeline "${pipeline.definition.name}" has produced no output (attempt ${pipeline.attempt})`;
+    }
+    return "is live but has sent no program map (PMT) yet";
+  }
+  return "is live but its output has had no keyframe yet";
 }
 
 export function assertStreamName(name: string): void {

@@ -15,15 +15,23 @@ import {
   UnprocessableError,
   UnsupportedMediaTypeError,
 } from "../lib/errors.ts";
+import { adminOnly } from "./adminAuth.ts";
+import { adminApiRoutes } from "./adminApi.ts";
 import { boundedBodies } from "./bodyLimits.ts";
 import type { AppContext } from "./context.ts";
 import { iceServerLinks } from "./iceLinks.ts";
 import { allowOnly } from "./methods.ts";
+import { countRequests } from "./httpMetrics.ts";
 import { ingestRoutes } from "./ingest.ts";
+import { metricsRoutes } from "./metrics.ts";
 import { playerRoutes } from "./player.ts";
+import { streamParamsRoutes } from "./streamParams.ts";
 import { streamRoutes } from "./streams.ts";
+import { trickleRoutes } from "./trickle.ts";
 import { udpRoutes } from "./udp.ts";
+import { viewerReportRoutes } from "./viewerReport.ts";
 import { whepRoutes } from "./whep.ts";
+import { whepEventRoutes } from "./whepEvents.ts";
 import { whipRoutes } from "./whip.ts";
 
 /** The one table from domain errors to HTTP status codes. */
@@ -42,11 +50,16 @@ const STATUS_BY_ERROR: Array<[new (...args: never[]) => Error, ContentfulStatusC
   [AbortedError, 408], // the client stopped waiting; nobody reads it
 ];
 
-/** Paths whose body is a stream bounded by its own rules (INGEST_IDLE_TIMEOUT_MS, the program probe). */
-const isStreamedBody = (path: string) => path.startsWith("/ingest/");
+/**
+ * Paths whose body is a stream bounded by its own rules: a push (INGEST_IDLE_TIMEOUT_MS, the program
+ * probe), a trickle segment (TRICKLE_MAX_SEGMENT_BYTES, TRICKLE_FIRST_BYTE_TIMEOUT_MS).
+ */
+const isStreamedBody = (path: string) => path.startsWith("/ingest/") || path.startsWith("/trickle/");
 
 export function createApp(ctx: AppContext): Hono {
   const app = new Hono();
+  // Before everything, so it counts every answer, errors and CORS preflights included.
+  app.use("*", countRequests(ctx.metrics));
   // Outermost, so it also marks the CORS middleware's own preflight answers (RFC 9725 4.1: Accept-Post).
   const links = iceServerLinks(ctx.config.iceServers);
   app.use("/:family{whep|whip}/*", async (c, next) => {
@@ -72,6 +85,8 @@ export function createApp(ctx: AppContext): Hono {
         "Retry-After",
         "WWW-Authenticate",
         "Wisp-Request-Id",
+        "Wisp-Playback-Url",
+        "Wisp-Player-Url",
       ],
     }),
   );
@@ -87,13 +102,22 @@ export function createApp(ctx: AppContext): Hono {
     ctx.logger.error("request failed", { method: c.req.method, path: c.req.path, error: String(error.stack ?? error) });
     return c.text("internal server error\n", 500);
   });
+  // Every /api route: ADMIN_TOKEN when set; without it reads are open and writes refused.
+  app.use("/api/*", adminOnly(ctx.config.adminToken));
   app.get("/healthz", (c) => c.text(ctx.drain.draining ? "draining\n" : "ok\n", ctx.drain.draining ? 503 : 200));
   allowOnly(app, "/healthz", ["GET", "HEAD"]);
   app.route("/whep", whepRoutes(ctx));
+  app.route("/whep", viewerReportRoutes(ctx));
+  app.route("/whep", whepEventRoutes(ctx));
   app.route("/whip", whipRoutes(ctx));
   app.route("/ingest", ingestRoutes(ctx));
+  // No publish/play token: a trickle channel's unguessable name is its credential (routes/trickle.ts).
+  app.route("/trickle", trickleRoutes(ctx));
+  app.route("/api/streams", adminApiRoutes(ctx)); // before streamRoutes, whose 405 would take DELETE /{name}
+  app.route("/api/streams", streamParamsRoutes(ctx));
   app.route("/api/streams", streamRoutes(ctx));
   app.route("/api/udp", udpRoutes(ctx));
+  app.route("/metrics", metricsRoutes(ctx));
   app.route("/", playerRoutes(ctx));
   return app;
 }

@@ -5,6 +5,7 @@ import { assertStreamName } from "../lib/registry.ts";
 import { requireAccess } from "./access.ts";
 import { type AppContext, disableRequestTimeout } from "./context.ts";
 import { allowOnly } from "./methods.ts";
+import { publishOptionsOf } from "./publishOptions.ts";
 
 /**
  * MPEG-TS over HTTP: `PUT` or `POST /ingest/{stream}` with a streaming body,
@@ -26,7 +27,7 @@ export function ingestRoutes(ctx: AppContext): Hono {
     if (!body) throw new BadRequestError("an MPEG-TS push needs a request body (chunked transfer is fine)");
     // Bun's idle timer is not fed by each chunk of a slow body (FACTS.md): pumpPush keeps its own.
     disableRequestTimeout(c.env, c.req.raw);
-    const session = ctx.registry.startSession(name);
+    const session = ctx.registry.startSession(name, publishOptionsOf(c, ctx));
     const { ingestIdleTimeoutMs: idleTimeoutMs, ingestProbeBytes: probeBytes, ingestProbeTimeoutMs: probeTimeoutMs } =
       ctx.config;
     const bytes = await pumpPush(body, session, { idleTimeoutMs, probeBytes, probeTimeoutMs });

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { NotFoundError } from "../lib/errors.ts";
-import type { IngestSession } from "../lib/ingest/ingestSession.ts";
+import type { LiveStream } from "../lib/liveStream.ts";
+import type { OutputInfo } from "../lib/pipeline/streamOutput.ts";
 import type { AppContext } from "./context.ts";
 import { allowOnly } from "./methods.ts";
 
@@ -9,23 +10,31 @@ export function streamRoutes(ctx: AppContext): Hono {
   const app = new Hono();
   app.get("/", (c) => c.json(ctx.registry.list().map((s) => describe(ctx, s))));
   app.get("/:stream", (c) => {
-    const session = ctx.registry.current(c.req.param("stream"));
-    if (!session) throw new NotFoundError(`stream "${c.req.param("stream")}" is not live`);
-    return c.json(describe(ctx, session));
+    const stream = ctx.registry.stream(c.req.param("stream"));
+    if (!stream) throw new NotFoundError(`stream "${c.req.param("stream")}" is not live`);
+    return c.json(describe(ctx, stream));
   });
   allowOnly(app, "/", ["GET", "HEAD"]);
-  allowOnly(app, "/:stream", ["GET", "HEAD"]);
+  allowOnly(app, "/:stream", ["GET", "HEAD", "DELETE"]); // DELETE: routes/adminApi.ts
   return app;
 }
 
-export function describe(ctx: AppContext, session: IngestSession) {
-  const info = session.output.info();
-  const viewers = ctx.viewers.list(session.name);
+/** A stream as the API shows it: its publish, pipeline, output and viewers. */
+export function describe(ctx: AppContext, stream: LiveStream) {
+  const info = stream.output?.info() ?? EMPTY_OUTPUT;
+  const viewers = ctx.viewers.list(stream.name);
   const stats = viewers.map((v) => v.stats());
+  const input = stream.input;
   return {
-    name: session.name,
-    requestId: session.requestId,
-    startedAt: session.startedAt.toISOString(),
+    name: stream.name,
+    // "live", or "reconnecting": the publisher left and viewers wait for it (RECONNECT_GRACE_MS).
+    state: stream.state,
+    requestId: stream.requestId,
+    startedAt: stream.startedAt.toISOString(),
+    publish: input
+      ? { requestId: input.requestId, startedAt: input.startedAt.toISOString(), bytesIn: input.bytesIn }
+      : null,
+    pipeline: stream.pipeline?.describe() ?? null,
     tracks: info.tracks.map((t) => ({
       pid: t.pid,
       kind: t.kind,
@@ -34,7 +43,7 @@ export function describe(ctx: AppContext, session: IngestSession) {
       ...(t.reason ? { reason: t.reason } : {}),
     })),
     video: info.video ?? null,
-    viewers: ctx.registry.viewerCount(session.name),
+    viewers: ctx.registry.viewerCount(stream.name),
     // Viewers whose connection Wisp keeps itself, werift's released (WEBRTC_HANDOVER), and what
     // their links have seen: consent checks answered, RTCP read or rejected, forged alerts, repeated flights.
     viewersHandedOver: viewers.filter((v) => v.handedOver).length,
@@ -48,12 +57,23 @@ export function describe(ctx: AppContext, session: IngestSession) {
     packetsOut: info.packetsOut,
     bytesIn: info.bytesIn,
     decodeErrors: info.decodeErrors,
-    warnings: info.warnings,
-    ...(session.avSync ? { avSync: session.avSync } : {}),
-    whep: `/whep/${encodeURIComponent(session.name)}`,
-    player: `/play/${encodeURIComponent(session.name)}`,
+    warnings: [...info.warnings, ...stream.warnings],
+    ...(input?.avSync ? { avSync: input.avSync } : {}),
+    whep: `/whep/${encodeURIComponent(stream.name)}`,
+    player: `/play/${encodeURIComponent(stream.name)}`,
   };
 }
+
+/** What a stream shows before its first output. */
+const EMPTY_OUTPUT: OutputInfo = {
+  tracks: [],
+  video: undefined,
+  warnings: [],
+  bitrateBps: 0,
+  bytesIn: 0,
+  packetsOut: 0,
+  decodeErrors: 0,
+};
 
 /** The viewers' link counters added up (each key summed over the handed-over viewers). */
 function sumLinkStats(all: Array<Record<string, number> | undefined>): Record<string, number> {

@@ -1,9 +1,10 @@
 import { type Context, Hono } from "hono";
 import { BadRequestError, NotFoundError } from "../lib/errors.ts";
 import { WhepViewer } from "../lib/webrtc/whepViewer.ts";
-import { type AppContext, extendRequestTimeout } from "./context.ts";
+import { type AppContext, extendRequestTimeout, serverEnv } from "./context.ts";
 import { allowOnly } from "./methods.ts";
 import { acceptOffer, patchCandidates, SDP, SDP_FRAGMENT } from "./sdpHttp.ts";
+import { whepEventsLink } from "./whepEvents.ts";
 
 /**
  * WHEP (draft-ietf-wish-whep, built on RFC 9725's resource model):
@@ -22,6 +23,7 @@ export function whepRoutes(ctx: AppContext): Hono {
     c.header("ETag", viewer.etag);
     c.header("Accept-Patch", SDP_FRAGMENT);
     c.header("Wisp-Request-Id", viewer.requestId);
+    c.header("Link", whepEventsLink(viewer), { append: true }); // server-sent events (routes/whepEvents.ts)
     c.header("Content-Type", SDP);
     return c.body(viewer.answerSdp, 201);
   });
@@ -48,7 +50,7 @@ async function answerWhenLive(c: Context, ctx: AppContext, name: string, offerSd
   const requestId = c.req.query("requestId");
   const { whepWaitTimeoutMs, maxWaitingPerStream, maxWaiting } = ctx.config;
   extendRequestTimeout(c.env, c.req.raw, whepWaitTimeoutMs / 1000 + 10);
-  const session = await ctx.registry.waitForOutput(name, {
+  const stream = await ctx.registry.waitForOutput(name, {
     timeoutMs: whepWaitTimeoutMs,
     signal: c.req.raw.signal,
     limits: { perStream: maxWaitingPerStream, total: maxWaiting },
@@ -58,8 +60,8 @@ async function answerWhenLive(c: Context, ctx: AppContext, name: string, offerSd
   const slot = ctx.registry.reserveViewer(name, ctx.config.maxViewersPerStream);
   const viewer = await WhepViewer.create({
     offerSdp,
-    session,
-    follow: !requestId,
+    stream,
+    ...(requestId ? { requestId } : {}),
     registry: ctx.registry,
     slot,
     peers: ctx.peers,
@@ -67,7 +69,7 @@ async function answerWhenLive(c: Context, ctx: AppContext, name: string, offerSd
     ...ctx.viewerSending,
     maxQueueBytes: ctx.config.viewerQueueBytes,
     connectTimeoutMs: ctx.config.connectTimeoutMs,
-    logger: session.logger,
+    logger: stream.logger,
   }).catch((error) => {
     slot.release(); // create() released it too if the viewer got that far; release() is idempotent
     throw error;
@@ -76,6 +78,7 @@ async function answerWhenLive(c: Context, ctx: AppContext, name: string, offerSd
     viewer.close("the client went away before the answer");
     throw new BadRequestError("the client went away before the answer");
   }
+  viewer.remoteAddress = serverEnv(c.env)?.remoteAddress?.(c.req.raw); // the admin API shows it
   ctx.viewers.add(viewer);
   return viewer;
 }

@@ -3,6 +3,8 @@ import { NotFoundError } from "../lib/errors.ts";
 import { WhipPublisher } from "../lib/webrtc/whipPublisher.ts";
 import type { AppContext } from "./context.ts";
 import { allowOnly } from "./methods.ts";
+import { publicOrigin } from "./publicOrigin.ts";
+import { publishOptionsOf } from "./publishOptions.ts";
 import { acceptOffer, patchCandidates, SDP, SDP_FRAGMENT } from "./sdpHttp.ts";
 
 /**
@@ -19,8 +21,10 @@ export function whipRoutes(ctx: AppContext): Hono {
 
   app.post("/:stream", async (c) => {
     const { name, offerSdp } = await acceptOffer(c, ctx, "publish");
+    const publish = publishOptionsOf(c, ctx);
     const publisher = await WhipPublisher.create({
       streamName: name,
+      publish,
       offerSdp,
       registry: ctx.registry,
       peers: ctx.peers,
@@ -31,7 +35,7 @@ export function whipRoutes(ctx: AppContext): Hono {
     publishers.set(publisher.id, publisher);
     publisher.onClose(() => publishers.delete(publisher.id));
     const requestId = publisher.session!.requestId;
-    const origin = new URL(c.req.url).origin;
+    const origin = publicOrigin(c, ctx.config.trustProxy);
     const stream = encodeURIComponent(name);
     c.header("Location", `/whip/${stream}/${publisher.id}`);
     c.header("ETag", publisher.etag);

@@ -37,12 +37,18 @@ export async function startWispServer(
   logger: Logger,
   options: WispServerOptions = {},
 ): Promise<WispServer> {
-  const webrtc = await setUpWebrtc(config, logger, options.webrtc);
+  const udpPort = config.udpMux?.port ?? 0;
+  const webrtc = await setUpWebrtc(config, logger, options.webrtc).catch(portInUse("UDP", udpPort, "WEBRTC_UDP_ADDR"));
   const ctx = createAppContext(config, logger, webrtc);
   const app = createApp(ctx);
-  const http = options.listen === false
-    ? undefined
-    : serveHttp(app.fetch, { port: config.port, hostname: config.host });
+  let http: HttpServer | undefined;
+  try {
+    http = options.listen === false ? undefined : serveHttp(app.fetch, { port: config.port, hostname: config.host });
+  } catch (error) {
+    await webrtc.close();
+    portInUse("TCP", config.port, "PORT")(error);
+  }
+  if (http) ctx.listening.port = http.port;
   return {
     ctx,
     webrtc,
@@ -50,15 +56,40 @@ export async function startWispServer(
     http,
     async shutdown() {
       await ctx.drain.run(config.drainTimeoutMs);
+      // The drain's last events (viewers left, streams ended) get one attempt's time to reach the webhook.
+      await ctx.webhooks?.flush(config.webhookTimeoutMs);
+      await ctx.webhooks?.close();
+      ctx.metrics.close();
       await stopListening(http);
       await webrtc.close();
     },
     async close(reason) {
       ctx.viewers.closeAll(reason);
       ctx.registry.close();
+      ctx.trickle.close();
+      await ctx.webhooks?.close();
+      ctx.metrics.close();
       await http?.stop(true);
       await webrtc.close();
     },
+  };
+}
+
+/** A port another process holds: said in one sentence naming the variable to change (main.ts prints it, no stack). */
+export class PortInUseError extends Error {
+  override name = "PortInUseError";
+}
+
+/** Rethrows `error`, as a PortInUseError when it says the port is taken. */
+function portInUse(protocol: "TCP" | "UDP", port: number, variable: string): (error: unknown) => never {
+  return (error) => {
+    const code = (error as { code?: string }).code;
+    if (code === "EADDRINUSE" || /in use|EADDRINUSE/i.test(String((error as Error)?.message))) {
+      throw new PortInUseError(
+        `${protocol} port ${port} is already in use by another process: stop it, or set ${variable} to a free port`,
+      );
+    }
+    throw error;
   };
 }
 

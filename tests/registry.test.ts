@@ -28,10 +28,11 @@ describe("Registry", () => {
     registry.close();
   });
 
-  test("a finished session leaves the registry", () => {
+  test("a finished session leaves the registry (no reconnect grace)", async () => {
     const registry = new Registry(silentLogger);
     registry.startSession("cam").end("finished");
     expect(registry.current("cam")).toBeUndefined();
+    await registry.whenEmpty(); // once its pipeline has flushed
     expect(registry.list()).toEqual([]);
   });
 
@@ -47,7 +48,7 @@ describe("Registry", () => {
     const waiting = registry.waitForOutput("cam", { timeoutMs: 5000 });
     const session = registry.startSession("cam");
     session.write(AV.subarray(0, 188 * 50));
-    expect(await waiting).toBe(session);
+    expect((await waiting).input).toBe(session);
     registry.close();
   });
 
@@ -74,7 +75,8 @@ describe("Registry", () => {
     await expect(registry.waitForOutput("cam", { timeoutMs: 60_000, requestId: "nope" })).rejects.toThrow(
       NotFoundError,
     );
-    expect(await registry.waitForOutput("cam", { timeoutMs: 1000, requestId: session.requestId })).toBe(session);
+    const pinned = await registry.waitForOutput("cam", { timeoutMs: 1000, requestId: session.requestId });
+    expect(pinned.input).toBe(session);
     registry.close();
   });
 

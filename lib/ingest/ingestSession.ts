@@ -1,7 +1,8 @@
 import type { Logger } from "../logger.ts";
-import { StreamOutput } from "../pipeline/streamOutput.ts";
+import type { StreamOutput } from "../pipeline/streamOutput.ts";
 import { StaleSessionError } from "../errors.ts";
 import { unguessableId } from "../ids.ts";
+import { type ScannedPacket, TsKeyframeScanner } from "../mpegts/tsKeyframeScanner.ts";
 
 const KEYFRAME_REQUEST_MIN_GAP_MS = 500;
 
@@ -14,22 +15,36 @@ export interface AvSync {
   movedMs?: Record<string, number>;
 }
 
+/** Where a publish's MPEG-TS goes: its stream's pipeline (lib/pipeline/livePipeline.ts). */
+export interface IngestSink {
+  /** `packets`: the chunk's whole packets as the scanner saw them (where keyframes start). */
+  write(chunk: Uint8Array, packets: ScannedPacket[]): void;
+  /** The output this publish feeds now (its pipeline's current attempt's). */
+  readonly output: StreamOutput;
+}
+
 /**
- * One publish of a stream: from the first byte (or WHIP answer) until the
- * publisher leaves. Each gets a fresh unguessable request ID; writes through a
- * session that has ended (replaced by a newer one, or finished) are refused.
+ * One publish of a stream (its input): from the first byte (or WHIP answer)
+ * until the publisher leaves. Each gets a fresh unguessable request ID; writes
+ * through a session that has ended (replaced by a newer one, or finished) are
+ * refused. Its bytes go to the stream's pipeline (lib/liveStream.ts).
  */
 export class IngestSession {
   readonly requestId = unguessableId();
   readonly startedAt = new Date();
-  readonly output: StreamOutput;
   readonly logger: Logger;
+  /** Input bytes so far. */
+  bytesIn = 0;
   endReason: EndReason | undefined;
   /** Set by a WHIP publisher; undefined for MPEG-TS pushes. */
   avSync: AvSync | undefined;
   readonly #endListeners = new Set<(reason: EndReason) => void>();
   #keyframeSource: (() => void) | undefined;
   #lastKeyframeRequest = -Infinity;
+  #sink: IngestSink | undefined;
+  /** The input's program and keyframes, packet by packet: the push probe, the input PTS, where a new attempt may start. */
+  readonly #scanner = new TsKeyframeScanner();
+  #lastInputPts: number | undefined;
 
   /** `logger` should carry the stream name; the session adds its request ID. */
   constructor(
@@ -37,7 +52,32 @@ export class IngestSession {
     logger: Logger,
   ) {
     this.logger = logger.child({ requestId: this.requestId });
-    this.output = new StreamOutput({ logger: this.logger });
+  }
+
+  /** Set once by the stream, before the first write. */
+  attachSink(sink: IngestSink): void {
+    this.#sink = sink;
+  }
+
+  /** The output this publish feeds now (its pipeline's current attempt's). */
+  get output(): StreamOutput {
+    if (!this.#sink) throw new Error(`ingest session ${this.requestId} is not attached to a stream`);
+    return this.#sink.output;
+  }
+
+  /** Whether the input has shown its program (PAT and PMT): the push probe asks. */
+  get programKnown(): boolean {
+    return this.#scanner.programKnown;
+  }
+
+  /** The input's latest PAT and PMT packets (empty before both came). */
+  programPackets(): Uint8Array[] {
+    return this.#scanner.programPackets();
+  }
+
+  /** PTS (90 kHz) of the latest PES in the input; undefined before the first. */
+  get lastInputPts(): number | undefined {
+    return this.#lastInputPts;
   }
 
   get ended(): boolean {
@@ -51,14 +91,22 @@ export class IngestSession {
         `stream "${this.name}" request ${this.requestId} has ended (${this.endReason}); its writer is refused`,
       );
     }
-    this.output.write(chunk);
+    this.bytesIn += chunk.byteLength;
+    const packets = this.#scanner.push(chunk);
+    for (let i = packets.length - 1; i >= 0; i--) {
+      const pts = packets[i]!.pts;
+      if (pts !== undefined) {
+        this.#lastInputPts = pts;
+        break;
+      }
+    }
+    this.#sink?.write(chunk, packets);
   }
 
-  /** Ends the session once: flushes and closes the output, tells listeners. */
+  /** Ends the session once and tells listeners (the stream lets its pipeline finish the output). */
   end(reason: EndReason): void {
     if (this.endReason) return;
     this.endReason = reason;
-    this.output.end();
     this.logger.info("ingest session ended", { reason });
     for (const listener of this.#endListeners) listener(reason);
     this.#endListeners.clear();

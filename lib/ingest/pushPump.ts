@@ -48,14 +48,14 @@ export async function pumpPush(
     watch.stop();
     stopOnEnd();
   }
-  if (!failure && !session.ended && !session.output.tracks) failure = notMpegTs(bytes);
+  if (!failure && !session.ended && !session.programKnown) failure = notMpegTs(bytes);
   return settle(session, failure, bytes);
 }
 
 /** The idle watchdog and the program probe of one push; `fail` ends it. */
 function watchPush(session: IngestSession, limits: PushLimits, fail: (error: Error) => void) {
   let lastByteAt = performance.now();
-  let probing = !session.output.tracks;
+  let probing = !session.programKnown;
   const idleCheck = () => {
     const silentMs = performance.now() - lastByteAt;
     if (silentMs < limits.idleTimeoutMs) {
@@ -70,13 +70,13 @@ function watchPush(session: IngestSession, limits: PushLimits, fail: (error: Err
   // One timer re-armed for the remainder when it fires: a chunk only writes a timestamp.
   let idleTimer = setTimeout(idleCheck, limits.idleTimeoutMs);
   const probeTimer = setTimeout(() => {
-    if (probing && !session.output.tracks) fail(notMpegTs(undefined, limits.probeTimeoutMs));
+    if (probing && !session.programKnown) fail(notMpegTs(undefined, limits.probeTimeoutMs));
   }, limits.probeTimeoutMs);
   return {
     bytesArrived(total: number) {
       lastByteAt = performance.now();
       if (!probing) return;
-      if (session.output.tracks) probing = false;
+      if (session.programKnown) probing = false;
       else if (total > limits.probeBytes) fail(notMpegTs(limits.probeBytes));
     },
     stop() {

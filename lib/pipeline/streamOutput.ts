@@ -61,6 +61,9 @@ export class StreamOutput {
   #packetsOut = 0;
   #rotation = 0;
   #decodeErrors = 0;
+  #sawKeyframe = false;
+  /** PTS (90 kHz) of the latest frame out: the pipeline's input-to-output latency is measured against it. */
+  #lastPts: number | undefined;
   #ready: { promise: Promise<TrackInfo[]>; resolve: (t: TrackInfo[]) => void; reject: (e: Error) => void };
 
   constructor(options: StreamOutputOptions) {
@@ -85,6 +88,16 @@ export class StreamOutput {
     return this.#tracks;
   }
 
+  /** Viewers can start on it: the program is known and, with video, a first keyframe came (so a joiner gets a picture at once). */
+  get ready(): boolean {
+    return !this.#closed && this.#tracks !== undefined && (!this.hasVideo || this.#sawKeyframe);
+  }
+
+  /** PTS of the latest frame out, 90 kHz; undefined before the first. */
+  get lastPts(): number | undefined {
+    return this.#lastPts;
+  }
+
   get closed(): boolean {
     return this.#closed;
   }
@@ -102,7 +115,7 @@ export class StreamOutput {
     return this.#feeds.size;
   }
 
-  /** Resolves with the tracks once the PMT is known; rejects if the output closes first. */
+  /** Resolves with the tracks once the output is `ready`; rejects if the output closes first. */
   whenReady(): Promise<TrackInfo[]> {
     return this.#ready.promise;
   }
@@ -143,7 +156,7 @@ export class StreamOutput {
     if (this.#closed) return;
     this.#closed = true;
     this.#gop = [];
-    this.#ready.reject(new Error("the stream ended before its program map (PMT) arrived"));
+    this.#ready.reject(new Error("the output ended before it had a program map (PMT) and a first keyframe"));
     for (const feed of [...this.#feeds]) endFeed(feed);
   }
 
@@ -181,14 +194,23 @@ export class StreamOutput {
         this.#logger.warn("track not playable over WebRTC", { pid: track.pid, reason: track.reason });
       }
     }
-    if (first) this.#ready.resolve(tracks);
+    if (first) this.#resolveWhenReady();
+  }
+
+  #resolveWhenReady(): void {
+    if (this.ready) this.#ready.resolve(this.#tracks!);
   }
 
   #onUnit(unit: AccessUnit): void {
     const frame = unit.track === "video" ? this.#videoFrame(unit) : this.#audioFrame(unit);
     if (!frame || frame.packets.length === 0) return;
     this.#packetsOut += frame.packets.length;
+    this.#lastPts = frame.pts;
     if (frame.track === "video") this.#remember(frame);
+    if (frame.keyframe && frame.track === "video" && !this.#sawKeyframe) {
+      this.#sawKeyframe = true;
+      this.#resolveWhenReady();
+    }
     const hasVideo = this.hasVideo;
     // Who is offered a frame first is sent it first: rotate, so no viewer is always last.
     const feeds = [...this.#feeds];

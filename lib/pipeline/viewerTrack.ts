@@ -61,6 +61,8 @@ export interface ViewerTrackOptions {
  */
 export class ViewerTrack {
   packetsSent = 0;
+  /** RTP payload bytes sent (headers and SRTP tags not counted); unlike the report's octet count it does not wrap. */
+  bytesSent = 0;
   retransmitted = 0;
   readonly ssrc: number;
   #sink: RtpSink | undefined;
@@ -153,6 +155,7 @@ export class ViewerTrack {
       const rewritten = rtpTimestamp(timestamp + timestampAdd);
       if (!sink?.send(index, rewritten, marker, payload)) continue;
       this.packetsSent++;
+      this.bytesSent += payload.length;
       this.#history.remember(index, rewritten, marker, payload);
       counters.lastIndex = index;
       counters.lastTimestamp = rewritten;
@@ -169,6 +172,7 @@ export class ViewerTrack {
       octets += payload.length;
     }
     this.packetsSent += packets.length;
+    this.bytesSent += octets;
     const counters = this.#counters;
     counters.lastIndex = this.#packetIndex;
     counters.lastTimestamp = rtpTimestamp(packets.at(-1)!.timestamp + timestampAdd);

@@ -36,8 +36,19 @@ export interface ChildProcess {
   kill(signal?: "SIGTERM" | "SIGKILL" | "SIGINT"): void;
 }
 
+/** Children started through spawn() that have not exited yet (a leak check and the API read it). */
+let liveChildren = 0;
+
 /** Starts `argv[0]` (looked up in PATH) with the rest of `argv` as its arguments; throws if it cannot start. */
 export function spawn(argv: readonly string[], options: SpawnOptions = {}): ChildProcess {
   if (argv.length === 0) throw new Error("spawn: empty argv");
-  return runtime.spawn(argv, options);
+  const child = runtime.spawn(argv, options);
+  liveChildren++;
+  void child.exited.then(() => liveChildren--);
+  return child;
+}
+
+/** How many children started through spawn() are still running. */
+export function liveChildCount(): number {
+  return liveChildren;
 }

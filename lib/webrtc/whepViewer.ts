@@ -1,4 +1,5 @@
-import type { IngestSession } from "../ingest/ingestSession.ts";
+import type { LiveStream } from "../liveStream.ts";
+import type { StreamOutput } from "../pipeline/streamOutput.ts";
 import type { Logger } from "../logger.ts";
 import type { Registry, ViewerSlot } from "../registry.ts";
 import type { Pump, SendScheduler } from "../pipeline/sendScheduler.ts";
@@ -11,6 +12,7 @@ import { type TrackKind, ViewerHandshake, type WeriftSendPath } from "../werift/
 import { asOfferError, matchOffer, parseOffer, type PlayableTracks } from "./offer.ts";
 import { checkTrickleFragment } from "./trickle.ts";
 import { ViewerLink } from "./viewerLink.ts";
+import { ViewerQuality } from "./viewerQuality.ts";
 
 /** How viewers' media is sent, chosen once at start-up (lib/webrtc/webrtcSetup.ts). */
 export interface ViewerSending {
@@ -24,9 +26,10 @@ export interface ViewerSending {
 
 export interface WhepViewerOptions extends ViewerSending {
   offerSdp: string;
-  session: IngestSession;
-  /** Follow the stream name across publisher switches (false: pinned to one request ID). */
-  follow: boolean;
+  /** The stream, its output ready. */
+  stream: LiveStream;
+  /** Pinned to one publish (WHEP ?requestId=): the viewer ends with it instead of following the stream. */
+  requestId?: string;
   registry: Registry;
   /** Already reserved; the viewer releases it when it closes, on every path. */
   slot: ViewerSlot;
@@ -62,6 +65,10 @@ export class WhepViewer {
   readonly tracks: PlayableTracks;
   answerSdp = "";
   closeReason: string | undefined;
+  /** What is measured of this session: the viewers API and /metrics read it. */
+  readonly quality = new ViewerQuality();
+  /** The address its WHEP POST came from (set by the route), for the admin API. */
+  remoteAddress: string | undefined;
   readonly #options: WhepViewerOptions;
   readonly #logger: Logger;
   /** werift's part until the hand-over (or the close); then undefined and the link carries on. */
@@ -69,7 +76,9 @@ export class WhepViewer {
   #link: ViewerLink | undefined;
   readonly #sending: Partial<Record<TrackKind, ViewerTrack>> = {};
   readonly #closeListeners = new Set<(viewer: WhepViewer) => void>();
-  #session: IngestSession;
+  readonly #stream: LiveStream;
+  /** The output being played (or last played, while the stream is between outputs). */
+  #output: StreamOutput | undefined;
   #feed: ViewerFeed | undefined;
   readonly #pump: Pump;
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
@@ -90,13 +99,14 @@ export class WhepViewer {
 
   private constructor(options: WhepViewerOptions) {
     this.#options = options;
-    this.#session = options.session;
-    this.streamName = options.session.name;
+    this.#stream = options.stream;
+    this.streamName = options.stream.name;
     this.#logger = options.logger.child({ session: this.id });
     // Validate before creating anything that would need closing.
     const offered = parseOffer(options.offerSdp);
-    const output = options.session.output;
-    this.tracks = matchOffer(offered, { video: output.hasVideo, audio: output.hasAudio }, this.streamName);
+    const output = options.stream.output;
+    const has = { video: output?.hasVideo ?? false, audio: output?.hasAudio ?? false };
+    this.tracks = matchOffer(offered, has, this.streamName);
     this.#handshake = new ViewerHandshake({
       peers: options.peers,
       tracks: this.tracks,
@@ -105,8 +115,15 @@ export class WhepViewer {
       events: {
         connected: () => this.#onConnected(),
         ended: (state) => this.close(`peer connection ${state}`),
-        pictureLoss: () => this.#session.requestKeyframe(),
-        nack: (kind, lost) => this.#sending[kind]?.retransmit(lost),
+        pictureLoss: () => {
+          this.quality.plis++;
+          this.#stream.requestKeyframe();
+        },
+        nack: (kind, lost) => {
+          this.quality.nacks++;
+          this.#sending[kind]?.retransmit(lost);
+        },
+        receiverReport: (blocks, roundTripMs) => this.quality.receiverReport(blocks, roundTripMs),
       },
     });
     const hasPending = () => !this.closed && (this.#feed?.size ?? 0) > 0;
@@ -118,9 +135,12 @@ export class WhepViewer {
       failed: (error) => this.#sendFailed(error),
     };
     // Until media flows, the play loop cannot see the stream end: watch it here.
-    this.#stopWatchingEnd = options.session.onEnd((reason) => {
-      if (this.#playing || (options.follow && reason === "replaced")) return;
-      this.close(`stream ended (${reason}) before the viewer connected`);
+    this.#stopWatchingEnd = options.stream.onChange(() => {
+      if (this.#playing) return;
+      if (this.#stream.ended) this.close(`stream ended (${this.#stream.endReason}) before the viewer connected`);
+      else if (options.requestId && this.#stream.requestId !== options.requestId) {
+        this.close(`publish ${options.requestId} ended before the viewer connected`);
+      }
     });
   }
 
@@ -128,8 +148,9 @@ export class WhepViewer {
     return this.closeReason !== undefined;
   }
 
+  /** The publish whose output the viewer plays (or last played). */
   get requestId(): string {
-    return this.#session.requestId;
+    return this.#stream.outputRequestId ?? this.#stream.requestId;
   }
 
   get connectionState(): string {
@@ -142,13 +163,26 @@ export class WhepViewer {
     return this.#link !== undefined;
   }
 
+  /** Where its media goes (host:port), once Wisp keeps the connection itself. */
+  get mediaAddress(): string | undefined {
+    return this.#link?.destination.join(":");
+  }
+
   /** `queuedFrames`: frames waiting in this viewer's feed for their turn (lib/pipeline/sendScheduler.ts). */
-  stats(): { packetsSent: number; droppedFrames: number; queuedFrames: number; retransmitted: number } {
+  stats(): {
+    packetsSent: number;
+    bytesSent: number;
+    droppedFrames: number;
+    queuedFrames: number;
+    retransmitted: number;
+  } {
     const tracks = Object.values(this.#sending);
     const packetsSent = tracks.reduce((sum, track) => sum + track.packetsSent, 0);
+    const bytesSent = tracks.reduce((sum, track) => sum + track.bytesSent, 0);
     const retransmitted = tracks.reduce((sum, track) => sum + track.retransmitted, 0);
     return {
       packetsSent,
+      bytesSent,
       droppedFrames: this.#feed?.droppedFrames ?? 0,
       queuedFrames: this.#feed?.size ?? 0,
       retransmitted,
@@ -199,12 +233,14 @@ export class WhepViewer {
       const negotiated = handshake.tracks[kind];
       if (negotiated) {
         this.#sending[kind] = new ViewerTrack(negotiated.sink, { ssrc: negotiated.ssrc, ...TRACK_TIMING[kind] });
+        this.quality.addTrack(kind, negotiated.ssrc, TRACK_TIMING[kind].clockRate);
       }
     }
     this.answerSdp = answerSdp;
   }
 
   #onConnected(): void {
+    this.quality.connected();
     clearTimeout(this.#connectTimer);
     this.#connectTimer = undefined;
     this.#logger.info("viewer connected");
@@ -227,7 +263,11 @@ export class WhepViewer {
     }
     const link = new ViewerLink({
       ...taken.link,
-      senderReports: () => Object.values(this.#sending).flatMap((track) => track.senderReport() ?? []),
+      senderReports: () => {
+        const reports = Object.values(this.#sending).flatMap((track) => track.senderReport() ?? []);
+        this.quality.senderReportsSent(reports); // the link sends them now: round trips are measured from here
+        return reports;
+      },
       onFeedback: (feedback) => this.#onFeedback(feedback),
       onClose: (reason) => this.close(reason),
       logger: this.#logger,
@@ -246,33 +286,46 @@ export class WhepViewer {
 
   /** RTCP from the viewer after the hand-over (RFC 4585, RFC 5104). */
   #onFeedback(feedback: RtcpFeedback): void {
+    this.quality.feedback(feedback);
     if (feedback.type === "nack") {
       Object.values(this.#sending).find((track) => track.ssrc === feedback.mediaSsrc)?.retransmit(feedback.lost);
     } else if (feedback.type === "pli" || feedback.type === "fir") {
-      this.#session.requestKeyframe();
+      this.#stream.requestKeyframe();
     }
   }
 
   /**
-   * Subscribes to the stream and lets the scheduler pull frames until the
-   * viewer closes or its stream ends for good (following a replacement).
+   * Plays the stream's output, and the next one after every swap (a pipeline
+   * restart, a worker swap, a new or returning publisher), until the viewer
+   * closes or the stream ends for good. Between outputs the viewer keeps its
+   * connection and last picture; sequence numbers and timestamps continue
+   * (ViewerTrack.rebase).
    */
   async #play(): Promise<void> {
     this.#playing = true;
     const wake = () => this.#options.scheduler.wake(this.#pump);
     while (!this.closed) {
-      const feed = this.#session.output.subscribe(this.#options.maxQueueBytes, { fastStart: true, onReadable: wake });
+      const previous = this.#output;
+      const output = await this.#stream.nextOutput(previous, this.#options.requestId);
+      if (this.closed) return;
+      if (!output) return this.close(`stream ended (${this.#stream.endReason ?? "its publish ended"})`);
+      if (previous) this.#followTo(output);
+      this.#output = output;
+      const feed = output.subscribe(this.#options.maxQueueBytes, { fastStart: true, onReadable: wake });
       this.#feed = feed;
-      if (feed.size === 0) this.#session.requestKeyframe(); // it waits for a keyframe: ask for one now
+      if (feed.size === 0) this.#stream.requestKeyframe(); // it waits for a keyframe: ask for one now
       else wake();
       await feed.done;
-      if (this.closed) return;
-      const next = await this.#nextSession();
-      if (!next) return this.close(`stream ended (${this.#session.endReason ?? "closed"})`);
-      this.#logger.info("viewer follows the stream to a new session", { requestId: next.requestId });
-      this.#session = next;
-      this.#sending.video?.rebase();
-      this.#sending.audio?.rebase();
+    }
+  }
+
+  #followTo(output: StreamOutput): void {
+    this.#logger.info("viewer follows the stream to a new output", { requestId: this.#stream.outputRequestId });
+    this.#sending.video?.rebase();
+    this.#sending.audio?.rebase();
+    const missing = (["video", "audio"] as const).filter((kind) => this.#sending[kind] && !hasKind(output, kind));
+    if (missing.length > 0) {
+      this.#logger.info("the new output lacks a track: it goes silent", { missing: missing.join(",") });
     }
   }
 
@@ -284,6 +337,7 @@ export class WhepViewer {
       const track = this.#sending[frame.track];
       if (!track) continue; // a track this viewer did not ask for (its fast-start GOP, say)
       track.send(frame.packets, timestampShift, timestampShift === 0 ? frame.mediaTimeMs : undefined);
+      this.quality.frameSent(track.packetsSent);
       return frame.packets.length;
     }
     return 0;
@@ -295,16 +349,8 @@ export class WhepViewer {
     this.#logger.error("sending to the viewer failed", { error: message });
     this.close(`sending failed: ${message}`);
   }
+}
 
-  /** After a "replaced" end, the stream's new session, once it knows its tracks. */
-  async #nextSession(): Promise<IngestSession | undefined> {
-    if (!this.#options.follow || this.#session.endReason !== "replaced") return undefined;
-    try {
-      return await this.#options.registry.waitForOutput(this.streamName, {
-        timeoutMs: this.#options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-      });
-    } catch {
-      return undefined; // the replacement never produced output: end like a finished stream
-    }
-  }
+function hasKind(output: StreamOutput, kind: TrackKind): boolean {
+  return kind === "video" ? output.hasVideo : output.hasAudio;
 }

@@ -3,6 +3,7 @@ import type { AccessUnit } from "../accessUnit.ts";
 import type { IngestSession } from "../ingest/ingestSession.ts";
 import type { Logger } from "../logger.ts";
 import type { Registry } from "../registry.ts";
+import type { PublishOptions } from "../liveStream.ts";
 import { unguessableId } from "../ids.ts";
 import { TsMuxer } from "../mpegts/tsMuxer.ts";
 import { JitterBuffer, type RtpItem } from "../rtp/jitterBuffer.ts";
@@ -24,6 +25,8 @@ export interface WhipPublisherOptions {
   /** Ask the publisher for a keyframe this often (go-livepeer: 2 s); 0 = only when needed. */
   keyframeIntervalMs: number;
   connectTimeoutMs?: number;
+  /** The publish's pipeline and params (?pipeline=, ?params=); passthrough without. */
+  publish?: PublishOptions;
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 20_000;
@@ -122,7 +125,7 @@ export class WhipPublisher {
 
   /** The ingest session starts at the answer: a WHEP POST made right after it waits for its output. */
   #startSession(): void {
-    const session = this.#options.registry.startSession(this.#options.streamName);
+    const session = this.#options.registry.startSession(this.#options.streamName, this.#options.publish);
     this.session = session;
     session.onEnd((reason) => this.close(`ingest session ended (${reason})`));
     session.setKeyframeSource(() => this.requestKeyframe());

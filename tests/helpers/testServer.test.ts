@@ -1,4 +1,5 @@
 import { expect, test } from "bun:test";
+import { spawn } from "../../lib/runtime/childProcess.ts";
 import { readFixture } from "../fixtures/readFixture.ts";
 import { chromeLikeOffer } from "../webrtc/chromeOffer.ts";
 import { liveTimerCount } from "./liveTimers.ts";
@@ -41,4 +42,18 @@ test("pending timers are counted until they fire or are cleared", async () => {
   clearInterval(interval);
   await firing;
   expect(liveTimerCount()).toBe(before);
+});
+
+test("assertClean() names a child process started through the spawn seam (a pipeline's) until it has exited", async () => {
+  const server = await startTestServer();
+  try {
+    const child = spawn(["sh", "-c", "exec sleep 30"]);
+    const error = await server.assertClean().catch((e: Error) => e);
+    expect((error as Error).message).toMatch(/child processes started by Wisp \(pipelines\): 1 \(was 0\)/);
+    child.kill("SIGKILL");
+    await child.exited;
+    await server.assertClean();
+  } finally {
+    await server.close();
+  }
 });

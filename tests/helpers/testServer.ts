@@ -1,5 +1,6 @@
 import { type Config, loadConfig } from "../../lib/config.ts";
 import { createLogger, type Logger, silentLogger } from "../../lib/logger.ts";
+import { liveChildCount as liveSpawnedChildCount } from "../../lib/runtime/childProcess.ts";
 import type { WebrtcSetup, WebrtcSetupOptions } from "../../lib/webrtc/webrtcSetup.ts";
 import type { createApp } from "../../routes/app.ts";
 import type { AppContext } from "../../routes/context.ts";
@@ -39,7 +40,14 @@ export async function startTestServer(
     ? createLogger("debug")
     : silentLogger;
   // Media on one loopback UDP port, as in production (tests pass WEBRTC_UDP_ADDR: "off" to compare).
-  const config: Readonly<Config> = loadConfig({ PORT: "0", HOST: "127.0.0.1", WEBRTC_UDP_ADDR: "127.0.0.1:0", ...env });
+  // No reconnect grace unless a test asks: a stream ends with its publish, as the leak check expects.
+  const config: Readonly<Config> = loadConfig({
+    PORT: "0",
+    HOST: "127.0.0.1",
+    WEBRTC_UDP_ADDR: "127.0.0.1:0",
+    RECONNECT_GRACE_MS: "0",
+    ...env,
+  });
   // webrtc: a benchmark's slower path (bench/lib/benchServer.ts)
   const wisp = await startWispServer(config, logger, {
     listen: options.listen ?? false,
@@ -47,7 +55,12 @@ export async function startTestServer(
   });
   const { ctx, webrtc, app } = wisp;
   const { viewers, registry } = ctx;
-  const baseline = { sockets: ownUdpSockets().length, timers: liveTimerCount(), children: liveChildCount() };
+  const baseline = {
+    sockets: ownUdpSockets().length,
+    timers: liveTimerCount(),
+    children: liveChildCount(),
+    spawned: liveSpawnedChildCount(),
+  };
   const leftovers = (): string[] => {
     const left: string[] = [];
     const more = (what: string, now: number, before = 0) =>
@@ -55,11 +68,14 @@ export async function startTestServer(
     more("WHEP viewers", viewers.size);
     more("live streams", registry.list().length);
     more("requests waiting for a stream", registry.waitingCount);
+    more("trickle channels", ctx.trickle.size);
+    more("trickle requests and readers waiting", ctx.trickle.waiting);
     more("UDP mux peers", webrtc.mux?.transportCount ?? 0);
     more("UDP mux routes", webrtc.mux?.routeCount ?? 0);
     more("UDP sockets", ownUdpSockets().length, baseline.sockets);
     more("pending timers", liveTimerCount(), baseline.timers);
     more("child processes", liveChildCount(), baseline.children);
+    more("child processes started by Wisp (pipelines)", liveSpawnedChildCount(), baseline.spawned);
     return left;
   };
   return {

@@ -52,16 +52,31 @@ describe("StreamOutput: tracks", () => {
     expect(output.tracks).toBeUndefined();
     const ready = output.whenReady();
     output.write(readFixture(file).subarray(0, 20 * TS_PACKET)); // the PAT and PMT come first
-    expect((await ready).map((t) => t.codec)).toEqual([...codecs]);
+    expect(output.tracks?.map((t) => t.codec)).toEqual([...codecs]);
     expect([output.hasVideo, output.hasAudio]).toEqual([video, audio]);
+    output.write(readFixture(file).subarray(20 * TS_PACKET)); // with video, ready takes a first keyframe too
+    expect((await ready).map((t) => t.codec)).toEqual([...codecs]);
+    expect(output.ready).toBe(true);
     output.close();
   });
 
-  test("whenReady() rejects when the output ends before a PMT arrived", async () => {
+  test("with video, the output is ready at its first keyframe, not at its PMT", () => {
+    const output = new StreamOutput({ logger: silentLogger });
+    const av = readFixture("av.mpegts");
+    output.write(av.subarray(0, 3 * TS_PACKET)); // PAT, PMT and not a whole frame
+    expect(output.tracks).toBeDefined();
+    expect(output.ready).toBe(false);
+    output.write(av);
+    expect(output.ready).toBe(true);
+    output.close();
+    expect(output.ready).toBe(false);
+  });
+
+  test("whenReady() rejects when the output ends before it was ready", async () => {
     const output = new StreamOutput({ logger: silentLogger });
     const ready = output.whenReady();
     output.end();
-    await expect(ready).rejects.toThrow("the stream ended before its program map (PMT) arrived");
+    await expect(ready).rejects.toThrow("the output ended before it had a program map (PMT) and a first keyframe");
   });
 
   test("every frame is packetized once and offered to every feed: the same objects, counted once in packetsOut", () => {

@@ -32,7 +32,7 @@ describe("MPEG-TS ingest over HTTP", () => {
     const upload = pushBody();
     const response = push(server, "cam", upload.body);
     upload.write(AV.subarray(0, 188 * 100));
-    const session = await server.registry.waitForOutput("cam", { timeoutMs: 2000 });
+    const session = (await server.registry.waitForOutput("cam", { timeoutMs: 2000 })).input!;
     expect(session.output.tracks?.map((t) => t.codec)).toEqual(["h264", "opus"]);
     upload.write(AV.subarray(188 * 100));
     upload.end();
@@ -52,7 +52,7 @@ describe("MPEG-TS ingest over HTTP", () => {
     const first = pushBody();
     const firstResponse = push(server, "cam", first.body);
     first.write(AV.subarray(0, 188 * 100));
-    const firstSession = await server.registry.waitForOutput("cam", { timeoutMs: 2000 });
+    const firstSession = (await server.registry.waitForOutput("cam", { timeoutMs: 2000 })).input!;
     const second = pushBody();
     const secondResponse = push(server, "cam", second.body);
     second.write(AV.subarray(0, 188 * 100));
@@ -102,7 +102,7 @@ describe("a WHEP POST waiting longer than Bun's 10 s idle timeout", () => {
     await Bun.sleep(11_000); // the behaviour under test: real time against Bun's real idle timer (no clock to inject)
     const session = server.registry.startSession("late");
     sessions.push(session);
-    session.write(AV.subarray(0, 188 * 100));
+    session.write(AV.subarray(0, 188 * 1000)); // PAT, PMT and a first keyframe: output to play
     const res = await pending;
     expect(res.status).toBe(201);
     expect(Date.now() - started).toBeGreaterThan(11_000);

@@ -19,8 +19,7 @@ test("a viewer that never connects is closed at the connect timeout, saying wher
     const live = await server.registry.waitForOutput("cam", { timeoutMs: 5000 });
     const viewer = await WhepViewer.create({
       offerSdp: chromeLikeOffer(), // nobody behind it: no ICE check ever comes
-      session: live,
-      follow: true,
+      stream: live,
       registry: server.registry,
       slot: server.registry.reserveViewer("cam", 0),
       peers: server.peers,

@@ -30,7 +30,8 @@ export function spawn(argv: readonly string[], options: SpawnOptions): ChildProc
 function sinkStream(sink: FileSink): WritableStream<Uint8Array> {
   return new WritableStream<Uint8Array>({
     async write(chunk) {
-      sink.write(chunk);
+      // A number, or a promise while the pipe is full, which rejects (EPIPE) if the child goes away: awaited.
+      await sink.write(chunk);
       await sink.flush();
     },
     async close() {

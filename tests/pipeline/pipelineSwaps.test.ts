@@ -1,0 +1,126 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import type { RtpPacket } from "werift";
+import { eventually } from "../helpers/eventually.ts";
+import { ffmpegPush } from "../helpers/ffmpegPush.ts";
+import { checkAndClose, startTestServer, type TestServer } from "../helpers/testServer.ts";
+import { whepPlay, type WhepTestClient } from "../helpers/wheriftClient.ts";
+
+// A real ffmpeg between ingest and playback, a real ffmpeg pushing, a werift viewer: the viewer
+// keeps its one WHEP session through a killed pipeline process and a publisher that comes back.
+
+const MARK = `wisp-swap-test-${process.pid}`;
+/** `-c copy`, started fast (small probe) and flushing every packet: output within a GOP of input. */
+const COPY_COMMAND = [
+  "ffmpeg",
+  "-hide_banner",
+  "-loglevel",
+  "error",
+  "-fflags",
+  "nobuffer",
+  "-probesize",
+  "65536",
+  "-analyzeduration",
+  "500000",
+  "-i",
+  "pipe:0",
+  "-c",
+  "copy",
+  "-flush_packets",
+  "1",
+  "-metadata",
+  `service_name=${MARK}`,
+  "-f",
+  "mpegts",
+  "pipe:1",
+];
+
+let server: TestServer | undefined;
+let viewer: WhepTestClient | undefined;
+const pushes: Array<{ stop(): Promise<void> }> = [];
+
+afterEach(async () => {
+  for (const push of pushes.splice(0)) await push.stop();
+  await viewer?.close();
+  viewer = undefined;
+  await checkAndClose(server);
+  server = undefined;
+});
+
+async function startServer(graceMs: number) {
+  server = await startTestServer({
+    PIPELINES: JSON.stringify({ copy: { command: COPY_COMMAND } }),
+    RECONNECT_GRACE_MS: String(graceMs),
+    WHEP_WAIT_TIMEOUT_MS: "20000",
+  }, { listen: true });
+  return server;
+}
+
+function push(path: string) {
+  const started = ffmpegPush("av-6s.mpegts", `${server!.url}${path}`);
+  pushes.push(started);
+  return started;
+}
+
+/** Resolves once the viewer has received `more` video packets beyond what it had. */
+function moreVideo(client: WhepTestClient, more: number, timeoutMs = 15_000) {
+  const had = client.video.length;
+  return client.until(() => client.video.length >= had + more, timeoutMs);
+}
+
+/** The largest forward step between consecutive sequence numbers (RFC 3550 16-bit wrap). */
+function largestSeqStep(packets: RtpPacket[]): number {
+  let largest = 0;
+  for (let i = 1; i < packets.length; i++) {
+    const step = (packets[i]!.header.sequenceNumber - packets[i - 1]!.header.sequenceNumber + 65536) % 65536;
+    largest = Math.max(largest, step);
+  }
+  return largest;
+}
+
+describe("a command pipeline between ingest and playback", () => {
+  test("a killed pipeline process is restarted and the same viewer plays on, its sequence numbers continuous", async () => {
+    await startServer(0);
+    push("/ingest/cam?pipeline=copy");
+    viewer = await whepPlay(`${server!.url}/whep/cam`);
+    expect(viewer.response.status).toBe(201);
+    await moreVideo(viewer, 50);
+    const stream = server!.registry.stream("cam")!;
+    expect(stream.pipeline!.describe()).toMatchObject({ name: "copy", kind: "command", attempt: 1, state: "running" });
+
+    const killer = Bun.spawn(["pkill", "-KILL", "-f", MARK]);
+    expect(await killer.exited).toBe(0);
+    await eventually(() => stream.pipeline!.attempt === 2, "the pipeline's second attempt", { timeoutMs: 10_000 });
+    const before = viewer.video.length;
+    await moreVideo(viewer, 50);
+
+    const afterSwap = viewer.video.slice(before - 1);
+    expect(largestSeqStep(afterSwap)).toBeLessThan(50); // continuous: no jump to a new random sequence
+    expect(stream.pipeline!.describe()).toMatchObject({ attempt: 2, restarts: 1 });
+    expect(stream.pipeline!.describe().lastSwapReason).toContain("attempt 1 failed");
+    expect(server!.viewers.size).toBe(1); // the same session, no new POST
+  });
+
+  test("a publisher that comes back within the grace keeps the viewer; after the grace it is closed", async () => {
+    await startServer(4_000);
+    const first = push("/ingest/cam");
+    viewer = await whepPlay(`${server!.url}/whep/cam`);
+    await moreVideo(viewer, 50);
+    const stream = server!.registry.stream("cam")!;
+
+    await first.stop();
+    await eventually(() => stream.state === "reconnecting", "the stream to wait for its publisher");
+    push("/ingest/cam"); // an encoder restart
+    await moreVideo(viewer, 50);
+    expect(stream.state).toBe("live");
+    expect(server!.viewers.size).toBe(1);
+    expect(largestSeqStep(viewer.video)).toBeLessThan(50);
+
+    await pushes.pop()!.stop();
+    const sent = viewer.video.length;
+    await eventually(() => server!.viewers.size === 0, "the viewer to be closed after the grace", {
+      timeoutMs: 10_000,
+    });
+    expect(viewer.video.length).toBe(sent); // nothing between the end of the push and the close
+    expect(stream.endReason).toContain("no publisher came back within 4000 ms");
+  });
+});
