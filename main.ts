@@ -1,11 +1,14 @@
 // Composition root: config -> logger -> the server (routes/wispServer.ts) -> signals. Nothing else lives here.
 import { ConfigError, loadConfig } from "./lib/config.ts";
 import { createLogger } from "./lib/logger.ts";
-import { startWispServer } from "./routes/wispServer.ts";
+import { PortInUseError, startWispServer } from "./routes/wispServer.ts";
+import { logStartup } from "./routes/startupLog.ts";
 
+/** A configuration the server cannot start with: one sentence, no stack trace, exit 2. */
 function exitOnConfigError(error: unknown): never {
-  if (!(error instanceof ConfigError)) throw error;
-  console.error(`wisp: bad configuration: ${error.message}`);
+  if (error instanceof ConfigError) console.error(`wisp: bad configuration: ${error.message}`);
+  else if (error instanceof PortInUseError) console.error(`wisp: ${error.message}`);
+  else throw error;
   process.exit(2);
 }
 
@@ -18,11 +21,7 @@ const config = (() => {
 })();
 const logger = createLogger(config.logLevel);
 const wisp = await startWispServer(config, logger).catch(exitOnConfigError);
-const { mux } = wisp.webrtc;
-logger.info("wisp listening", {
-  url: `http://${config.host}:${wisp.http!.port}/`,
-  udp: mux ? `${mux.address}:${mux.port}` : "per connection",
-});
+logStartup(config, logger, wisp, process.env);
 
 /** SIGTERM (fly.io, docker stop) or Ctrl-C: drain (DRAIN_TIMEOUT_MS), then exit 0; a second signal exits at once. */
 async function shutdown(signal: string): Promise<void> {

@@ -26,6 +26,9 @@ describe("loadConfig", () => {
     ["MAX_BODY_BYTES", "big"],
     ["MAX_STREAMS", "0"],
     ["DRAIN_TIMEOUT_MS", "-5"],
+    ["WEBHOOK_URL", "hooks.example/wisp"],
+    ["WEBHOOK_QUEUE_SIZE", "0"],
+    ["WEBHOOK_MAX_ATTEMPTS", "100"],
   ])("%s=%s fails naming the variable", (key, value) => {
     expect(() => loadConfig({ [key]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [key]: value })).toThrow(new RegExp(`^${key}=`));
@@ -61,9 +64,10 @@ describe("loadConfig", () => {
 });
 
 describe("WebRTC configuration", () => {
-  test("defaults: one UDP port 8080 on all addresses, no public IP, no ICE servers", () => {
+  test("defaults: one UDP port on all addresses, the same number as PORT; no public IP, no ICE servers", () => {
     const config = loadConfig({});
     expect(config.udpMux).toEqual({ host: "0.0.0.0", port: 8080 });
+    expect(loadConfig({ PORT: "8081" }).udpMux).toEqual({ host: "0.0.0.0", port: 8081 }); // a second server: no clash
     expect(config.publicIps).toEqual([]);
     expect(config.iceServers).toEqual([]);
   });

@@ -49,6 +49,10 @@ test("bun run main.ts serves /healthz, holds its UDP port, and stops cleanly on 
     const listening = await log.find("wisp listening");
     const res = await fetch(new URL("/healthz", listening.url!));
     expect(res.status).toBe(200);
+    const port = new URL(listening.url!).port;
+    expect((await log.find("push MPEG-TS")).example).toContain(`-f mpegts http://127.0.0.1:${port}/ingest/cam1`);
+    expect(await log.find("publish with WHIP")).toMatchObject({ obs: `http://127.0.0.1:${port}/whip/cam1` });
+    expect(await log.find("watch")).toMatchObject({ player: `http://127.0.0.1:${port}/play/cam1` });
   } finally {
     proc.kill("SIGTERM");
   }
@@ -97,5 +101,34 @@ test("SIGTERM drains: a live push is served until DRAIN_TIMEOUT_MS, then answere
     expect(await proc.exited).toBe(0);
   } finally {
     if (proc.exitCode === null) proc.kill("SIGKILL"); // only when an assertion failed first
+  }
+});
+
+test("a busy port stops start-up with one sentence naming the port and the variable, no stack trace", async () => {
+  const holder = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const udpHolder = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
+  const start = async (env: Record<string, string>) => {
+    const proc = Bun.spawn([process.execPath, "run", MAIN], {
+      env: { ...process.env, HOST: "127.0.0.1", LOG_LEVEL: "warn", ...env },
+      stdout: "ignore",
+      stderr: "pipe",
+    });
+    return { code: await proc.exited, stderr: (await new Response(proc.stderr).text()).trim() };
+  };
+  try {
+    const tcp = await start({ PORT: String(holder.port), WEBRTC_UDP_ADDR: "127.0.0.1:0" });
+    expect(tcp).toEqual({
+      code: 2,
+      stderr: `wisp: TCP port ${holder.port} is already in use by another process: stop it, or set PORT to a free port`,
+    });
+    const udp = await start({ PORT: "0", WEBRTC_UDP_ADDR: `127.0.0.1:${udpHolder.port}` });
+    expect(udp).toEqual({
+      code: 2,
+      stderr:
+        `wisp: UDP port ${udpHolder.port} is already in use by another process: stop it, or set WEBRTC_UDP_ADDR to a free port`,
+    });
+  } finally {
+    holder.stop(true);
+    udpHolder.close();
   }
 });

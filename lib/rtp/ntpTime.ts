@@ -16,3 +16,8 @@ export function msFromNtp(ntp: bigint): number {
   const seconds = Number(ntp >> 32n) - NTP_EPOCH_OFFSET_S;
   return seconds * 1000 + (Number(ntp & 0xffffffffn) / FRACTION) * 1000;
 }
+
+/** RFC 3550 6.4.1: the middle 32 bits of an NTP timestamp, as a receiver report's LSR field quotes our SR's. */
+export function compactNtp(ntp: bigint): number {
+  return Number((ntp >> 16n) & 0xffffffffn);
+}

@@ -16,7 +16,10 @@ export interface HttpServerOptions {
   hostname: string;
 }
 
-/** What the server tells a handler about a request beyond the request itself: Hono's `c.env`. */
+/**
+ * What the server tells a handler about a request beyond the request itself: Hono's `c.env`. One per
+ * request and bound to it, so a copy of the request (routes/bodyLimits.ts makes one) works as well.
+ */
 export interface ServerEnv {
   /** The client's IP address as the connection shows it (no proxy headers), if known. */
   remoteAddress(request: Request): string | undefined;

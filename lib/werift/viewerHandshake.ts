@@ -1,12 +1,14 @@
 import type { RTCPeerConnection, RTCRtpSender, RTCRtpTransceiver } from "werift";
 import type { Logger } from "../logger.ts";
 import type { RtpSink } from "../pipeline/viewerTrack.ts";
+import type { ReportBlock } from "../rtp/rtcpPackets.ts";
 import type { MediaLink, SrtpSink, SrtpSinkOptions } from "../srtp/srtpSink.ts";
 import { type PlayableTracks, withoutMdnsCandidates } from "../webrtc/offer.ts";
 import { addTrickleCandidates } from "../webrtc/trickle.ts";
 import { isRtcp } from "../webrtc/viewerLink.ts";
 import { gatheringComplete, type PeerFactory } from "./peerFactory.ts";
 import { type HandOverState, handOverState, sayWeriftGoodbye } from "./weriftHandover.ts";
+import { weriftReportBlocks, weriftRoundTripMs } from "./weriftReceiverReports.ts";
 import { WeriftSenderSink } from "./weriftSenderSink.ts";
 
 export type TrackKind = "video" | "audio";
@@ -23,6 +25,8 @@ export interface ViewerHandshakeEvents {
   pictureLoss(): void;
   /** The viewer reported packets of a track lost (RFC 4585 6.2.1 Generic NACK), while werift holds the connection. */
   nack(kind: TrackKind, lost: number[]): void;
+  /** The viewer's receiver report blocks on a track (RFC 3550 6.4.1), with werift's round-trip estimate, while werift holds the connection. */
+  receiverReport?(blocks: ReportBlock[], roundTripMs: number | undefined): void;
 }
 
 export interface ViewerHandshakeOptions {
@@ -186,6 +190,10 @@ export class ViewerHandshake {
     const { sender } = transceiver;
     const { events, sendPath } = this.#options;
     sender.onPictureLossIndication.subscribe(() => events.pictureLoss());
+    sender.onRtcp.subscribe((packet) => {
+      const blocks = weriftReportBlocks(packet, sender.ssrc);
+      if (blocks.length > 0 && !this.#handedOver) events.receiverReport?.(blocks, weriftRoundTripMs(sender));
+    });
     if (sendPath) {
       this.tracks[kind] = { ssrc: sender.ssrc, sink: sendPath(sender) };
       return;

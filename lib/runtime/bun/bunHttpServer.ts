@@ -10,16 +10,18 @@ const MAX_IDLE_TIMEOUT_S = 255;
  * ServerEnv.setIdleTimeout.
  */
 export function serveHttp(fetch: FetchHandler, options: HttpServerOptions): HttpServer {
-  const env: ServerEnv = {
-    remoteAddress: (request) => server.requestIP(request)?.address,
-    setIdleTimeout: (request, seconds) =>
-      server.timeout(request, Math.min(MAX_IDLE_TIMEOUT_S, Math.max(0, Math.ceil(seconds)))),
-  };
+  // Each request's env is bound to the Request object Bun made: requestIP() and timeout() know only that
+  // one, and routes/bodyLimits.ts hands the handlers a copy (its body read), for which both do nothing.
+  const envFor = (received: Request): ServerEnv => ({
+    remoteAddress: () => server.requestIP(received)?.address,
+    setIdleTimeout: (_request, seconds) =>
+      server.timeout(received, Math.min(MAX_IDLE_TIMEOUT_S, Math.max(0, Math.ceil(seconds)))),
+  });
   const server = Bun.serve({
     port: options.port,
     hostname: options.hostname,
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-    fetch: (request) => fetch(request, env),
+    fetch: (request) => fetch(request, envFor(request)),
   });
   return {
     get port() {
