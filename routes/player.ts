@@ -11,14 +11,21 @@ function asset(name: string): string {
 const INDEX_HTML = asset("index.html");
 const PLAY_HTML = asset("play.html");
 const PUBLISH_HTML = asset("publish.html");
+const SCRIPTS = [
+  "playPage.js", // the player page: its controls and overlay around a WhepPlayer
+  "whepPlayer.js", // the WHEP client (also used by the benchmarks' pages)
+  "whepEvents.js", // WHEP server-sent events, the player's side
+  "playbackStats.js", // getStats() figures for the overlay and the viewer's report
+  "publishPage.js", // the publish page: capture choices, errors, OBS and ffmpeg settings
+  "whipPublisher.js", // the WHIP client
+];
 /** The pages' scripts and their shared stylesheet, by name, with their Content-Type. */
 const FILES: Record<string, { body: string; type: string }> = {
-  "whepPlayer.js": { body: asset("whepPlayer.js"), type: "text/javascript; charset=utf-8" },
-  "whipPublisher.js": { body: asset("whipPublisher.js"), type: "text/javascript; charset=utf-8" },
+  ...Object.fromEntries(SCRIPTS.map((name) => [name, { body: asset(name), type: "text/javascript; charset=utf-8" }])),
   "wisp.css": { body: asset("wisp.css"), type: "text/css; charset=utf-8" },
 };
 
-/** GET / lists the live streams; /play/{stream} plays one over WHEP; /publish/{stream} sends a camera over WHIP. */
+/** GET / lists the live streams; /play/{stream} plays one over WHEP; /publish/{stream} sends a camera or a screen over WHIP. */
 export function playerRoutes(_ctx: AppContext): Hono {
   const app = new Hono();
   app.get("/", (c) => c.html(INDEX_HTML));

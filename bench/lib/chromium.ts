@@ -3,9 +3,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BrowserContext, chromium } from "playwright-core";
 
+export interface LaunchOptions {
+  /**
+   * Let media with sound start without a user gesture (`--autoplay-policy=no-user-gesture-required`);
+   * default true. false: the default policy of a browser a viewer has, where only muted media autoplays.
+   */
+  autoplayWithSound?: boolean;
+}
+
 /** Debian's Chromium, launched as FACTS.md says works on these machines. */
 export async function launchChromium(
   extraArgs: string[] = [],
+  options: LaunchOptions = {},
 ): Promise<{ context: BrowserContext; close(): Promise<void> }> {
   const profile = mkdtempSync(join(tmpdir(), "wisp-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
@@ -19,7 +28,7 @@ export async function launchChromium(
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
-      "--autoplay-policy=no-user-gesture-required",
+      ...(options.autoplayWithSound === false ? [] : ["--autoplay-policy=no-user-gesture-required"]),
       // Host candidates as plain addresses: no mDNS names, so nothing multicasts on the network.
       "--disable-features=WebRtcHideLocalIpsWithMdns",
       ...extraArgs,

@@ -1,10 +1,16 @@
-// A small WHIP client (RFC 9725): capture camera and microphone, POST the
-// offer, apply the answer, DELETE on stop. H.264 is put first: Wisp needs it.
+// A small WHIP client (RFC 9725): POST the offer for the tracks it is given, apply the answer,
+// DELETE on stop. H.264 is put first: Wisp needs it. One instance may start, stop and start again.
+// It never owns the capture: whoever made the MediaStream stops its tracks.
 
 export class WhipPublisher {
-  constructor({ url, onState, token }) {
+  /**
+   * `token`: a publish token (PUBLISH_TOKENS), sent as a bearer token (RFC 6750 2.1); may be changed
+   * between sessions. `maxBitrateKbps`: a ceiling for the video encoder (RTCRtpEncodingParameters).
+   */
+  constructor({ url, onState, token, maxBitrateKbps }) {
     this.url = url;
     this.token = token;
+    this.maxBitrateKbps = maxBitrateKbps;
     this.onState = onState ?? (() => {});
     this.pc = undefined;
     this.location = undefined;
@@ -16,18 +22,27 @@ export class WhipPublisher {
     this.onState(state, detail);
   }
 
+  /** Publishes `stream`'s tracks. Throws, with the server's own sentence, when the server refuses. */
   async start(stream) {
+    if (this.pc) await this.stop();
     this.#state("connecting");
     const pc = new RTCPeerConnection();
     this.pc = pc;
     for (const track of stream.getTracks()) {
-      const transceiver = pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
-      if (track.kind === "video") preferH264(transceiver);
+      const video = track.kind === "video";
+      const maxBitrate = video && this.maxBitrateKbps ? this.maxBitrateKbps * 1000 : undefined;
+      const transceiver = pc.addTransceiver(track, {
+        direction: "sendonly",
+        streams: [stream],
+        ...(maxBitrate ? { sendEncodings: [{ maxBitrate }] } : {}),
+      });
+      if (video) preferH264(transceiver);
     }
     pc.onconnectionstatechange = () => {
+      if (pc !== this.pc) return;
       const s = pc.connectionState;
       if (s === "connected") this.#state("publishing");
-      if (s === "failed" || s === "closed") this.#state("ended", `connection ${s}`);
+      if (s === "failed" || s === "closed") this.#state("error", `the connection to the server ${s}`);
     };
     await pc.setLocalDescription(await pc.createOffer());
     await gatheringComplete(pc);
@@ -36,10 +51,19 @@ export class WhipPublisher {
     this.timings.post = performance.now();
     const response = await fetch(this.url, { method: "POST", headers, body: pc.localDescription.sdp });
     const body = await response.text();
-    if (!response.ok) {
-      this.#state("error", `${response.status}: ${body.trim()}`);
-      pc.close();
+    if (pc !== this.pc) {
+      // Stopped while the offer was out: a session the server made is nobody's, end it.
+      const resource = response.ok && response.headers.get("Location");
+      if (resource) await fetch(new URL(resource, location.href), { method: "DELETE" }).catch(() => {});
       return;
+    }
+    if (!response.ok) {
+      this.pc = undefined;
+      pc.close();
+      const error = new Error(`${response.status}: ${body.trim()}`);
+      error.status = response.status;
+      this.#state("error", error.message);
+      throw error;
     }
     this.timings.answer = performance.now();
     this.location = new URL(response.headers.get("Location"), location.href).href;
@@ -48,13 +72,15 @@ export class WhipPublisher {
     await pc.setRemoteDescription({ type: "answer", sdp: body });
   }
 
+  /** Ends the session: the peer connection closes and the server is told (DELETE). */
   async stop() {
     const pc = this.pc;
+    const resource = this.location;
     this.pc = undefined;
-    pc?.close();
-    if (this.location) await fetch(this.location, { method: "DELETE" }).catch(() => {});
     this.location = undefined;
-    this.#state("ended", "stopped");
+    pc?.close();
+    if (resource) await fetch(resource, { method: "DELETE" }).catch(() => {});
+    this.#state("stopped");
   }
 }
 

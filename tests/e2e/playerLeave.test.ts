@@ -17,7 +17,7 @@ let browser: Awaited<ReturnType<typeof launchChromium>>;
 
 beforeAll(async () => {
   server = await startTestServer({ WHEP_MAX_VIEWERS: "1" }, { listen: true });
-  browser = await launchChromium();
+  browser = await launchChromium([], { autoplayWithSound: false }); // as a viewer's browser: muted autoplay only
 });
 
 afterAll(async () => {
@@ -54,14 +54,17 @@ async function playing(
   return { page, viewer: viewers[0]!, push };
 }
 
-/** The page's WHEP offers and DELETEs in the order it sent them ("POST", "DELETE <session id>"). */
+/**
+ * The page's WHEP offers (POST /whep/{stream}) and session DELETEs (/whep/{stream}/{id}) in the order it
+ * sent them ("POST", "DELETE <session id>"); its event stream and report requests are left out.
+ */
 function whepRequests(page: Page): string[] {
   const sent: string[] = [];
   page.on("request", (request) => {
     const path = new URL(request.url()).pathname.split("/");
     if (path[1] !== "whep") return;
-    if (request.method() === "POST") sent.push("POST");
-    if (request.method() === "DELETE") sent.push(`DELETE ${path[3]}`);
+    if (request.method() === "POST" && path.length === 3) sent.push("POST");
+    if (request.method() === "DELETE" && path.length === 4) sent.push(`DELETE ${path[3]}`);
   });
   return sent;
 }
@@ -110,7 +113,7 @@ describe("the player page releases its viewer place", () => {
     let push = started.push;
     const sent = whepRequests(page);
     try {
-      await push.stop(); // the server closes its viewers; the page learns it from the status resource
+      await push.stop(); // the server closes its viewers; the page learns it from its event stream
       await waitForPlayback(page, (s) => s.state === "ended", 10_000);
       push = ffmpegPush("av-6s.mpegts", `${server.url}/ingest/${stream}`);
       await waitForPlayback(page, (s) => s.state === "playing" && s.framesDecoded > 0);
@@ -127,17 +130,18 @@ describe("the player page releases its viewer place", () => {
     const { page, viewer, push } = await playing(stream);
     const sent = whepRequests(page);
     try {
-      // The status resource says the stream ended once (it did not): the page re-offers while its
-      // session is live, and with one viewer place the new POST would get 429 if the old one stayed.
-      let fakeEnd = true;
-      await page.route("**/api/streams/**", (route) => {
-        if (!fakeEnd) return route.continue();
-        fakeEnd = false;
-        return route.fulfill({ status: 404, body: "stream ended (simulated)" });
-      });
+      // The server asks its viewers to reconnect (a WHEP "reconnect" event, as when it drains): the page
+      // re-offers while its session is live, and with one viewer place the new POST would get 429 if the
+      // old one stayed. Only the event: the server itself goes on taking sessions.
+      await page.waitForFunction(() =>
+        (globalThis as unknown as { wispPlayer: { events: Array<{ type: string }> } }).wispPlayer.events
+          .some((e) => e.type === "active")
+      ); // its event stream is open
+      const closed = closedWithin(viewer, 10_000);
+      server.registry.events.emit({ type: "server.draining" });
       let othersAtClose = -1;
       viewer.onClose(() => (othersAtClose = server.viewers.list(stream).length));
-      expect(LEFT).toContain(await closedWithin(viewer, 10_000));
+      expect(LEFT).toContain(await closed);
       expect(othersAtClose).toBe(0);
       await waitForPlayback(page, (s) => s.state === "playing" && s.framesDecoded > 0);
       expect(sent.slice(0, 2)).toEqual([`DELETE ${viewer.id}`, "POST"]);

@@ -10,7 +10,7 @@ let browser: Awaited<ReturnType<typeof launchChromium>>;
 
 beforeAll(async () => {
   server = await startTestServer({ PLAY_TOKENS: "watch-me", PUBLISH_TOKENS: "push-me" }, { listen: true });
-  browser = await launchChromium();
+  browser = await launchChromium([], { autoplayWithSound: false }); // as a viewer's browser: muted autoplay only
 });
 
 afterAll(async () => {

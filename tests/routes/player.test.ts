@@ -14,7 +14,11 @@ test("the pages and the files they load are served with their types; an unknown 
       ["/", "text/html"],
       ["/play/cam", "text/html"],
       ["/publish/cam", "text/html"],
+      ["/player/playPage.js", "text/javascript"],
       ["/player/whepPlayer.js", "text/javascript"],
+      ["/player/whepEvents.js", "text/javascript"],
+      ["/player/playbackStats.js", "text/javascript"],
+      ["/player/publishPage.js", "text/javascript"],
       ["/player/whipPublisher.js", "text/javascript"],
       ["/player/wisp.css", "text/css"],
     ]
