@@ -12,7 +12,9 @@
 // viewers' sockets dropped (on loopback the only place a datagram the kernel took is lost); in
 // the summary: what the viewers counted themselves (their report at the end). The JS heap is not
 // in /api/streams: RSS only. Ctrl-C ends everything and still prints the summary so far.
-// Usage: bun run bench soak [MINUTES = 60] [--restart-every=SECONDS]
+// With --pipeline the push goes through a command pipeline (an ffmpeg `-c copy` process between
+// ingest and playback, README "Pipelines"): one more process per publish, restarted with each push.
+// Usage: bun run bench soak [MINUTES = 60] [--restart-every=SECONDS] [--pipeline]
 import { printFigureLine } from "./lib/figureLine.ts";
 import { livePush } from "./lib/livePush.ts";
 import type { LoadReport } from "./lib/loadWindow.ts";
@@ -38,7 +40,32 @@ const ROOT = new URL("..", import.meta.url).pathname;
 export interface SoakOptions {
   minutes: number;
   restartEverySeconds: number;
+  /** Push through an ffmpeg `-c copy` command pipeline instead of passthrough. */
+  pipeline: boolean;
 }
+
+/** The --pipeline run's pipeline: ffmpeg copying MPEG-TS from stdin to stdout, flushing every packet. */
+const COPY_PIPELINE = {
+  copy: {
+    command: [
+      "ffmpeg",
+      "-hide_banner",
+      "-loglevel",
+      "error",
+      "-fflags",
+      "nobuffer",
+      "-i",
+      "pipe:0",
+      "-c",
+      "copy",
+      "-flush_packets",
+      "1",
+      "-f",
+      "mpegts",
+      "pipe:1",
+    ],
+  },
+};
 
 export interface SoakSummary {
   minutes: number;
@@ -140,6 +167,7 @@ export class Soak {
         WHEP_MAX_VIEWERS: "0",
         DRAIN_TIMEOUT_MS: "2000",
         LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+        ...(this.#options.pipeline ? { PIPELINES: JSON.stringify(COPY_PIPELINE) } : {}),
       },
       stdio: ["ignore", "inherit", "inherit"],
     }));
@@ -168,7 +196,9 @@ export class Soak {
     void this.#followClient();
     const { minutes, restartEverySeconds } = this.#options;
     console.log(
-      `soak: ${this.#base} (pid ${this.#server.pid}), ${VIEWERS} viewers of a 3 Mbit/s 1280x720 push, replaced every ${restartEverySeconds} s, for ${minutes} min; heap n/a (not in /api/streams)`,
+      `soak: ${this.#base} (pid ${this.#server.pid}), ${VIEWERS} viewers of a 3 Mbit/s 1280x720 push, replaced every ${restartEverySeconds} s${
+        this.#options.pipeline ? ", through an ffmpeg -c copy pipeline" : ""
+      }, for ${minutes} min; heap n/a (not in /api/streams)`,
     );
   }
 
@@ -255,7 +285,8 @@ export class Soak {
 
   /** A push; one that ends by itself while it is the stream's (not replaced, not stopped) is reported with ffmpeg's last words. */
   #startPush(): Child {
-    const push = this.#spawn(livePush(`${this.#base}/ingest/${STREAM}`));
+    const query = this.#options.pipeline ? "?pipeline=copy" : "";
+    const push = this.#spawn(livePush(`${this.#base}/ingest/${STREAM}${query}`));
     const stderr = new Response(push.stderr).text(); // read as it comes, so ffmpeg never blocks on it
     void push.exited.then(async (code) => {
       if (push !== this.#push || this.#stopping || this.#interrupted) return; // replaced, or its end was asked for
@@ -382,7 +413,7 @@ function parseArgs(args: string[]): SoakOptions {
   if (!(minutes > 0) || !(restartEverySeconds > 0)) {
     throw new Error("usage: bun run bench soak [MINUTES] [--restart-every=SECONDS]");
   }
-  return { minutes, restartEverySeconds };
+  return { minutes, restartEverySeconds, pipeline: args.includes("--pipeline") };
 }
 
 export async function main(args: string[]): Promise<void> {

@@ -285,7 +285,8 @@ function whyNoOutput(stream: LiveStream | undefined): string {
   const pipeline = stream.pipeline;
   if (!stream.output?.tracks) {
     if (pipeline && pipeline.definition.kind !== "passthrough") {
-      return `is live but pipeline "${pipeline.definition.name}" has produced no output (attempt ${pipeline.attempt})`;
+      const seconds = Math.round(pipeline.attemptAgeMs / 1000);
+      return `is live but pipeline "${pipeline.definition.name}" has produced no output for ${seconds} s (attempt ${pipeline.attempt})`;
     }
     return "is live but has sent no program map (PMT) yet";
   }

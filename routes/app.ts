@@ -87,6 +87,10 @@ export function createApp(ctx: AppContext): Hono {
         "Wisp-Request-Id",
         "Wisp-Playback-Url",
         "Wisp-Player-Url",
+        "Lp-Trickle-Seq",
+        "Lp-Trickle-Latest",
+        "Lp-Trickle-Closed",
+        "Lp-Trickle-Reset",
       ],
     }),
   );

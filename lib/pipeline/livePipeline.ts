@@ -118,6 +118,11 @@ export class LivePipeline {
     return this.#current.output;
   }
 
+  /** How long the current attempt has run, in ms. */
+  get attemptAgeMs(): number {
+    return this.#now() - this.#current.startedAt;
+  }
+
   /**
    * The publisher's MPEG-TS, to the current attempt: passthrough gets the
    * bytes as they came; a process or worker gets whole packets, from

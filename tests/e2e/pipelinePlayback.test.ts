@@ -3,6 +3,7 @@ import { type CopyWorker, startCopyWorker } from "../../bench/lib/trickleCopyWor
 import { launchChromium, playbackStats, waitForPlayback } from "../helpers/browser.ts";
 import { eventually } from "../helpers/eventually.ts";
 import { ffmpegPush } from "../helpers/ffmpegPush.ts";
+import { ffmpegPipelineCommand } from "../helpers/pipelineCommand.ts";
 import { checkAndClose, startTestServer, type TestServer } from "../helpers/testServer.ts";
 
 // Real Chromium plays what a real ffmpeg pipeline made of a real ffmpeg push: H.264 + AAC in,
@@ -10,35 +11,7 @@ import { checkAndClose, startTestServer, type TestServer } from "../helpers/test
 // and the same page, on the same WHEP session, decodes frames again.
 
 const MARK = `wisp-e2e-opus-${process.pid}`;
-const AAC_TO_OPUS = [
-  "ffmpeg",
-  "-hide_banner",
-  "-loglevel",
-  "error",
-  "-fflags",
-  "nobuffer",
-  "-probesize",
-  "65536",
-  "-analyzeduration",
-  "500000",
-  "-i",
-  "pipe:0",
-  "-c:v",
-  "copy",
-  "-c:a",
-  "libopus",
-  "-ar",
-  "48000",
-  "-ac",
-  "2",
-  "-flush_packets",
-  "1",
-  "-metadata",
-  `service_name=${MARK}`,
-  "-f",
-  "mpegts",
-  "pipe:1",
-];
+const AAC_TO_OPUS = ffmpegPipelineCommand(["-c:v", "copy", "-c:a", "libopus", "-ar", "48000", "-ac", "2"], MARK);
 
 let server: TestServer;
 let browser: Awaited<ReturnType<typeof launchChromium>>;

@@ -2,37 +2,16 @@ import { afterEach, describe, expect, test } from "bun:test";
 import type { RtpPacket } from "werift";
 import { eventually } from "../helpers/eventually.ts";
 import { ffmpegPush } from "../helpers/ffmpegPush.ts";
+import { ffmpegPipelineCommand } from "../helpers/pipelineCommand.ts";
 import { checkAndClose, startTestServer, type TestServer } from "../helpers/testServer.ts";
 import { whepPlay, type WhepTestClient } from "../helpers/wheriftClient.ts";
+import { chromeLikeOffer } from "../webrtc/chromeOffer.ts";
 
 // A real ffmpeg between ingest and playback, a real ffmpeg pushing, a werift viewer: the viewer
 // keeps its one WHEP session through a killed pipeline process and a publisher that comes back.
 
 const MARK = `wisp-swap-test-${process.pid}`;
-/** `-c copy`, started fast (small probe) and flushing every packet: output within a GOP of input. */
-const COPY_COMMAND = [
-  "ffmpeg",
-  "-hide_banner",
-  "-loglevel",
-  "error",
-  "-fflags",
-  "nobuffer",
-  "-probesize",
-  "65536",
-  "-analyzeduration",
-  "500000",
-  "-i",
-  "pipe:0",
-  "-c",
-  "copy",
-  "-flush_packets",
-  "1",
-  "-metadata",
-  `service_name=${MARK}`,
-  "-f",
-  "mpegts",
-  "pipe:1",
-];
+const COPY_COMMAND = ffmpegPipelineCommand(["-c", "copy"], MARK);
 
 let server: TestServer | undefined;
 let viewer: WhepTestClient | undefined;
@@ -46,11 +25,19 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function startServer(graceMs: number) {
+/** A process that reads its input and never writes a byte: the first-output watchdog's case. */
+const SILENT_COMMAND = ["sh", "-c", `cat > /dev/null # ${MARK}`];
+
+async function startServer(graceMs: number, env: Record<string, string> = {}) {
   server = await startTestServer({
-    PIPELINES: JSON.stringify({ copy: { command: COPY_COMMAND } }),
+    PIPELINES: JSON.stringify({
+      copy: { command: COPY_COMMAND },
+      crashing: { command: ["false"] },
+      silentOrEnd: { command: SILENT_COMMAND, onFailure: "end" },
+    }),
     RECONNECT_GRACE_MS: String(graceMs),
     WHEP_WAIT_TIMEOUT_MS: "20000",
+    ...env,
   }, { listen: true });
   return server;
 }
@@ -122,5 +109,38 @@ describe("a command pipeline between ingest and playback", () => {
     });
     expect(viewer.video.length).toBe(sent); // nothing between the end of the push and the close
     expect(stream.endReason).toContain("no publisher came back within 4000 ms");
+  });
+
+  test("a command that keeps crashing: two restarts, then passthrough, and the viewer plays the input", async () => {
+    await startServer(0);
+    push("/ingest/cam?pipeline=crashing");
+    viewer = await whepPlay(`${server!.url}/whep/cam`);
+    expect(viewer.response.status).toBe(201);
+    await moreVideo(viewer, 50);
+    const pipeline = server!.registry.stream("cam")!.pipeline!.describe();
+    expect(pipeline).toMatchObject({ name: "crashing", attemptKind: "passthrough", state: "fallback", restarts: 3 });
+    expect(pipeline.lastSwapReason).toMatch(/^attempt 3 failed: command "false" exited with code 1/);
+  });
+
+  test("a process that never outputs: WHEP's 404 names the pipeline; with onFailure end the push is ended", async () => {
+    await startServer(0, {
+      PIPELINE_FIRST_OUTPUT_TIMEOUT_MS: "1000",
+      PIPELINE_MAX_SWAPS: "1",
+      WHEP_WAIT_TIMEOUT_MS: "1500",
+    });
+    const started = push("/ingest/cam?pipeline=silentOrEnd");
+    const res = await fetch(`${server!.url}/whep/cam`, {
+      method: "POST",
+      headers: { "Content-Type": "application/sdp" },
+      body: chromeLikeOffer(),
+    });
+    expect(res.status).toBe(404);
+    expect(await res.text()).toMatch(
+      /stream "cam" is live but pipeline "silentOrEnd" has produced no output for \d+ s \(attempt [12]\)/,
+    );
+    // Attempt 2 fails too: the budget (1) is spent and this pipeline ends the stream; ffmpeg's push is answered.
+    await started.exited;
+    pushes.pop();
+    await eventually(() => server!.registry.stream("cam") === undefined, "the stream to end");
   });
 });

@@ -216,6 +216,13 @@ describe("announced addresses and ICE servers", () => {
     expect(options.headers.get("Link")).toBe(expected);
     // werift would try these servers; only the header is checked here (no network in tests).
     const res = await post(server, "/whep/cam", chromeLikeOffer());
-    expect(res.headers.get("Link")).toBe(expected);
+    // The 201 also links the session's server-sent events (the WHEP extension), first.
+    expect(res.headers.get("Link")).toMatch(
+      new RegExp(
+        `^</whep/cam/[\\w-]+/sse>; rel="urn:ietf:params:whep:ext:core:server-sent-events"; events="active,inactive,viewercount,reconnect", ${
+          expected.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+        }$`,
+      ),
+    );
   });
 });

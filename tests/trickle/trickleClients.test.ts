@@ -1,5 +1,6 @@
 /** Wisp's trickle clients (publisher, subscriber) against its trickle server, over real HTTP. */
 import { afterEach, describe, expect, test } from "bun:test";
+import { eventually } from "../helpers/eventually.ts";
 import { unguessableId } from "../../lib/ids.ts";
 import { TricklePublisher } from "../../lib/trickle/tricklePublisher.ts";
 import { type SubscribedSegment, TrickleSubscriber } from "../../lib/trickle/trickleSubscriber.ts";
@@ -56,11 +57,16 @@ describe("TricklePublisher and TrickleSubscriber", () => {
   });
 
   test("a subscriber behind the window (470) jumps to Lp-Trickle-Latest and waits there", async () => {
-    const { url } = await channelUrl();
+    const { s, name, url } = await channelUrl();
     const publisher = track(new TricklePublisher(url));
     for (let i = 0; i < 8; i++) await publisher.writeSegment(new TextEncoder().encode(`segment ${i}`));
+    const channel = s.trickle.channel(name)!;
+    await eventually(() => channel.waiting === 1, "the publisher's preconnected POST for segment 8");
+    const waitingBefore = channel.waiting;
     const subscriber = track(new TrickleSubscriber(url, { start: 0 }));
     const next = subscriber.next();
+    // Segment 8 must come after the 470 sent the subscriber to wait at 8, else it would wait at 9.
+    await eventually(() => channel.waiting > waitingBefore, "the subscriber to wait at Lp-Trickle-Latest");
     await publisher.writeSegment(new TextEncoder().encode("segment 8"));
     const segment = await next;
     expect(segment!.seq).toBe(8);
