@@ -301,7 +301,16 @@ export class LivePipeline {
     if (canSwap) {
       logger.warn("pipeline attempt replaced", { reason, attempt: number });
       this.state = "starting";
-      this.#current = this.#startAttempt(number, this.definition.kind, this.definition.start);
+      try {
+        this.#current = this.#startAttempt(number, this.definition.kind, this.definition.start);
+      } catch (error) {
+        // It could not even start (no process, no channels left): no point in the rest of the budget.
+        logger.error("pipeline falls back to passthrough: a new attempt could not start", { error: String(error) });
+        this.lastSwapReason = `attempt ${number} could not start: ${(error as Error).message}`;
+        this.state = "fallback";
+        this.#stopWatchdog();
+        this.#current = this.#startAttempt(number, "passthrough", startPassthrough);
+      }
     } else {
       logger.error("pipeline falls back to passthrough: no swaps left", {
         reason,

@@ -205,3 +205,36 @@ function concat(parts: Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+describe("LivePipeline: an attempt that cannot start", () => {
+  test("a later attempt that throws at start falls back to passthrough at once, from a failure callback", () => {
+    const attempts: ScriptedAttempt[] = [];
+    const start: StartAttempt = (context) => {
+      if (attempts.length > 0) throw new Error("no channels left");
+      const attempt = new ScriptedAttempt(context);
+      attempts.push(attempt);
+      return attempt;
+    };
+    const scanner = new TsKeyframeScanner();
+    pipeline = new LivePipeline({
+      definition: { name: "scripted", kind: "runner", onFailure: "passthrough", start },
+      stream: "cam",
+      requestId: "req",
+      params: {},
+      limits: FAST,
+      logger: silentLogger,
+      events: new StreamEvents(),
+      onOutput: () => {},
+      onGiveUp: () => {},
+      lastInputPts: () => undefined,
+      programPackets: () => scanner.programPackets(),
+    });
+    expect(() => attempts[0]!.context.failed("the worker went away")).not.toThrow();
+    expect(pipeline.describe()).toMatchObject({
+      state: "fallback",
+      attemptKind: "passthrough",
+      attempt: 2,
+      lastSwapReason: "attempt 2 could not start: no channels left",
+    });
+  });
+});
