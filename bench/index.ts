@@ -1,5 +1,5 @@
 // `bun run bench`: every figure of the README's Benchmarks table in one run on this machine (about
-// 11 minutes). `bun run bench NAME [args]`: one figure, as `bun bench/NAME.ts [args]` would run it.
+// 15 minutes). `bun run bench NAME [args]`: one figure, as `bun bench/NAME.ts [args]` would run it.
 // `bun run bench --help` lists the names. Each run of a figure ends with its JSON line
 // (bench/lib/figureLine.ts): the figure, its arguments, the commit and the machine.
 import { describeMachine } from "./lib/figureLine.ts";
@@ -42,6 +42,14 @@ const FIGURES: Record<string, { about: string; load: () => Promise<Entry> }> = {
     about: "the server for MINUTES (default 60) under 50 viewers, the push replaced every 5 min; Ctrl-C: summary",
     load: () => import("./soak.ts"),
   },
+  pipelineDelay: {
+    about: "live delay through each pipeline kind (passthrough, ffmpeg -c copy, trickle copy worker), Chromium",
+    load: () => import("./pipelineDelay.ts"),
+  },
+  swapGap: {
+    about: "gap in a Chromium viewer's picture at a command restart, a worker swap, a publisher reconnect",
+    load: () => import("./swapGap.ts"),
+  },
   fuzz: {
     about: "the MPEG-TS demuxer fuzzer over N inputs (default 10^6); exits 1 on a failure",
     load: () => import("./fuzz.ts"),
@@ -72,12 +80,15 @@ const FULL_RUN: Array<[name: string, args: string[]]> = [
   // Memory per further viewer, with werift kept (the baseline) and released after the handshake.
   ["viewerMemory", ["50", "--handover=off"]],
   ["viewerMemory", ["50"]],
+  // What a pipeline adds to the live delay, and how long a viewer's picture stops when it swaps.
+  ["pipelineDelay", []],
+  ["swapGap", []],
 ];
 
 function usage(): string {
   const width = Math.max(...Object.keys(FIGURES).map((name) => name.length));
   const names = Object.entries(FIGURES).map(([name, { about }]) => `  ${name.padEnd(width)}  ${about}`);
-  const head = "usage: bun run bench [NAME [args]]   (no NAME: every figure but soak and fuzz, ~11 min)";
+  const head = "usage: bun run bench [NAME [args]]   (no NAME: every figure but soak and fuzz, ~15 min)";
   return [head, ...names].join("\n");
 }
 

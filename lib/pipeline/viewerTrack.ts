@@ -71,6 +71,8 @@ export class ViewerTrack {
   #timestampOffset = randomUint32();
   #lastTimestamp: number | undefined;
   #rebasePending = false;
+  /** Wall-clock ms of the last frame sent: a rebase advances the timeline by the time since. */
+  #lastSentAtMs = 0;
   readonly #clockRate: number;
   readonly #frameStep: number;
   readonly #clock: () => number;
@@ -101,9 +103,13 @@ export class ViewerTrack {
   }
 
   /**
-   * After a source switch (publisher reconnect, new request ID) the next frame
-   * continues one frame after the last one sent, so the viewer's timeline stays
-   * monotonic and the decoder just sees the next keyframe.
+   * After a source switch (a pipeline swap, a publisher reconnect) the next
+   * frame continues the timeline by the time that really passed since the
+   * last one sent (at least one frame), so the viewer's timeline stays
+   * monotonic and its jitter buffer stays live: continuing one frame after
+   * the last would put the new frames a whole gap "early" on the sender's
+   * clock, and the browser would play them that much later (measured: the
+   * delay grew by each gap, bench swapGap).
    */
   rebase(): void {
     this.#rebasePending = this.#lastTimestamp !== undefined;
@@ -123,6 +129,7 @@ export class ViewerTrack {
     if (sink?.sendFrame?.(packets, this.#packetIndex + 1, timestampAdd)) this.#sentWhole(packets, timestampAdd);
     else this.#sendEach(sink, packets, timestampAdd);
     this.#lastTimestamp = rtpTimestamp(last.timestamp + timestampAdd);
+    this.#lastSentAtMs = this.#clock();
     if (mediaTimeMs !== undefined) this.#mark(this.#lastTimestamp, mediaTimeMs);
     sink?.counted?.(this.#counters);
   }
@@ -198,7 +205,9 @@ export class ViewerTrack {
   /** What this frame's timestamps get added (mod 2^32): the session's offset, after a rebase the new one, and the shift. */
   #timestampAdd(firstSource: number, shift: number): number {
     if (this.#rebasePending) {
-      this.#timestampOffset = rtpTimestamp(this.#lastTimestamp! + this.#frameStep - firstSource);
+      const elapsed = Math.round(((this.#clock() - this.#lastSentAtMs) * this.#clockRate) / 1000);
+      const step = Math.max(this.#frameStep, elapsed);
+      this.#timestampOffset = rtpTimestamp(this.#lastTimestamp! + step - firstSource);
       this.#rebasePending = false;
     }
     return rtpTimestamp(this.#timestampOffset + shift);

@@ -75,15 +75,29 @@ test("whole frames and packet-by-packet sends continue one numbering and one tim
 
 test("after a rebase the next frame, sent whole, is one frame step after the last, with a fast-start shift on top", () => {
   const { sink, sent } = recordingSink();
-  const track = new ViewerTrack(sink, VIDEO);
+  let now = 1_000_000;
+  const track = new ViewerTrack(sink, { ...VIDEO, clock: () => now });
   track.send(frame(5000), 0);
   const last = sent.at(-1)!;
   track.rebase();
+  now += 10; // less than a frame's time passed: the next frame is one frame step on
   track.send(frame(123_456_789), 0); // a new session's clock
   expect(sent.at(-1)!.timestamp).toBe((last.timestamp + 3000) >>> 0);
   expect(sent.at(-1)!.index).toBe(last.index + 3);
   track.send(frame(123_456_789 + 3000), 90);
   expect(sent.at(-1)!.timestamp).toBe((last.timestamp + 6000 + 90) >>> 0);
+});
+
+test("after a rebase following a gap, the timeline advances by the time that passed (the browser stays live)", () => {
+  const { sink, sent } = recordingSink();
+  let now = 1_000_000;
+  const track = new ViewerTrack(sink, { ...VIDEO, clock: () => now });
+  track.send(frame(5000), 0);
+  const last = sent.at(-1)!;
+  track.rebase();
+  now += 1500; // a pipeline restart: 1.5 s without frames
+  track.send(frame(42), 0);
+  expect(sent.at(-1)!.timestamp).toBe((last.timestamp + 1.5 * 90_000) >>> 0);
 });
 
 test("packets the sink cannot send yet are dropped, their numbers used up; the counters count what went out", () => {
