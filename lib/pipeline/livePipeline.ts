@@ -55,6 +55,8 @@ export interface LivePipelineOptions {
 const WATCHDOG_TICK_MS = 1000;
 /** Input counts as flowing when a byte came this recently. */
 const INPUT_FLOWING_MS = 2000;
+/** Output silent this long (at most half the stall timeout) while input flows: the API says "stalled" (the watchdog replaces it at stallTimeoutMs). */
+const STALL_NOTICE_MS = 2000;
 /** Worker events kept for the API. */
 const KEPT_WORKER_EVENTS = 10;
 
@@ -266,10 +268,13 @@ export class LivePipeline {
       }
       return;
     }
-    if (inputFlowing && now - current.lastOutputAt >= limits.stallTimeoutMs) {
-      this.state = "stalled";
+    const silentMs = now - current.lastOutputAt;
+    if (inputFlowing && silentMs >= limits.stallTimeoutMs) {
       return this.#replace(`output stalled for ${limits.stallTimeoutMs} ms while input flows`);
     }
+    // Said in the API before the watchdog acts; the next output makes it "running" again.
+    const noticeMs = Math.min(STALL_NOTICE_MS, limits.stallTimeoutMs / 2);
+    if (inputFlowing && silentMs >= noticeMs && this.state === "running") this.state = "stalled";
     const inFlight = current.attempt.stats().inputSegmentsInFlight;
     if (inFlight > limits.maxSegmentsInFlight) {
       this.#replace(`${inFlight} input segments in flight (more than ${limits.maxSegmentsInFlight})`);

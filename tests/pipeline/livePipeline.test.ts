@@ -130,6 +130,21 @@ describe("LivePipeline watchdogs", () => {
     expect(run.outputs[0]!.info().bytesIn).toBe(188 * 50);
   });
 
+  test("output silent for half the stall timeout while input flows: the API says stalled, and running once it comes back", async () => {
+    const run = scripted({ limits: { stallTimeoutMs: 400 } });
+    const stop = keepFeeding(run.write);
+    try {
+      run.attempts[0]!.context.output(AV.subarray(0, 188));
+      expect(run.pipeline.state).toBe("running");
+      await eventually(() => run.pipeline.state === "stalled", "the stalled state", { timeoutMs: 2000, intervalMs: 5 });
+      expect(run.attempts).toHaveLength(1); // said, not yet acted on
+      run.attempts[0]!.context.output(AV.subarray(188, 376));
+      expect(run.pipeline.state).toBe("running");
+    } finally {
+      stop();
+    }
+  });
+
   test("a worker with too many segments in flight is replaced", async () => {
     const run = scripted();
     const stop = keepFeeding(run.write);
