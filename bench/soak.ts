@@ -17,6 +17,7 @@
 // Usage: bun run bench soak [MINUTES = 60] [--restart-every=SECONDS] [--pipeline]
 import { printFigureLine } from "./lib/figureLine.ts";
 import { livePush } from "./lib/livePush.ts";
+import { benchPipelines } from "./lib/pipelines/benchPipelines.ts";
 import type { LoadReport } from "./lib/loadWindow.ts";
 import { rssMb } from "./lib/procStats.ts";
 import { datagramsSent, streamFigures, Tally } from "./lib/soakTally.ts";
@@ -43,29 +44,6 @@ export interface SoakOptions {
   /** Push through an ffmpeg `-c copy` command pipeline instead of passthrough. */
   pipeline: boolean;
 }
-
-/** The --pipeline run's pipeline: ffmpeg copying MPEG-TS from stdin to stdout, flushing every packet. */
-const COPY_PIPELINE = {
-  copy: {
-    command: [
-      "ffmpeg",
-      "-hide_banner",
-      "-loglevel",
-      "error",
-      "-fflags",
-      "nobuffer",
-      "-i",
-      "pipe:0",
-      "-c",
-      "copy",
-      "-flush_packets",
-      "1",
-      "-f",
-      "mpegts",
-      "pipe:1",
-    ],
-  },
-};
 
 export interface SoakSummary {
   minutes: number;
@@ -167,7 +145,7 @@ export class Soak {
         WHEP_MAX_VIEWERS: "0",
         DRAIN_TIMEOUT_MS: "2000",
         LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
-        ...(this.#options.pipeline ? { PIPELINES: JSON.stringify(COPY_PIPELINE) } : {}),
+        ...(this.#options.pipeline ? { PIPELINES: benchPipelines({}) } : {}),
       },
       stdio: ["ignore", "inherit", "inherit"],
     }));
