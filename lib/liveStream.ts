@@ -101,6 +101,7 @@ export class LiveStream {
       onGiveUp: (reason) => this.end(reason, "error"),
       lastInputPts: () => session.lastInputPts,
       programPackets: () => session.programPackets(),
+      requestKeyframe: () => session.requestKeyframe(),
     });
     this.pipeline = pipeline;
     session.attachSink(pipeline);

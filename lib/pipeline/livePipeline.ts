@@ -46,6 +46,8 @@ export interface LivePipelineOptions {
   lastInputPts(): number | undefined;
   /** The input's latest PAT and PMT packets: what an attempt started mid-stream gets first. */
   programPackets(): Uint8Array[];
+  /** Asks the publisher for a keyframe (a WHIP publisher's PLI; a push has none): a new attempt starts at one. */
+  requestKeyframe?(): void;
   now?: () => number;
   /** How often the watchdogs look; default WATCHDOG_TICK_MS. */
   watchdogTickMs?: number;
@@ -326,6 +328,7 @@ export class LivePipeline {
       this.#stopWatchdog();
       this.#current = this.#startAttempt(number, "passthrough", startPassthrough);
     }
+    this.#options.requestKeyframe?.(); // the new attempt waits for one: sooner from a publisher that can make one
     events.emit({ type: "pipeline.swapped", stream, requestId, attempt: number, reason });
   }
 

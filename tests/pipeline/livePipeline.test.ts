@@ -61,8 +61,10 @@ function scripted(options: { onFailure?: "passthrough" | "end"; limits?: Partial
     return attempt;
   };
   const scanner = new TsKeyframeScanner();
+  let keyframeRequests = 0;
   pipeline = new LivePipeline({
     definition: { name: "scripted", kind: "command", onFailure: options.onFailure ?? "passthrough", start },
+    requestKeyframe: () => keyframeRequests++,
     stream: "cam",
     requestId: "req",
     params: { prompt: "a" },
@@ -76,7 +78,7 @@ function scripted(options: { onFailure?: "passthrough" | "end"; limits?: Partial
     watchdogTickMs: 10,
   });
   const write = (bytes: Uint8Array) => pipeline!.write(bytes, scanner.push(bytes));
-  return { pipeline, attempts, outputs, events, gaveUp, write };
+  return { pipeline, attempts, outputs, events, gaveUp, write, keyframeRequests: () => keyframeRequests };
 }
 
 /** Keeps input flowing (the watchdogs only judge an attempt whose input flows) until stopped. */
@@ -103,6 +105,7 @@ describe("LivePipeline watchdogs", () => {
     expect(run.outputs[0]!.closed).toBe(true); // its viewers move on to the next output
     expect(run.attempts[1]!.context.attempt).toBe(2);
     expect(run.attempts[1]!.context.params).toEqual({ prompt: "a" });
+    expect(run.keyframeRequests()).toBe(1); // the new attempt waits for a keyframe: one is asked for
     const first = run.attempts[1]!.input[0]!;
     const scanned = new TsKeyframeScanner().push(concat(run.attempts[1]!.input));
     expect([scanned[0]!.kind, scanned[1]!.kind]).toEqual(["pat", "pmt"]);
