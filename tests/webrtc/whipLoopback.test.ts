@@ -2,6 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import type { AccessUnit } from "../../lib/accessUnit.ts";
 import { TsDemuxer } from "../../lib/mpegts/tsDemuxer.ts";
 import { readFixture } from "../fixtures/readFixture.ts";
+import { ffmpegPipelineCommand } from "../helpers/pipelineCommand.ts";
 import { checkAndClose, startTestServer, type TestServer } from "../helpers/testServer.ts";
 import { whepPlay, type WhepTestClient } from "../helpers/wheriftClient.ts";
 import { whipPublish, type WhipTestPublisher } from "../helpers/wheriftPublisher.ts";
@@ -51,6 +52,23 @@ describe("WHIP publisher -> Wisp -> WHEP viewer (werift, loopback)", () => {
     for (let i = 1; i < 20; i++) {
       expect((viewer.audio[i]!.header.timestamp - viewer.audio[i - 1]!.header.timestamp) >>> 0).toBe(960);
     }
+  });
+
+  test("through an ffmpeg command pipeline (?pipeline=): the viewer gets the publisher's pictures, processed", async () => {
+    const pipelines = { copy: { command: ffmpegPipelineCommand(["-c", "copy"], `wisp-whip-${process.pid}`) } };
+    server = await startTestServer({ PIPELINES: JSON.stringify(pipelines) }, { listen: true });
+    const publisher = await whipPublish(`${server.url}/whip/cam?pipeline=copy`, unitsOf("av.mpegts"), { loops: 5 });
+    peers.push(publisher);
+    expect(publisher.response.status).toBe(201);
+    const viewer = await whepPlay(publisher.response.headers.get("Wisp-Playback-Url")!);
+    peers.push(viewer);
+    expect(viewer.response.status).toBe(201);
+    await viewer.until(() => viewer.video.length > 100 && viewer.audio.length > 30, 20_000);
+    expect(server.registry.stream("cam")!.pipeline!.describe()).toMatchObject({ name: "copy", state: "running" });
+    // ffmpeg remuxes but does not re-encode: the NAL units the publisher sent come out (a keyframe's FU-A run, say).
+    const sent = new Set(publisher.sentVideo.map((p) => Buffer.from(p).toString("hex")));
+    const same = viewer.video.filter((p) => sent.has(p.payload.toString("hex"))).length;
+    expect(same).toBeGreaterThan(viewer.video.length / 2);
   });
 
   test("audio-only and video-only publishers", async () => {
