@@ -23,7 +23,7 @@ beforeAll(async () => {
     opus: { command: AAC_TO_OPUS },
     copyWorker: { runner: worker.url, token: "worker-secret", modelId: "noop" },
   };
-  server = await startTestServer({ PIPELINES: JSON.stringify(pipelines) }, { listen: true });
+  server = await startTestServer({ PIPELINES: JSON.stringify(pipelines), ADMIN_TOKEN: "admin" }, { listen: true });
   browser = await launchChromium();
 });
 
@@ -76,6 +76,17 @@ describe("pipelines, watched in Chromium", () => {
       await eventually(() => job.segmentsCopied > 0, "a whole segment copied by the worker", { timeoutMs: 10_000 });
       const pipeline = server.registry.stream("ai")!.pipeline!.describe();
       expect(pipeline).toMatchObject({ kind: "runner", attempt: 1, state: "running" });
+      // A params update reaches the worker on its control channel, as ai-runner reads it.
+      const update = await fetch(`${server.url}/api/streams/ai/params`, {
+        method: "POST",
+        headers: { Authorization: "Bearer admin", "Content-Type": "application/json" },
+        body: JSON.stringify({ prompt: "a lighthouse at dusk" }),
+      });
+      expect(update.status).toBe(200);
+      await eventually(
+        () => job.control.some((m) => (m as { prompt?: string }).prompt === "a lighthouse at dusk"),
+        "the params on the worker's control channel",
+      );
     } finally {
       await page.evaluate(() => (window as unknown as { wispPlayer: { stop(): Promise<void> } }).wispPlayer.stop());
       await page.close();
