@@ -207,7 +207,9 @@ export class ViewerTrack {
     if (this.#rebasePending) {
       const elapsed = Math.round(((this.#clock() - this.#lastSentAtMs) * this.#clockRate) / 1000);
       const step = Math.max(this.#frameStep, elapsed);
-      this.#timestampOffset = rtpTimestamp(this.#lastTimestamp! + step - firstSource);
+      // The first frame lands `step` after the last one, fast-start shift included: a squeezed GOP's
+      // first frame is already "now" (its shift says how far it was moved toward the live edge).
+      this.#timestampOffset = rtpTimestamp(this.#lastTimestamp! + step - firstSource - shift);
       this.#rebasePending = false;
     }
     return rtpTimestamp(this.#timestampOffset + shift);

@@ -100,6 +100,21 @@ test("after a rebase following a gap, the timeline advances by the time that pas
   expect(sent.at(-1)!.timestamp).toBe((last.timestamp + 1.5 * 90_000) >>> 0);
 });
 
+test("after a rebase onto a fast-start GOP, its first frame (shifted toward the live edge) is the one placed now", () => {
+  const { sink, sent } = recordingSink();
+  let now = 1_000_000;
+  const track = new ViewerTrack(sink, { ...VIDEO, clock: () => now });
+  track.send(frame(5000), 0);
+  const last = sent.at(-1)!;
+  track.rebase();
+  now += 800;
+  // The new output's GOP so far: its keyframe is 0.5 s old, squeezed to just before the newest frame.
+  track.send(frame(900_000), 45_000 - 90);
+  expect(sent.at(-1)!.timestamp).toBe((last.timestamp + 0.8 * 90_000) >>> 0);
+  track.send(frame(900_000 + 45_000), 0); // the live edge: right after it, not half a second ahead
+  expect(sent.at(-1)!.timestamp).toBe((last.timestamp + 0.8 * 90_000 + 90) >>> 0);
+});
+
 test("packets the sink cannot send yet are dropped, their numbers used up; the counters count what went out", () => {
   const { sink, sent, counted } = recordingSink();
   const track = new ViewerTrack(sink, VIDEO);
