@@ -102,6 +102,7 @@ export class LiveStream {
       lastInputPts: () => session.lastInputPts,
       programPackets: () => session.programPackets(),
       requestKeyframe: () => session.requestKeyframe(),
+      inputHasVideo: () => session.inputHasVideo,
     });
     this.pipeline = pipeline;
     session.attachSink(pipeline);

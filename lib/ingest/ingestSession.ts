@@ -75,6 +75,11 @@ export class IngestSession {
     return this.#scanner.programPackets();
   }
 
+  /** Whether the input's program has a video track (false before its PMT). */
+  get inputHasVideo(): boolean {
+    return this.#scanner.videoPid !== undefined;
+  }
+
   /** PTS (90 kHz) of the latest PES in the input; undefined before the first. */
   get lastInputPts(): number | undefined {
     return this.#lastInputPts;

@@ -3,6 +3,7 @@ import type { ScannedPacket } from "../mpegts/tsKeyframeScanner.ts";
 import type { StreamEvents } from "../streamEvents.ts";
 import type { PipelineAttempt, StartAttempt } from "./pipelineAttempt.ts";
 import { startPassthrough } from "./passthroughAttempt.ts";
+import { InputGop } from "./inputGop.ts";
 import { StreamOutput } from "./streamOutput.ts";
 import { SwapBudget } from "./swapBudget.ts";
 
@@ -46,6 +47,8 @@ export interface LivePipelineOptions {
   lastInputPts(): number | undefined;
   /** The input's latest PAT and PMT packets: what an attempt started mid-stream gets first. */
   programPackets(): Uint8Array[];
+  /** Whether the input has a video track (a new attempt then starts at a keyframe; audio alone, at any frame). */
+  inputHasVideo(): boolean;
   /** Asks the publisher for a keyframe (a WHIP publisher's PLI; a push has none): a new attempt starts at one. */
   requestKeyframe?(): void;
   now?: () => number;
@@ -59,6 +62,8 @@ const WATCHDOG_TICK_MS = 1000;
 const INPUT_FLOWING_MS = 2000;
 /** Output silent this long (at most half the stall timeout) while input flows: the API says "stalled" (the watchdog replaces it at stallTimeoutMs). */
 const STALL_NOTICE_MS = 2000;
+/** Largest input GOP kept for a new attempt to start with at once: 8 s at 4 Mbit/s. */
+const MAX_INPUT_GOP_BYTES = 4_000_000;
 /** Worker events kept for the API. */
 const KEPT_WORKER_EVENTS = 10;
 
@@ -99,6 +104,8 @@ export class LivePipeline {
   readonly #options: LivePipelineOptions;
   readonly #budget: SwapBudget;
   readonly #now: () => number;
+  /** The input since its latest keyframe (not kept for passthrough, which never swaps). */
+  readonly #inputGop: InputGop | undefined;
   /** Input dropped by attempts that have ended, so the figure does not go back at a swap. */
   #droppedBefore = { bytes: 0, drops: 0 };
 
@@ -108,6 +115,7 @@ export class LivePipeline {
     this.#params = { ...options.params };
     this.#now = options.now ?? (() => performance.now());
     this.#budget = new SwapBudget(options.limits.maxSwaps, options.limits.swapWindowMs, this.#now);
+    this.#inputGop = options.definition.kind === "passthrough" ? undefined : new InputGop(MAX_INPUT_GOP_BYTES);
     this.#current = this.#startAttempt(1, options.definition.kind, options.definition.start);
     if (options.definition.kind !== "passthrough") {
       this.#watchdog = setInterval(() => this.#watch(), options.watchdogTickMs ?? WATCHDOG_TICK_MS);
@@ -135,11 +143,13 @@ export class LivePipeline {
   write(chunk: Uint8Array, packets: ScannedPacket[]): void {
     if (this.#stopped || this.#inputEnded) return;
     this.#lastInputAt = this.#now();
+    this.#inputGop?.add(packets);
     const current = this.#current;
     if (!current.wholePackets) return current.attempt.write(chunk);
     let from = 0;
     if (current.waitingForKeyframe) {
-      from = packets.findIndex((p) => p.keyframe);
+      // Video starts at a keyframe; audio alone at any frame.
+      from = packets.findIndex((p) => this.#options.inputHasVideo() ? p.keyframe : p.pts !== undefined);
       const program = this.#options.programPackets();
       if (from < 0 || program.length === 0) return;
       current.waitingForKeyframe = false;
@@ -254,7 +264,17 @@ export class LivePipeline {
     });
     this.#current = current;
     this.#options.onOutput(output);
+    if (number > 1) this.#replayInputGop(current);
     return current;
+  }
+
+  /** A mid-stream attempt starts at once with PAT, PMT and the input since its latest keyframe, when there is one. */
+  #replayInputGop(current: Current): void {
+    const gop = this.#inputGop?.packets ?? [];
+    const program = this.#options.programPackets();
+    if (gop.length === 0 || program.length === 0) return;
+    current.waitingForKeyframe = false;
+    current.attempt.write(concatBytes([...program, ...gop]));
   }
 
   /** The watchdogs (issue 15 item 4): no first output, a stall while input flows, a worker that is behind. */

@@ -75,6 +75,7 @@ function scripted(options: { onFailure?: "passthrough" | "end"; limits?: Partial
     onGiveUp: (reason) => gaveUp.push(reason),
     lastInputPts: () => undefined,
     programPackets: () => scanner.programPackets(),
+    inputHasVideo: () => scanner.videoPid !== undefined,
     watchdogTickMs: 10,
   });
   const write = (bytes: Uint8Array) => pipeline!.write(bytes, scanner.push(bytes));
@@ -100,7 +101,9 @@ describe("LivePipeline watchdogs", () => {
     } finally {
       stop();
     }
-    run.write(AV); // mid-GOP: the new attempt waits for the next keyframe
+    // It got PAT, PMT and the input since the latest keyframe at once, before any more input came.
+    expect(run.attempts[1]!.input.length).toBeGreaterThan(0);
+    run.write(AV);
     expect(run.attempts[0]!.stoppedFor).toBe("no output within 60 ms");
     expect(run.outputs[0]!.closed).toBe(true); // its viewers move on to the next output
     expect(run.attempts[1]!.context.attempt).toBe(2);
@@ -246,6 +249,7 @@ describe("LivePipeline: an attempt that cannot start", () => {
       onGiveUp: () => {},
       lastInputPts: () => undefined,
       programPackets: () => scanner.programPackets(),
+      inputHasVideo: () => true,
     });
     expect(() => attempts[0]!.context.failed("the worker went away")).not.toThrow();
     expect(pipeline.describe()).toMatchObject({

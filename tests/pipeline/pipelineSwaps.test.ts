@@ -42,8 +42,8 @@ async function startServer(graceMs: number, env: Record<string, string> = {}) {
   return server;
 }
 
-function push(path: string) {
-  const started = ffmpegPush("av-6s.mpegts", `${server!.url}${path}`);
+function push(path: string, fixture = "av-6s.mpegts") {
+  const started = ffmpegPush(fixture, `${server!.url}${path}`);
   pushes.push(started);
   return started;
 }
@@ -85,6 +85,19 @@ describe("a command pipeline between ingest and playback", () => {
     expect(stream.pipeline!.describe()).toMatchObject({ attempt: 2, restarts: 1 });
     expect(stream.pipeline!.describe().lastSwapReason).toContain("attempt 1 failed");
     expect(server!.viewers.size).toBe(1); // the same session, no new POST
+  });
+
+  test("audio only: a killed process is restarted at the next audio frame (there is no keyframe to wait for)", async () => {
+    await startServer(0);
+    push("/ingest/radio?pipeline=copy", "audio-only.mpegts");
+    viewer = await whepPlay(`${server!.url}/whep/radio`, { video: false });
+    await viewer.until(() => viewer!.audio.length > 50, 15_000);
+    expect(await Bun.spawn(["pkill", "-KILL", "-f", MARK]).exited).toBe(0);
+    const pipeline = server!.registry.stream("radio")!.pipeline!;
+    await eventually(() => pipeline.attempt === 2, "the pipeline's second attempt", { timeoutMs: 10_000 });
+    const before = viewer.audio.length;
+    await viewer.until(() => viewer!.audio.length > before + 50, 15_000);
+    expect(pipeline.describe()).toMatchObject({ attempt: 2, state: "running" });
   });
 
   test("a publisher that comes back within the grace keeps the viewer; after the grace it is closed", async () => {

@@ -20,7 +20,7 @@ async function refusal(path: string, init: RequestInit): Promise<[number, string
 
 test("an unknown ?pipeline= or bad ?params= is a 400 saying what was wrong, on /ingest and /whip, and starts nothing", async () => {
   server = await startTestServer({ PIPELINES });
-  const push = { method: "POST", body: readFixture("av.mpegts") };
+  const push: RequestInit = { method: "POST", body: Buffer.from(readFixture("av.mpegts")) };
   const offer = { method: "POST", headers: { "Content-Type": "application/sdp" }, body: chromeLikeOffer() };
   expect(await refusal("/ingest/cam?pipeline=nope", push)).toEqual([
     400,
