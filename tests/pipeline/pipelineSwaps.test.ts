@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import type { RtpPacket } from "werift";
 import { eventually } from "../helpers/eventually.ts";
+import { type CopyWorker, startCopyWorker } from "../../bench/lib/trickleCopyWorker.ts";
 import { ffmpegPush } from "../helpers/ffmpegPush.ts";
 import { ffmpegPipelineCommand } from "../helpers/pipelineCommand.ts";
 import { checkAndClose, startTestServer, type TestServer } from "../helpers/testServer.ts";
@@ -15,6 +16,7 @@ const COPY_COMMAND = ffmpegPipelineCommand(["-c", "copy"], MARK);
 
 let server: TestServer | undefined;
 let viewer: WhepTestClient | undefined;
+let worker: CopyWorker | undefined;
 const pushes: Array<{ stop(): Promise<void> }> = [];
 
 afterEach(async () => {
@@ -23,6 +25,8 @@ afterEach(async () => {
   viewer = undefined;
   await checkAndClose(server);
   server = undefined;
+  await worker?.close();
+  worker = undefined;
 });
 
 /** A process that reads its input and never writes a byte: the first-output watchdog's case. */
@@ -34,6 +38,7 @@ async function startServer(graceMs: number, env: Record<string, string> = {}) {
       copy: { command: COPY_COMMAND },
       crashing: { command: ["false"] },
       silentOrEnd: { command: SILENT_COMMAND, onFailure: "end" },
+      ...(worker ? { worker: { runner: worker.url } } : {}),
     }),
     RECONNECT_GRACE_MS: String(graceMs),
     WHEP_WAIT_TIMEOUT_MS: "20000",
@@ -64,7 +69,7 @@ function largestSeqStep(packets: RtpPacket[]): number {
   return largest;
 }
 
-describe("a command pipeline between ingest and playback", () => {
+describe("pipelines between ingest and playback", () => {
   test("a killed pipeline process is restarted and the same viewer plays on, its sequence numbers continuous", async () => {
     await startServer(0);
     push("/ingest/cam?pipeline=copy");
@@ -85,6 +90,25 @@ describe("a command pipeline between ingest and playback", () => {
     expect(stream.pipeline!.describe()).toMatchObject({ attempt: 2, restarts: 1 });
     expect(stream.pipeline!.describe().lastSwapReason).toContain("attempt 1 failed");
     expect(server!.viewers.size).toBe(1); // the same session, no new POST
+  });
+
+  test("a worker that drops its job: a new worker call on fresh channels, and the same viewer plays on", async () => {
+    worker = startCopyWorker();
+    await startServer(0);
+    push("/ingest/cam?pipeline=worker");
+    viewer = await whepPlay(`${server!.url}/whep/cam`);
+    await moreVideo(viewer, 50);
+    const first = worker.jobs[0]!;
+    // The worker closes its output channel, as ai-runner does when its job ends.
+    expect((await fetch(String(first.body.publish_url), { method: "DELETE" })).status).toBe(200);
+    const pipeline = server!.registry.stream("cam")!.pipeline!;
+    await eventually(() => pipeline.attempt === 2 && worker!.jobs.length === 2, "a second attempt and worker call");
+    await moreVideo(viewer, 50);
+    const second = worker.jobs[1]!.body;
+    expect(second.subscribe_url).not.toBe(first.body.subscribe_url); // fresh, unguessable channels per attempt
+    expect(second.gateway_request_id).toBe(first.body.gateway_request_id); // the same publish
+    expect((await fetch(String(first.body.publish_url), { method: "POST", body: "late" })).status).toBe(404);
+    expect(server!.viewers.size).toBe(1);
   });
 
   test("audio only: a killed process is restarted at the next audio frame (there is no keyframe to wait for)", async () => {
