@@ -3,6 +3,7 @@ import type { ScannedPacket } from "../mpegts/tsKeyframeScanner.ts";
 import type { StreamEvents } from "../streamEvents.ts";
 import type { PipelineAttempt, StartAttempt } from "./pipelineAttempt.ts";
 import { startPassthrough } from "./passthroughAttempt.ts";
+import { judgeAttempt } from "./attemptWatchdog.ts";
 import { InputGop } from "./inputGop.ts";
 import { StreamOutput } from "./streamOutput.ts";
 import { SwapBudget } from "./swapBudget.ts";
@@ -58,10 +59,6 @@ export interface LivePipelineOptions {
 
 /** How often the watchdogs look. */
 const WATCHDOG_TICK_MS = 1000;
-/** Input counts as flowing when a byte came this recently. */
-const INPUT_FLOWING_MS = 2000;
-/** Output silent this long (at most half the stall timeout) while input flows: the API says "stalled" (the watchdog replaces it at stallTimeoutMs). */
-const STALL_NOTICE_MS = 2000;
 /** Largest input GOP kept for a new attempt to start with at once: 8 s at 4 Mbit/s. */
 const MAX_INPUT_GOP_BYTES = 4_000_000;
 /** Worker events kept for the API. */
@@ -277,30 +274,23 @@ export class LivePipeline {
     current.attempt.write(concatBytes([...program, ...gop]));
   }
 
-  /** The watchdogs (issue 15 item 4): no first output, a stall while input flows, a worker that is behind. */
+  /** The watchdogs (issue 15 item 4, lib/pipeline/attemptWatchdog.ts) on the current attempt. */
   #watch(): void {
     if (this.#stopped || this.#inputEnded || this.#current.kind === "passthrough") return;
-    const { limits } = this.#options;
-    const now = this.#now();
-    const current = this.#current;
-    const inputFlowing = this.#lastInputAt !== undefined && now - this.#lastInputAt < INPUT_FLOWING_MS;
-    if (current.lastOutputAt === undefined) {
-      if (inputFlowing && now - current.startedAt >= limits.firstOutputTimeoutMs) {
-        this.#replace(`no output within ${limits.firstOutputTimeoutMs} ms`);
-      }
-      return;
-    }
-    const silentMs = now - current.lastOutputAt;
-    if (inputFlowing && silentMs >= limits.stallTimeoutMs) {
-      return this.#replace(`output stalled for ${limits.stallTimeoutMs} ms while input flows`);
-    }
-    // Said in the API before the watchdog acts; the next output makes it "running" again.
-    const noticeMs = Math.min(STALL_NOTICE_MS, limits.stallTimeoutMs / 2);
-    if (inputFlowing && silentMs >= noticeMs && this.state === "running") this.state = "stalled";
-    const inFlight = current.attempt.stats().inputSegmentsInFlight;
-    if (inFlight > limits.maxSegmentsInFlight) {
-      this.#replace(`${inFlight} input segments in flight (more than ${limits.maxSegmentsInFlight})`);
-    }
+    const { attempt, startedAt, lastOutputAt } = this.#current;
+    const verdict = judgeAttempt(
+      {
+        startedAt,
+        lastOutputAt,
+        lastInputAt: this.#lastInputAt,
+        inputSegmentsInFlight: attempt.stats().inputSegmentsInFlight,
+      },
+      this.#options.limits,
+      this.#now(),
+    );
+    // "stalled" is said in the API before a swap; the next output makes it "running" again.
+    if (verdict === "stalled" && this.state === "running") this.state = "stalled";
+    else if (typeof verdict === "object") this.#replace(verdict.replace);
   }
 
   /** A new attempt in place of the current one, or the fallback once the budget is spent. */
