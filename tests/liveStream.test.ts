@@ -92,4 +92,18 @@ describe("LiveStream: a publisher that leaves and comes back", () => {
     );
     registry.close();
   });
+
+  test("a publisher back with a track the stream had not: the stream's warnings say live viewers cannot get it", async () => {
+    const { registry } = registryWithGrace(5_000);
+    const first = registry.startSession("cam");
+    first.write(readFixture("video-only.mpegts"));
+    const stream = await registry.waitForOutput("cam", { timeoutMs: 1000 });
+    first.end("finished");
+    registry.startSession("cam").write(AV);
+    await registry.waitForOutput("cam", { timeoutMs: 1000 });
+    expect(stream.warnings).toEqual([
+      "the new output has audio that the stream had not: viewers who joined before cannot get it (a new WHEP session can)",
+    ]);
+    registry.close();
+  });
 });
