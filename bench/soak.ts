@@ -14,10 +14,14 @@
 // in /api/streams: RSS only. Ctrl-C ends everything and still prints the summary so far.
 // With --pipeline the push goes through a command pipeline (an ffmpeg `-c copy` process between
 // ingest and playback, README "Pipelines"): one more process per publish, restarted with each push.
-// Usage: bun run bench soak [MINUTES = 60] [--restart-every=SECONDS] [--pipeline]
+// With --pipeline=worker it goes through a runner pipeline instead: the loopback trickle copy worker
+// (bench/lib/trickleCopyWorker.ts, in this process) reads Wisp's input channel and writes its output
+// channel over HTTP, new channels and a new worker call with each push.
+// Usage: bun run bench soak [MINUTES = 60] [--restart-every=SECONDS] [--pipeline[=copy|worker]]
 import { printFigureLine } from "./lib/figureLine.ts";
 import { livePush } from "./lib/livePush.ts";
 import { benchPipelines } from "./lib/pipelines/benchPipelines.ts";
+import { type CopyWorker, startCopyWorker } from "./lib/trickleCopyWorker.ts";
 import type { LoadReport } from "./lib/loadWindow.ts";
 import { rssMb } from "./lib/procStats.ts";
 import { datagramsSent, streamFigures, Tally } from "./lib/soakTally.ts";
@@ -41,9 +45,16 @@ const ROOT = new URL("..", import.meta.url).pathname;
 export interface SoakOptions {
   minutes: number;
   restartEverySeconds: number;
-  /** Push through an ffmpeg `-c copy` command pipeline instead of passthrough. */
-  pipeline: boolean;
+  /** Push through an ffmpeg `-c copy` command pipeline, or the trickle copy worker, instead of passthrough. */
+  pipeline: "copy" | "worker" | undefined;
 }
+
+/** How the start line names each --pipeline choice. */
+const PIPELINE_NAMES = {
+  none: "",
+  copy: ", through an ffmpeg -c copy pipeline",
+  worker: ", through the loopback trickle copy worker",
+} as const;
 
 export interface SoakSummary {
   minutes: number;
@@ -104,6 +115,8 @@ export class Soak {
   readonly #tally = new Tally();
   readonly #rss = { start: 0, last: 0, max: 0 };
   #server: Child | undefined;
+  /** The loopback trickle worker of --pipeline=worker, in this process. */
+  #worker: CopyWorker | undefined;
   #push: Child | undefined;
   #client: LoadClient | undefined;
   #clientLines: AsyncGenerator<string> | undefined;
@@ -135,6 +148,7 @@ export class Soak {
   /** Server, first push, viewers; returns once the window is open (every viewer receiving and handed over). */
   async setUp(): Promise<void> {
     const port = new URL(this.#base).port;
+    if (this.#options.pipeline === "worker") this.#worker = startCopyWorker();
     this.#server = this.#spawn(Bun.spawn([process.execPath, "main.ts"], {
       cwd: ROOT,
       env: {
@@ -145,7 +159,7 @@ export class Soak {
         WHEP_MAX_VIEWERS: "0",
         DRAIN_TIMEOUT_MS: "2000",
         LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
-        ...(this.#options.pipeline ? { PIPELINES: benchPipelines({}) } : {}),
+        ...(this.#options.pipeline ? { PIPELINES: benchPipelines({ workerUrl: this.#worker?.url }) } : {}),
       },
       stdio: ["ignore", "inherit", "inherit"],
     }));
@@ -175,7 +189,7 @@ export class Soak {
     const { minutes, restartEverySeconds } = this.#options;
     console.log(
       `soak: ${this.#base} (pid ${this.#server.pid}), ${VIEWERS} viewers of a 3 Mbit/s 1280x720 push, replaced every ${restartEverySeconds} s${
-        this.#options.pipeline ? ", through an ffmpeg -c copy pipeline" : ""
+        PIPELINE_NAMES[this.#options.pipeline ?? "none"]
       }, for ${minutes} min; heap n/a (not in /api/streams)`,
     );
   }
@@ -224,6 +238,7 @@ export class Soak {
     const others = [...this.#children].filter((c) => c !== this.#server);
     await Promise.all(others.map((c) => end(c)));
     if (this.#server) await end(this.#server, "SIGTERM"); // drains (DRAIN_TIMEOUT_MS) and exits
+    await this.#worker?.close();
   }
 
   summary(): SoakSummary {
@@ -263,7 +278,7 @@ export class Soak {
 
   /** A push; one that ends by itself while it is the stream's (not replaced, not stopped) is reported with ffmpeg's last words. */
   #startPush(): Child {
-    const query = this.#options.pipeline ? "?pipeline=copy" : "";
+    const query = this.#options.pipeline ? `?pipeline=${this.#options.pipeline}` : "";
     const push = this.#spawn(livePush(`${this.#base}/ingest/${STREAM}${query}`));
     const stderr = new Response(push.stderr).text(); // read as it comes, so ffmpeg never blocks on it
     void push.exited.then(async (code) => {
@@ -391,7 +406,16 @@ function parseArgs(args: string[]): SoakOptions {
   if (!(minutes > 0) || !(restartEverySeconds > 0)) {
     throw new Error("usage: bun run bench soak [MINUTES] [--restart-every=SECONDS]");
   }
-  return { minutes, restartEverySeconds, pipeline: args.includes("--pipeline") };
+  const pipelineArg = args.find((a) => a === "--pipeline" || a.startsWith("--pipeline="));
+  const pipeline = pipelineArg === undefined
+    ? undefined
+    : pipelineArg === "--pipeline"
+    ? "copy"
+    : pipelineArg.split("=")[1];
+  if (pipeline !== undefined && pipeline !== "copy" && pipeline !== "worker") {
+    throw new Error(`--pipeline=${pipeline}: use --pipeline (copy) or --pipeline=worker`);
+  }
+  return { minutes, restartEverySeconds, pipeline };
 }
 
 export async function main(args: string[]): Promise<void> {
