@@ -1,3 +1,4 @@
+import { concatBytes } from "../bytes.ts";
 import { type AccessUnit, type AudioAccessUnit, PTS_CLOCK_HZ, PTS_WRAP, type VideoAccessUnit } from "../accessUnit.ts";
 import { NAL, nalType } from "../codec/h264.ts";
 import { OPUS_CLOCK_HZ } from "../codec/opus.ts";
@@ -111,7 +112,7 @@ export class TsMuxer {
     const fields: AdaptationFields = { randomAccess: unit.track === "audio" || unit.keyframe };
     if (pid === this.#pcrPid) Object.assign(fields, this.#takePcr(tick.pcr)); // a PCR in every PES of the PCR PID
     parts.push(this.#packetize(pid, unit.track === "video" ? videoPes(unit) : audioPes(unit), fields));
-    return concat(parts);
+    return concatBytes(parts);
   }
 
   /** PAT/PMT at the start, before every keyframe (a decoder can join there), after a time-base jump, and every interval. */
@@ -223,17 +224,4 @@ function checkTimestamp(track: string, name: string, value: number): void {
   if (!Number.isInteger(value) || value < 0 || value >= PTS_WRAP) {
     throw new RangeError(`TsMuxer: ${track} ${name} must be an integer in 0 .. 2^33 - 1 (90 kHz), got ${value}`);
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  let size = 0;
-  for (const part of parts) size += part.length;
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }

@@ -1,3 +1,4 @@
+import { concatBytes } from "../bytes.ts";
 import type { Logger } from "../logger.ts";
 import type { ScannedPacket } from "../mpegts/tsKeyframeScanner.ts";
 import type { StreamEvents } from "../streamEvents.ts";
@@ -346,16 +347,4 @@ export class LivePipeline {
     clearInterval(this.#watchdog);
     this.#watchdog = undefined;
   }
-}
-
-function concatBytes(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const total = parts.reduce((sum, part) => sum + part.byteLength, 0);
-  const bytes = new Uint8Array(total);
-  let at = 0;
-  for (const part of parts) {
-    bytes.set(part, at);
-    at += part.byteLength;
-  }
-  return bytes;
 }

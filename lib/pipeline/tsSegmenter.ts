@@ -9,6 +9,7 @@
  * Pure and synchronous: packets come from TsKeyframeScanner
  * (lib/mpegts/tsKeyframeScanner.ts).
  */
+import { concatBytes } from "../bytes.ts";
 import { type ScannedPacket, TsKeyframeScanner } from "../mpegts/tsKeyframeScanner.ts";
 import { TS_PACKET_SIZE, TsPacketSplitter } from "../mpegts/tsPacket.ts";
 
@@ -80,7 +81,7 @@ export class TsSegmenter {
     let parts: Uint8Array[] = [];
     let startsSegment = false;
     const emit = () => {
-      if (parts.length > 0) pieces.push({ startsSegment, bytes: concat(parts) });
+      if (parts.length > 0) pieces.push({ startsSegment, bytes: concatBytes(parts) });
       parts = [];
       startsSegment = false;
     };
@@ -127,15 +128,4 @@ export class TsSegmenter {
     this.#startPts = packet.pts;
     this.#segmentBytes = programBytes;
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const bytes = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
-  let at = 0;
-  for (const part of parts) {
-    bytes.set(part, at);
-    at += part.byteLength;
-  }
-  return bytes;
 }

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import { concatBytes } from "../../lib/bytes.ts";
 import { silentLogger } from "../../lib/logger.ts";
 import { LivePipeline, type PipelineLimits } from "../../lib/pipeline/livePipeline.ts";
 import type { AttemptContext, PipelineAttempt, StartAttempt } from "../../lib/pipeline/pipelineAttempt.ts";
@@ -110,7 +111,7 @@ describe("LivePipeline watchdogs", () => {
     expect(run.attempts[1]!.context.params).toEqual({ prompt: "a" });
     expect(run.keyframeRequests()).toBe(1); // the new attempt waits for a keyframe: one is asked for
     const first = run.attempts[1]!.input[0]!;
-    const scanned = new TsKeyframeScanner().push(concat(run.attempts[1]!.input));
+    const scanned = new TsKeyframeScanner().push(concatBytes(run.attempts[1]!.input));
     expect([scanned[0]!.kind, scanned[1]!.kind]).toEqual(["pat", "pmt"]);
     expect(scanned[2]!.keyframe).toBe(true);
     expect(first.byteLength % 188).toBe(0);
@@ -216,16 +217,6 @@ describe("LivePipeline swap budget", () => {
     expect(budget.take()).toBe(true);
   });
 });
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
-}
 
 describe("LivePipeline: an attempt that cannot start", () => {
   test("a later attempt that throws at start falls back to passthrough at once, from a failure callback", () => {
