@@ -68,6 +68,11 @@ export class LiveStream {
     return this.state === "ended";
   }
 
+  /** Whether viewers are being sent media now (between stream.active and stream.inactive). */
+  get active(): boolean {
+    return this.#active;
+  }
+
   /** The request ID of the current (or, while reconnecting, the last) publish. */
   get requestId(): string {
     return this.input?.requestId ?? this.#lastInputRequestId;

@@ -1,6 +1,5 @@
 import { type Context, Hono } from "hono";
 import { NotFoundError, UnsupportedMediaTypeError } from "../lib/errors.ts";
-import { StreamActivity } from "../lib/webrtc/streamActivity.ts";
 import { parseEventRequest, WHEP_EVENT_TYPES, WHEP_SSE_REL, WhepEventStream } from "../lib/webrtc/whepEventStream.ts";
 import type { WhepViewer } from "../lib/webrtc/whepViewer.ts";
 import { type AppContext, disableRequestTimeout } from "./context.ts";
@@ -24,7 +23,6 @@ function entryPoint(stream: string, viewerId: string): string {
  */
 export function whepEventRoutes(ctx: AppContext): Hono {
   const app = new Hono();
-  const activity = new StreamActivity(ctx.registry.events);
   const byViewer = new Map<string, WhepEventStream>();
   const watched = new WeakSet<WhepViewer>();
 
@@ -37,7 +35,7 @@ export function whepEventRoutes(ctx: AppContext): Hono {
       viewerId: viewer.id,
       events: ctx.registry.events,
       wanted,
-      active: activity.isActive(viewer.streamName),
+      active: ctx.registry.stream(viewer.streamName)?.active ?? false,
       viewerCount: () => ctx.registry.viewerCount(viewer.streamName),
     });
     byViewer.set(viewer.id, events);

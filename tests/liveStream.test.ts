@@ -20,8 +20,10 @@ describe("LiveStream: a publisher that leaves and comes back", () => {
     first.write(AV);
     const stream = await registry.waitForOutput("cam", { timeoutMs: 1000 });
     const firstOutput = stream.output!;
+    expect(stream.active).toBe(true);
     first.end("finished");
     expect(stream.state).toBe("reconnecting");
+    expect(stream.active).toBe(false);
     expect(registry.stream("cam")).toBe(stream);
     expect(registry.current("cam")).toBeUndefined();
     const next = stream.nextOutput(firstOutput); // what a viewer waits on between outputs
@@ -32,9 +34,11 @@ describe("LiveStream: a publisher that leaves and comes back", () => {
     expect(secondOutput).toBeDefined();
     expect(secondOutput).not.toBe(firstOutput);
     expect(stream.outputRequestId).toBe(second.requestId);
+    expect(stream.active).toBe(true);
     expect(registry.stream("cam")).toBe(stream);
     registry.close();
     await registry.whenEmpty();
+    expect(stream.active).toBe(false);
     expect(events).toEqual([
       "stream.started",
       "stream.active",

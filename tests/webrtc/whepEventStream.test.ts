@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { BadRequestError } from "../../lib/errors.ts";
 import { StreamEvents } from "../../lib/streamEvents.ts";
-import { StreamActivity } from "../../lib/webrtc/streamActivity.ts";
 import {
   parseEventRequest,
   WHEP_EVENT_TYPES,
@@ -156,20 +155,4 @@ describe("WhepEventStream", () => {
     }
     expect(stream.queued).toBe(32);
   });
-});
-
-test("StreamActivity follows stream.active until stream.inactive or stream.ended", () => {
-  const events = new StreamEvents();
-  const activity = new StreamActivity(events);
-  events.emit({ type: "stream.started", stream: "cam", requestId: "r1" });
-  expect(activity.isActive("cam")).toBe(false);
-  events.emit({ type: "stream.active", stream: "cam", requestId: "r1" });
-  expect([activity.isActive("cam"), activity.isActive("other")]).toEqual([true, false]);
-  events.emit({ type: "stream.inactive", stream: "cam", requestId: "r1", reason: "swap" });
-  expect(activity.isActive("cam")).toBe(false);
-  events.emit({ type: "stream.active", stream: "cam", requestId: "r1" });
-  events.emit({ type: "stream.ended", stream: "cam", requestId: "r1", reason: "input ended" });
-  expect(activity.isActive("cam")).toBe(false);
-  activity.close();
-  expect(events.listenerCount).toBe(0);
 });
