@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import { BadRequestError } from "../lib/errors.ts";
+import { parseJsonObject } from "../lib/jsonObject.ts";
 import type { PublishOptions } from "../lib/liveStream.ts";
 import type { AppContext } from "./context.ts";
 
@@ -20,14 +21,5 @@ export function publishOptionsOf(c: Context, ctx: AppContext): PublishOptions {
 
 function paramsOf(raw: string | undefined): Record<string, unknown> {
   if (raw === undefined || raw === "") return {};
-  let params: unknown;
-  try {
-    params = JSON.parse(raw);
-  } catch (error) {
-    throw new BadRequestError(`?params= is not JSON: ${(error as Error).message}`);
-  }
-  if (typeof params !== "object" || params === null || Array.isArray(params)) {
-    throw new BadRequestError("?params= must be a JSON object, e.g. ?params=%7B%22prompt%22%3A%22sunset%22%7D");
-  }
-  return params as Record<string, unknown>;
+  return parseJsonObject(raw, "?params=", "?params=%7B%22prompt%22%3A%22sunset%22%7D");
 }

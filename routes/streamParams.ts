@@ -1,5 +1,6 @@
 import { Hono } from "hono";
-import { BadRequestError, NotFoundError, StaleSessionError } from "../lib/errors.ts";
+import { NotFoundError, StaleSessionError } from "../lib/errors.ts";
+import { parseJsonObject } from "../lib/jsonObject.ts";
 import type { AppContext } from "./context.ts";
 import { allowOnly } from "./methods.ts";
 
@@ -14,7 +15,7 @@ export function streamParamsRoutes(ctx: AppContext): Hono {
     const name = c.req.param("stream");
     const pipeline = ctx.registry.stream(name)?.pipeline;
     if (!pipeline) throw new NotFoundError(`stream "${name}" is not live`);
-    const params = await jsonObject(c.req.raw);
+    const params = parseJsonObject(await c.req.text(), "the params", '{"prompt": "sunset"}');
     if (!pipeline.updateParams(params)) {
       throw new StaleSessionError(
         `pipeline "${pipeline.definition.name}" (${pipeline.definition.kind}) takes no params while it runs; they are kept for its next attempt`,
@@ -24,17 +25,4 @@ export function streamParamsRoutes(ctx: AppContext): Hono {
   });
   allowOnly(app, "/:stream/params", ["POST"]);
   return app;
-}
-
-async function jsonObject(request: Request): Promise<Record<string, unknown>> {
-  let value: unknown;
-  try {
-    value = JSON.parse(await request.text());
-  } catch (error) {
-    throw new BadRequestError(`the params are not JSON: ${(error as Error).message}`);
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new BadRequestError('the params must be a JSON object, e.g. {"prompt": "sunset"}');
-  }
-  return value as Record<string, unknown>;
 }

@@ -12,6 +12,8 @@
  * "passthrough" always exists and means only that.
  */
 
+import { isJsonObject } from "../jsonObject.ts";
+
 export type OnFailure = "passthrough" | "end";
 
 export type PipelineSpec =
@@ -54,7 +56,7 @@ export function parsePipelines(text: string): ReadonlyMap<string, PipelineSpec> 
   } catch (error) {
     throw new PipelineConfigError(`is not JSON (${error instanceof Error ? error.message : error})`);
   }
-  if (!isPlainObject(json)) throw new PipelineConfigError("must be a JSON object of pipeline name -> spec");
+  if (!isJsonObject(json)) throw new PipelineConfigError("must be a JSON object of pipeline name -> spec");
   for (const [name, raw] of Object.entries(json)) {
     const spec = parseSpec(name, raw);
     if (name === PASSTHROUGH && spec.kind !== "passthrough") {
@@ -71,7 +73,7 @@ function parseSpec(name: string, raw: unknown): PipelineSpec {
     throw fail("a name is 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit");
   }
   if (raw === PASSTHROUGH) return { kind: "passthrough" };
-  if (!isPlainObject(raw)) throw fail(`must be "passthrough", {"command": [...]} or {"runner": "http://..."}`);
+  if (!isJsonObject(raw)) throw fail(`must be "passthrough", {"command": [...]} or {"runner": "http://..."}`);
   if ("command" in raw && "runner" in raw) throw fail(`has both "command" and "runner"; a pipeline is one of them`);
   if ("command" in raw) return parseCommand(raw, fail);
   if ("runner" in raw) return parseRunner(raw, fail);
@@ -97,7 +99,7 @@ function parseRunner(raw: Record<string, unknown>, fail: Fail): PipelineSpec {
     throw fail(`"runner" must be an http:// or https:// URL`);
   }
   const params = raw.params ?? {};
-  if (!isPlainObject(params)) throw fail(`"params" must be a JSON object`);
+  if (!isJsonObject(params)) throw fail(`"params" must be a JSON object`);
   return {
     kind: "runner",
     runner: runner.replace(/\/+$/, ""),
@@ -127,10 +129,6 @@ function optionalString(raw: Record<string, unknown>, key: string, fail: Fail): 
   if (value === undefined) return undefined;
   if (typeof value !== "string" || value === "") throw fail(`"${key}" must be a non-empty string`);
   return value;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** The pipeline a publish without ?pipeline= uses; throws PipelineConfigError when `name` defines none. */

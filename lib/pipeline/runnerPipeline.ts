@@ -7,6 +7,7 @@
  * subscribes to the input and publishes to the output; Wisp writes the
  * input and reads the output in process (no HTTP on its side).
  */
+import { isJsonObject } from "../jsonObject.ts";
 import { unguessableId } from "../ids.ts";
 import type { Logger } from "../logger.ts";
 import { ChannelSubscriber } from "../trickle/channelSubscriber.ts";
@@ -267,8 +268,7 @@ function parseEvent(bytes: Uint8Array | undefined): Record<string, unknown> | st
   if (!bytes) return `larger than ${MAX_EVENT_BYTES} bytes`;
   try {
     const value: unknown = JSON.parse(new TextDecoder().decode(bytes));
-    if (typeof value === "object" && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
-    return "not a JSON object";
+    return isJsonObject(value) ? value : "not a JSON object";
   } catch (error) {
     return `not JSON (${(error as Error).message})`;
   }

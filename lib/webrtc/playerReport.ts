@@ -1,3 +1,4 @@
+import { isJsonObject } from "../jsonObject.ts";
 import { BadRequestError } from "../errors.ts";
 
 /**
@@ -39,7 +40,7 @@ export function parsePlayerReport(text: string): PlayerReport {
   } catch {
     throw new BadRequestError('a player report must be a JSON object, e.g. {"timeToFirstFrameMs": 420}');
   }
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+  if (!isJsonObject(body)) {
     throw new BadRequestError('a player report must be a JSON object, e.g. {"timeToFirstFrameMs": 420}');
   }
   const report: PlayerReport = {};
