@@ -3,7 +3,7 @@
 import { startInProcessServer } from "./lib/benchServer.ts";
 import { launchChromium } from "./lib/chromium.ts";
 import { printFigureLine } from "./lib/figureLine.ts";
-import { percentile, testSource } from "./lib/sources.ts";
+import { loopedPushArgv, percentile, testSource } from "./lib/sources.ts";
 import type { PageGlobals } from "./lib/pageGlobals.ts";
 
 export interface TtffResult {
@@ -17,22 +17,9 @@ export interface TtffResult {
 export async function measureTtff(gopSeconds: number, joins: number): Promise<TtffResult> {
   const source = testSource({ gopSeconds });
   const server = await startInProcessServer({ WHEP_MAX_VIEWERS: "0" });
-  const push = Bun.spawn([
-    "ffmpeg",
-    "-hide_banner",
-    "-loglevel",
-    "error",
-    "-re",
-    "-stream_loop",
-    "-1",
-    "-i",
-    source,
-    "-c",
-    "copy",
-    "-f",
-    "mpegts",
-    `${server.url}/ingest/bench`,
-  ], { stdio: ["ignore", "ignore", "inherit"] });
+  const push = Bun.spawn(loopedPushArgv(source, `${server.url}/ingest/bench`), {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
   const browser = await launchChromium();
   const firstFrames: number[] = [];
   const answers: number[] = [];

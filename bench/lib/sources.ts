@@ -20,6 +20,24 @@ export function h264OpusArgs(gopFrames: number, bitrateKbps: number): string[] {
 }
 
 /**
+ * ffmpeg's argv pushing the MPEG-TS file `input`, looped and unchanged
+ * (`-c copy`), to Wisp's ingest at `url`: at real time unless `realtime` is
+ * false (a push at full speed); `mapArgs` choose what goes (`-map`), `limitArgs`
+ * end it (`-fs`).
+ */
+export function loopedPushArgv(
+  input: string,
+  url: string,
+  options: { realtime?: boolean; mapArgs?: string[]; limitArgs?: string[] } = {},
+): string[] {
+  return [
+    ...["ffmpeg", "-hide_banner", "-loglevel", "error", ...(options.realtime === false ? [] : ["-re"])],
+    ...["-stream_loop", "-1", "-i", input, ...(options.mapArgs ?? []), "-c", "copy", ...(options.limitArgs ?? [])],
+    ...["-f", "mpegts", url],
+  ];
+}
+
+/**
  * Makes (once, cached in the temp dir) an H.264 + Opus MPEG-TS test source
  * with the given GOP, as an encoder would push it: baseline, no B-frames.
  */

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
+import { loopedPushArgv } from "../../bench/lib/sources.ts";
 import { fileURLToPath } from "node:url";
 import type { Page, Request } from "playwright-core";
 import { launchChromium, waitForPlayback } from "../helpers/browser.ts";
@@ -127,11 +128,10 @@ test("opened directly, it plays at once, muted; 'playing' only once frames are s
   }
 });
 
-/** ffmpeg pushing a fixture at real time, looped, with `args` before the output (its process, to pause it). */
+/** ffmpeg pushing a fixture at real time, looped, `args` choosing what goes (its process, to pause it). */
 function spawnPush(fixture: string, stream: string, args: string[] = []) {
   const input = fileURLToPath(new URL(`../fixtures/${fixture}`, import.meta.url));
-  const ffmpeg = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", input, ...args];
-  return trackChild(Bun.spawn([...ffmpeg, "-c", "copy", "-f", "mpegts", `${server.url}/ingest/${stream}`], {
+  return trackChild(Bun.spawn(loopedPushArgv(input, `${server.url}/ingest/${stream}`, { mapArgs: args }), {
     stdout: "ignore",
     stderr: "ignore",
   }));

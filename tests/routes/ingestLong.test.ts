@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import { loopedPushArgv } from "../../bench/lib/sources.ts";
 import { fileURLToPath } from "node:url";
 import type { IngestSession } from "../../lib/ingest/ingestSession.ts";
 import { readFixture } from "../fixtures/readFixture.ts";
@@ -24,23 +25,7 @@ describe("long pushes", () => {
     server = await startTestServer({}, { listen: true });
     const input = fileURLToPath(new URL("../fixtures/av-6s.mpegts", import.meta.url));
     const ffmpeg = trackChild(Bun.spawn(
-      [
-        "ffmpeg",
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-stream_loop",
-        "-1",
-        "-i",
-        input,
-        "-c",
-        "copy",
-        "-fs",
-        "300000000",
-        "-f",
-        "mpegts",
-        `${server.url}/ingest/big`,
-      ],
+      loopedPushArgv(input, `${server.url}/ingest/big`, { realtime: false, limitArgs: ["-fs", "300000000"] }),
       { stdout: "ignore", stderr: "pipe", stdin: "ignore" },
     ));
     try {
