@@ -3,7 +3,7 @@ import { type CopyWorker, startCopyWorker } from "../../bench/lib/trickleCopyWor
 import { launchChromium, playbackStats, waitForPlayback } from "../helpers/browser.ts";
 import { eventually } from "../helpers/eventually.ts";
 import { ffmpegPush } from "../helpers/ffmpegPush.ts";
-import { ffmpegPipelineCommand } from "../helpers/pipelineCommand.ts";
+import { ffmpegPipelineCommand } from "../../bench/lib/pipelines/benchPipelines.ts";
 import { checkAndClose, startTestServer, type TestServer } from "../helpers/testServer.ts";
 
 // Real Chromium plays what a real ffmpeg pipeline made of a real ffmpeg push: H.264 + AAC in,

@@ -3,7 +3,7 @@ import type { RtpPacket } from "werift";
 import { eventually } from "../helpers/eventually.ts";
 import { type CopyWorker, startCopyWorker } from "../../bench/lib/trickleCopyWorker.ts";
 import { ffmpegPush } from "../helpers/ffmpegPush.ts";
-import { ffmpegPipelineCommand } from "../helpers/pipelineCommand.ts";
+import { ffmpegPipelineCommand } from "../../bench/lib/pipelines/benchPipelines.ts";
 import { checkAndClose, startTestServer, type TestServer } from "../helpers/testServer.ts";
 import { whepPlay, type WhepTestClient } from "../helpers/wheriftClient.ts";
 import { chromeLikeOffer } from "../webrtc/chromeOffer.ts";

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import type { AccessUnit } from "../../lib/accessUnit.ts";
 import { TsDemuxer } from "../../lib/mpegts/tsDemuxer.ts";
 import { readFixture } from "../fixtures/readFixture.ts";
-import { ffmpegPipelineCommand } from "../helpers/pipelineCommand.ts";
+import { ffmpegPipelineCommand } from "../../bench/lib/pipelines/benchPipelines.ts";
 import { checkAndClose, startTestServer, type TestServer } from "../helpers/testServer.ts";
 import { whepPlay, type WhepTestClient } from "../helpers/wheriftClient.ts";
 import { whipPublish, type WhipTestPublisher } from "../helpers/wheriftPublisher.ts";
