@@ -123,21 +123,28 @@ export class LiveStream {
   /**
    * The output to play after `previous` (undefined: any ready one): resolves
    * once a different output is ready, or with undefined when the stream
-   * ended. `requestId` pins the publish: another publish's output ends the wait.
+   * ended or `signal` aborted (the viewer closed while it waited).
+   * `requestId` pins the publish: another publish's output ends the wait.
    */
-  nextOutput(previous: StreamOutput | undefined, requestId?: string): Promise<StreamOutput | undefined> {
+  nextOutput(
+    previous: StreamOutput | undefined,
+    options: { requestId?: string | undefined; signal?: AbortSignal } = {},
+  ): Promise<StreamOutput | undefined> {
+    const { requestId, signal } = options;
     return new Promise((resolve) => {
       const check = () => {
         const output = this.output;
         const pinnedAway = requestId !== undefined && this.requestId !== requestId;
-        if (this.ended || pinnedAway) finish(undefined);
+        if (this.ended || pinnedAway || signal?.aborted) finish(undefined);
         else if (output && output !== previous && output.ready && !output.closed) finish(output);
       };
       const finish = (output: StreamOutput | undefined) => {
         this.#changeListeners.delete(check);
+        signal?.removeEventListener("abort", check);
         resolve(output);
       };
       this.#changeListeners.add(check);
+      signal?.addEventListener("abort", check);
       check();
     });
   }

@@ -79,9 +79,23 @@ describe("LiveStream: a publisher that leaves and comes back", () => {
     const first = registry.startSession("cam");
     first.write(AV);
     const stream = await registry.waitForOutput("cam", { timeoutMs: 1000, requestId: first.requestId });
-    const pinned = stream.nextOutput(stream.output, first.requestId);
+    const pinned = stream.nextOutput(stream.output, { requestId: first.requestId });
     registry.startSession("cam").write(AV);
     expect(await pinned).toBeUndefined();
+    registry.close();
+  });
+
+  test("a viewer that closes while it waits for the next output ends its wait (the stream still waits)", async () => {
+    const { registry } = registryWithGrace(5_000);
+    const session = registry.startSession("cam");
+    session.write(AV);
+    const stream = await registry.waitForOutput("cam", { timeoutMs: 1000 });
+    session.end("finished");
+    const closing = new AbortController();
+    const waiting = stream.nextOutput(stream.output, { signal: closing.signal });
+    closing.abort();
+    expect(await waiting).toBeUndefined();
+    expect(stream.state).toBe("reconnecting");
     registry.close();
   });
 

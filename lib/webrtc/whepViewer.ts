@@ -83,6 +83,8 @@ export class WhepViewer {
   readonly #pump: Pump;
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
   #playing = false;
+  /** Aborted by close(): a wait for the stream's next output ends with the viewer. */
+  readonly #closing = new AbortController();
   readonly #stopWatchingEnd: () => void;
 
   /** Negotiates and returns a viewer with its answer; on any failure everything is released and the error rethrown. */
@@ -209,6 +211,7 @@ export class WhepViewer {
   close(reason: string): void {
     if (this.closed) return;
     this.closeReason = reason;
+    this.#closing.abort();
     clearTimeout(this.#connectTimer);
     this.#stopWatchingEnd();
     this.#feed?.close();
@@ -306,7 +309,10 @@ export class WhepViewer {
     const wake = () => this.#options.scheduler.wake(this.#pump);
     while (!this.closed) {
       const previous = this.#output;
-      const output = await this.#stream.nextOutput(previous, this.#options.requestId);
+      const output = await this.#stream.nextOutput(previous, {
+        requestId: this.#options.requestId,
+        signal: this.#closing.signal,
+      });
       if (this.closed) return;
       if (!output) return this.close(`stream ended (${this.#stream.endReason ?? "its publish ended"})`);
       if (previous) this.#followTo(output);
